@@ -1,0 +1,3 @@
+"""Customer analytics for online shops."""
+
+__version__ = "0.1.0"
