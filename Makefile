@@ -1,0 +1,68 @@
+# Two commands on a fresh machine with Python 3.11 and make: `make report`, `make test`.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
+CONFIG ?= configs/default.yaml
+TEST_RUNS := .test-runs
+
+.DEFAULT_GOAL := help
+.PHONY: help install report run test test-fast lint format lab lock chromium benchmark clean
+
+help: ## list every target
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
+
+$(STAMP): requirements.lock pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (customer-analytics)" >/dev/null
+	@rm -f $(VENV)/.installed-*; touch $@
+
+install: $(STAMP) ## create .venv (when missing) and install the locked environment
+
+report: $(STAMP) ## run the default report (configs/default.yaml) and print its index.html
+	$(BIN)/python -m customer_analytics run --config $(CONFIG)
+
+run: report ## same as report; pick another config with CONFIG=configs/X.yaml
+
+chromium: ## install Debian's chromium for the browser tests (as root, when missing)
+	@if command -v chromium >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing chromium (apt-get) for the browser tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else echo "chromium is missing and we are not root: browser tests will be skipped"; fi
+
+lint: $(STAMP) ## ruff lint and format check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP) ## ruff fix and format
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+test: $(STAMP) chromium lint ## the whole suite: lint, tests (slow and browser ones included), notebooks under nbval
+	$(BIN)/pytest -n 2 --dist loadgroup tests
+	@rm -rf $(TEST_RUNS)
+	$(BIN)/python -m customer_analytics run --config configs/tiny.yaml \
+	  --set reports.dir=$(TEST_RUNS)/reports --set data.dir=$(TEST_RUNS)/data >/dev/null
+	CUSTOMER_ANALYTICS_RUN_DIR=$(TEST_RUNS)/reports/latest $(BIN)/pytest --nbval-lax -p no:xdist notebooks
+
+test-fast: $(STAMP) ## tests without the slow real-data and default-size ones
+	$(BIN)/pytest -n 2 -m "not slow" tests
+
+lab: $(STAMP) ## open JupyterLab on notebooks/ with the project's kernel
+	$(BIN)/jupyter lab --notebook-dir=notebooks
+
+lock: ## re-resolve requirements.lock from pyproject.toml (needs the network)
+	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/pip install --quiet -e ".[dev]"
+	.lock-venv/bin/pip freeze --exclude-editable > requirements.lock
+	rm -rf .lock-venv
+
+benchmark: $(STAMP) ## run every script in benchmarks/ (prints figures, not a test)
+	@for script in benchmarks/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+
+clean: ## remove caches, test runs and the virtualenv (never data/raw or reports)
+	rm -rf $(VENV) $(TEST_RUNS) data/cache data/scratch .pytest_cache .ruff_cache

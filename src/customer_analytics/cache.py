@@ -1,0 +1,108 @@
+"""Cache keys for stages: a stage is reused when nothing that could change its outputs has.
+
+A stage's key hashes its name, the config sections it reads, the project's code and the
+stage's notebook, the source's fingerprint and the keys of every earlier stage in the
+run. Any change upstream therefore changes every key after it.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import os
+import shutil
+from pathlib import Path
+
+from customer_analytics.config import Config, project_root
+
+_PACKAGE_DIR = Path(__file__).resolve().parent
+
+# Sections that never change a stage's numbers (where reports go, how many are kept).
+_IRRELEVANT = {"reports"}
+
+
+def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
+    """Hex SHA-256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while block := handle.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@functools.lru_cache(maxsize=1)
+def code_fingerprint() -> str:
+    """Hash of the package's code and data files: editing either invalidates caches."""
+    digest = hashlib.sha256()
+    for path in sorted(_PACKAGE_DIR.rglob("*")):
+        if path.suffix in {".py", ".yaml", ".csv", ".json", ".html", ".css", ".j2"}:
+            digest.update(str(path.relative_to(_PACKAGE_DIR)).encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def notebook_path(stage: str) -> Path:
+    return project_root() / "notebooks" / f"{stage}.ipynb"
+
+
+@functools.lru_cache(maxsize=32)
+def _file_fingerprint(path: Path, size: int, mtime_ns: int) -> str:
+    return sha256_file(path)
+
+
+def source_fingerprint(cfg: Config) -> str:
+    """What identifies the source's bytes: its checksum, or the generator's settings."""
+    if cfg.source.kind == "synthetic":
+        return json.dumps(cfg.source.synthetic.model_dump(mode="json"), sort_keys=True)
+    path = cfg.source_path
+    stat = path.stat()
+    return _file_fingerprint(path, stat.st_size, stat.st_mtime_ns)
+
+
+def stage_key(cfg: Config, stage: str, upstream: list[str], extra: str = "") -> str:
+    """The cache key of ``stage`` given the keys of the stages before it."""
+    notebook = notebook_path(stage)
+    payload = {
+        "stage": stage,
+        "config": {
+            k: v for k, v in cfg.to_jsonable().items() if k not in _IRRELEVANT and k != "run"
+        },
+        "as_of": str(cfg.run.as_of),
+        "snapshot_offset_days": cfg.run.snapshot_offset_days,
+        "code": code_fingerprint(),
+        "notebook": hashlib.sha256(notebook.read_bytes()).hexdigest() if notebook.exists() else "",
+        "source": source_fingerprint(cfg),
+        "upstream": upstream,
+        "extra": extra,
+    }
+    blob = json.dumps(payload, sort_keys=True, default=str).encode()
+    return hashlib.sha256(blob).hexdigest()[:20]
+
+
+def publish_dir(tmp: Path, final: Path) -> Path:
+    """Move a fully written folder into place, so a crash never leaves half a cache entry."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.replace(tmp, final)
+    except OSError:
+        # Another process published the same key first: its content is equivalent.
+        shutil.rmtree(tmp, ignore_errors=True)
+    return final
+
+
+def link_tree(src: Path, dst: Path) -> None:
+    """Copy a folder by hard links where possible (cheap, and cache entries are never edited)."""
+    dst.mkdir(parents=True, exist_ok=True)
+    for item in src.rglob("*"):
+        target = dst / item.relative_to(src)
+        if item.is_dir():
+            target.mkdir(parents=True, exist_ok=True)
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if target.exists():
+            target.unlink()
+        try:
+            os.link(item, target)
+        except OSError:
+            shutil.copy2(item, target)

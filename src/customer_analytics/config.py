@@ -1,0 +1,282 @@
+"""Run configuration: YAML files validated into typed settings.
+
+Every path the project uses is named here once. A config with an unknown key, a wrong
+type or a missing input file fails before any stage runs, with a message that names the
+key or the file (:class:`ConfigError`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+STAGE_NAMES = (
+    "01_ingest",
+    "02_clean",
+    "03_rfm",
+    "04_clv",
+    "05_clustering",
+    "06_personas",
+    "07_ab_test",
+)
+
+SECRET_ENV = "CUSTOMER_ANALYTICS_SECRET"
+HOME_ENV = "CUSTOMER_ANALYTICS_HOME"
+RUN_DIR_ENV = "CUSTOMER_ANALYTICS_RUN_DIR"
+
+
+class ConfigError(ValueError):
+    """A configuration that cannot run; the message names the key or file at fault."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RunSettings(_Section):
+    """What to run and for which date."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_-]+$")
+    title: str = ""
+    stages: tuple[str, ...]
+    as_of: dt.date | None = None
+    snapshot_offset_days: int = Field(90, ge=1)
+
+    @field_validator("stages")
+    @classmethod
+    def _known_stages(cls, stages: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = [s for s in stages if s not in STAGE_NAMES]
+        if unknown:
+            raise ValueError(f"unknown stage(s) {unknown}; known: {list(STAGE_NAMES)}")
+        if list(stages) != sorted(stages, key=STAGE_NAMES.index):
+            raise ValueError(f"stages must be in pipeline order {list(STAGE_NAMES)}")
+        if not stages:
+            raise ValueError("at least one stage is needed")
+        return stages
+
+
+class SyntheticSettings(_Section):
+    """The embedded synthetic shop (see :mod:`customer_analytics.synthetic`)."""
+
+    size: Literal["tiny", "default"] = "default"
+    n_customers: int | None = Field(None, ge=10)
+    seed: int = 42
+    start: dt.date = dt.date(2024, 1, 1)
+    end: dt.date = dt.date(2025, 12, 31)
+
+
+class SourceSettings(_Section):
+    """Where the shop's data comes from."""
+
+    kind: Literal["synthetic"]
+    path: Path | None = None
+    sha256: str | None = Field(None, pattern=r"^[0-9a-f]{64}$")
+    synthetic: SyntheticSettings = SyntheticSettings()
+
+
+class ShopSettings(_Section):
+    """Facts about the shop that the data does not carry."""
+
+    timezone: str = "UTC"
+    currency: str = "EUR"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, zone: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError) as err:
+            raise ValueError(f"unknown time zone {zone!r}") from err
+        return zone
+
+
+class PrivacySettings(_Section):
+    """Pseudonymisation and small-group suppression (DESIGN.md section 7)."""
+
+    dev_key: bool = False
+    min_group_size: int = Field(10, ge=1)
+
+
+class ReportSettings(_Section):
+    """Where run reports go and how many are kept."""
+
+    dir: Path = Path("reports")
+    keep: int = Field(10, ge=1)
+
+
+class DataSettings(_Section):
+    """Where raw, cached and per-run data live."""
+
+    dir: Path = Path("data")
+
+
+class Config(_Section):
+    """A whole, validated run configuration."""
+
+    run: RunSettings
+    source: SourceSettings
+    shop: ShopSettings = ShopSettings()
+    privacy: PrivacySettings = PrivacySettings()
+    reports: ReportSettings = ReportSettings()
+    data: DataSettings = DataSettings()
+
+    # -- paths, each named once -------------------------------------------------
+    @property
+    def root(self) -> Path:
+        return project_root()
+
+    def resolve(self, path: Path) -> Path:
+        """An absolute path; relative paths are relative to the project root."""
+        return path if path.is_absolute() else self.root / path
+
+    @property
+    def data_dir(self) -> Path:
+        return self.resolve(self.data.dir)
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.resolve(self.reports.dir)
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.data_dir / "cache"
+
+    @property
+    def runs_data_dir(self) -> Path:
+        return self.data_dir / "runs"
+
+    @property
+    def scratch_dir(self) -> Path:
+        return self.data_dir / "scratch"
+
+    @property
+    def source_path(self) -> Path:
+        """The source's input: a file, or for the synthetic shop its generated folder."""
+        if self.source.path is not None:
+            return self.resolve(self.source.path)
+        s = self.source.synthetic
+        label = f"n{s.n_customers}" if s.n_customers else s.size
+        return self.data_dir / "raw" / "synthetic" / f"{label}-seed{s.seed}-{s.start}-{s.end}"
+
+    def to_jsonable(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+
+def project_root() -> Path:
+    """The project's root folder.
+
+    ``$CUSTOMER_ANALYTICS_HOME`` when set, else the nearest folder at or above the
+    working directory holding both ``pyproject.toml`` and ``configs/`` (so a notebook
+    opened from ``notebooks/`` finds it), else the working directory.
+    """
+    if os.environ.get(HOME_ENV):
+        return Path(os.environ[HOME_ENV]).resolve()
+    here = Path.cwd().resolve()
+    for folder in (here, *here.parents):
+        if (folder / "pyproject.toml").is_file() and (folder / "configs").is_dir():
+            return folder
+    return here
+
+
+def _set_dotted(tree: dict[str, Any], dotted: str, value: Any) -> None:
+    keys = dotted.split(".")
+    node = tree
+    for key in keys[:-1]:
+        child = node.setdefault(key, {})
+        if not isinstance(child, dict):
+            raise ConfigError(f"--set {dotted}: {key!r} is not a section")
+        node = child
+    node[keys[-1]] = value
+
+
+def parse_overrides(pairs: list[str] | tuple[str, ...]) -> dict[str, Any]:
+    """Parse ``key.sub=value`` strings; values are read as YAML scalars."""
+    parsed: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(
+                f"--set {pair!r}: expected key=value, for example run.as_of=2025-06-30"
+            )
+        parsed[key.strip()] = yaml.safe_load(raw) if raw.strip() else None
+    return parsed
+
+
+def _describe(err: ValidationError, origin: str) -> str:
+    lines = [f"{origin}: invalid configuration"]
+    for problem in err.errors():
+        key = ".".join(str(p) for p in problem["loc"])
+        if problem["type"] == "extra_forbidden":
+            lines.append(f"  key '{key}': unknown key")
+        elif problem["type"] == "missing":
+            lines.append(f"  key '{key}': required but missing")
+        else:
+            got = problem.get("input")
+            shown = "" if isinstance(got, dict) else f" (got {got!r})"
+            lines.append(f"  key '{key}': {problem['msg']}{shown}")
+    return "\n".join(lines)
+
+
+def config_from_dict(tree: dict[str, Any], origin: str = "<config>") -> Config:
+    """Validate a configuration tree, raising :class:`ConfigError` with named keys."""
+    try:
+        return Config.model_validate(tree)
+    except ValidationError as err:
+        raise ConfigError(_describe(err, origin)) from None
+
+
+def load_config(
+    path: str | Path, overrides: dict[str, Any] | None = None, *, check_inputs: bool = True
+) -> Config:
+    """Read, override and validate a YAML config.
+
+    Parameters
+    ----------
+    path
+        The YAML file, relative to the project root or absolute.
+    overrides
+        Dotted keys to values (as from ``--set key=value``), applied before validation.
+    check_inputs
+        Fail when the source's input file is missing (the synthetic shop is generated
+        on demand, so it never is).
+
+    Raises
+    ------
+    ConfigError
+        Unknown key, wrong type, unreadable file or missing input.
+    """
+    file = Path(path)
+    if not file.is_absolute():
+        file = project_root() / file
+    if not file.is_file():
+        raise ConfigError(f"config file {file} does not exist")
+    try:
+        tree = yaml.safe_load(file.read_text()) or {}
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{file}: not valid YAML: {err}") from None
+    if not isinstance(tree, dict):
+        raise ConfigError(f"{file}: expected a mapping of sections at the top level")
+    for key, value in (overrides or {}).items():
+        _set_dotted(tree, key, value)
+    cfg = config_from_dict(tree, origin=str(file))
+    if check_inputs:
+        check_source(cfg)
+    return cfg
+
+
+def check_source(cfg: Config) -> None:
+    """Fail early when a source file the config names is missing or is a folder."""
+    if cfg.source.kind == "synthetic":
+        return
+    path = cfg.source_path
+    if not path.exists():
+        raise ConfigError(f"key 'source.path': input file {path} does not exist")
+    if not path.is_file():
+        raise ConfigError(f"key 'source.path': {path} is not a file")

@@ -1,0 +1,49 @@
+"""Source adapters: each reads one kind of shop export into the canonical tables.
+
+An adapter returns :class:`SourceTables`: per canonical table an Ibis table with the
+columns as delivered (renamed to canonical names) plus ``_row``, the 1-based row of the
+input file, so every later quarantine points back at the original row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import ibis
+
+from customer_analytics.config import Config
+
+
+@dataclass
+class SourceTables:
+    """What a source delivered.
+
+    Attributes
+    ----------
+    tables
+        Canonical table name -> Ibis table (as delivered, plus ``_row``).
+    files
+        Canonical table name -> the file it came from.
+    declared
+        Canonical table name -> {column: declared type}, for the profile.
+    data_end
+        The last moment the export covers (UTC, naive), when the source knows it.
+    truth_dir
+        The synthetic shop's truth folder; None for real data.
+    """
+
+    tables: dict[str, ibis.Table]
+    files: dict[str, Path]
+    declared: dict[str, dict[str, str]] = field(default_factory=dict)
+    data_end: str | None = None
+    truth_dir: Path | None = None
+
+
+def read_source(cfg: Config, con: ibis.BaseBackend) -> SourceTables:
+    """Read the configured source through ``con`` (a DuckDB connection)."""
+    if cfg.source.kind == "synthetic":
+        from customer_analytics.sources.synthetic import read_synthetic
+
+        return read_synthetic(cfg, con)
+    raise ValueError(f"key 'source.kind': no adapter for {cfg.source.kind!r}")

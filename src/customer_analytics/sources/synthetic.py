@@ -1,0 +1,68 @@
+"""The embedded synthetic shop: generated on first use, then read like any export."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+import tempfile
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import ibis
+import yaml
+
+from customer_analytics.config import Config
+from customer_analytics.sources import SourceTables
+
+SPEC = yaml.safe_load((Path(__file__).with_name("synthetic.yaml")).read_text())
+_DONE = "generated.json"
+
+
+def ensure_generated(cfg: Config) -> Path:
+    """Generate the configured synthetic shop once; later runs reuse the same files.
+
+    The shop is written to a temporary folder and moved into place when complete, so
+    an interrupted generation is never mistaken for a finished one.
+    """
+    from customer_analytics.synthetic import generate
+
+    target = cfg.source_path
+    if (target / _DONE).is_file():
+        return target
+    s = cfg.source.synthetic
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".gen-", dir=target.parent))
+    result = generate(
+        tmp, size=s.size, n_customers=s.n_customers, seed=s.seed, start=str(s.start), end=str(s.end)
+    )
+    (tmp / _DONE).write_text(json.dumps({"seed": s.seed, "n_customers": result.n_customers}))
+    if target.exists():
+        shutil.rmtree(target)
+    tmp.rename(target)
+    return target
+
+
+def data_end_utc(cfg: Config) -> str:
+    """The end of the synthetic export: the last second of ``end`` in shop time, in UTC."""
+    end = cfg.source.synthetic.end
+    local = dt.datetime.combine(end, dt.time(23, 59, 59), tzinfo=ZoneInfo(SPEC["timezone"]))
+    return local.astimezone(dt.UTC).replace(tzinfo=None).isoformat(sep=" ")
+
+
+def read_synthetic(cfg: Config, con: ibis.BaseBackend) -> SourceTables:
+    """Read every table of the synthetic export (text columns as delivered)."""
+    folder = ensure_generated(cfg)
+    tables, files, declared = {}, {}, {}
+    for name, spec in SPEC["tables"].items():
+        path = folder / "raw" / spec["file"]
+        if path.suffix == ".parquet":
+            table = con.read_parquet(path)
+        else:
+            table = con.read_csv(path, all_varchar=True, header=True)
+        tables[name] = table.mutate(_row=ibis.row_number() + 1)
+        files[name] = path
+        declared[name] = spec["columns"]
+    return SourceTables(
+        tables, files, declared, data_end=data_end_utc(cfg), truth_dir=folder / "truth"
+    )

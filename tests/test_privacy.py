@@ -1,0 +1,61 @@
+"""Pseudonymisation at the door and small-group suppression."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from customer_analytics import privacy
+
+
+def test_email_and_phone_match_after_normalisation_and_values_are_gone() -> None:
+    frame = pd.DataFrame(
+        {
+            "customer_id": ["a", "b", "c"],
+            "name": ["Li Wei", "Li Wei", "Wang Fang"],
+            "email": [" Li.Wei@Example.com", "li.wei@example.com ", "wang@example.com"],
+            "phone": ["138-0013-8000", "138 0013 8000", None],
+        }
+    )
+    out, counts = privacy.pseudonymise(frame, b"k")
+    assert list(out.columns) == ["customer_id", "email_hash", "phone_hash"]
+    assert out.loc[0, "email_hash"] == out.loc[1, "email_hash"] != out.loc[2, "email_hash"]
+    assert out.loc[0, "phone_hash"] == out.loc[1, "phone_hash"]
+    assert pd.isna(out.loc[2, "phone_hash"])
+    assert counts == {"email": 3, "phone": 2, "name": 3}
+    text = out.to_csv()
+    assert "example.com" not in text and "13800138000" not in text and "Li Wei" not in text
+
+
+def test_hash_depends_on_key() -> None:
+    values = pd.Series(["x@y.cn"])
+    assert privacy.keyed_hash(values, b"one")[0] != privacy.keyed_hash(values, b"two")[0]
+
+
+def test_missing_key_refuses_with_instructions(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(privacy.SECRET_ENV, raising=False)
+    with pytest.raises(privacy.MissingSecretError, match="CUSTOMER_ANALYTICS_SECRET"):
+        privacy.pseudonymisation_key(dev_key_allowed=False, source="shop.csv")
+
+
+def test_dev_key_is_logged(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.delenv(privacy.SECRET_ENV, raising=False)
+    assert privacy.pseudonymisation_key(dev_key_allowed=True, source="synthetic") == privacy.DEV_KEY
+    assert "DEVELOPMENT key" in caplog.text
+
+
+def test_secret_from_environment_wins(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(privacy.SECRET_ENV, "s3cret")
+    assert privacy.pseudonymisation_key(dev_key_allowed=True, source="x") == b"s3cret"
+
+
+def test_small_groups_are_suppressed() -> None:
+    table = pd.DataFrame(
+        {"segment": ["Big", "Tiny"], "customers": [120, 4], "revenue": [1000.0, 35.0]}
+    )
+    shown = privacy.suppress_small_groups(table, "customers", 10, label_column="segment")
+    assert shown.loc[0, "revenue"] == 1000.0
+    assert shown.loc[1, "revenue"] is None and shown.loc[1, "customers"] is None
+    assert "suppressed" in shown.loc[1, "segment"]

@@ -1,0 +1,161 @@
+"""End to end: the CLI runs configs/tiny.yaml into a report folder, reuses, and fails well."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from customer_analytics.runner import prune
+
+ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.xdist_group("tiny_run")
+
+
+def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "customer_analytics", "run", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=900,
+    )
+
+
+def sets(base: Path, **extra: str) -> list[str]:
+    pairs = {"reports.dir": str(base / "reports"), "data.dir": str(base / "data"), **extra}
+    return [arg for key, value in pairs.items() for arg in ("--set", f"{key}={value}")]
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    base = tmp_path_factory.mktemp("tiny")
+    first = cli("--config", "configs/tiny.yaml", *sets(base))
+    second = cli("--config", "configs/tiny.yaml", *sets(base))
+    return {"base": base, "first": first, "second": second}
+
+
+def manifest_of(result: subprocess.CompletedProcess) -> tuple[Path, dict]:
+    index = Path(result.stdout.strip().splitlines()[-1].removeprefix("report: "))
+    return index.parent, json.loads((index.parent / "manifest.json").read_text())
+
+
+def test_run_succeeds_and_prints_its_index(runs: dict) -> None:
+    first = runs["first"]
+    assert first.returncode == 0, first.stderr + first.stdout
+    report, _ = manifest_of(first)
+    assert (report / "index.html").is_file()
+    assert (runs["base"] / "reports" / "latest").resolve() == manifest_of(runs["second"])[0]
+
+
+def test_manifest_records_what_ran_on_which_data(runs: dict) -> None:
+    report, manifest = manifest_of(runs["first"])
+    assert manifest["run_id"] == report.name and manifest["status"] == "ok"
+    assert manifest["config"]["run"]["name"] == "tiny"
+    assert manifest["git_commit"] and manifest["packages"]["pandas"].startswith("2.2")
+    assert {i["table"] for i in manifest["inputs"]} >= {"customers", "orders", "order_items"}
+    for item in manifest["inputs"]:
+        assert len(item["sha256"]) == 64 and item["rows"] > 0
+    stages = {s["name"]: s for s in manifest["stages"]}
+    assert list(stages) == manifest["config"]["run"]["stages"]
+    for stage in stages.values():
+        assert stage["status"] == "ok" and stage["seconds"] > 0
+        assert (report / stage["html"]).is_file() and (report / stage["analyst_html"]).is_file()
+        assert (report / stage["notebook"]).is_file()
+        assert stage["name"] in manifest["findings"] and stage["summary"]
+    ingest = manifest["findings"]["01_ingest"]
+    assert ingest["rows"]["customers"] == sum(1 for _ in open(_raw(manifest) / "customers.csv")) - 1
+    assert Path(manifest["paths"]["data"]).is_dir() and Path(manifest["paths"]["truth"]).is_dir()
+    assert (Path(manifest["paths"]["data"]) / "01_ingest" / "orders.parquet").is_file()
+    assert (report / "run.log").read_text().count("01_ingest") >= 2
+
+
+def _raw(manifest: dict) -> Path:
+    return Path(manifest["paths"]["truth"]).parent / "raw"
+
+
+def test_rerun_reuses_every_stage_and_gets_its_own_folder(runs: dict) -> None:
+    assert runs["second"].returncode == 0, runs["second"].stderr
+    first_dir, first = manifest_of(runs["first"])
+    second_dir, second = manifest_of(runs["second"])
+    assert second_dir != first_dir and first_dir.is_dir()
+    assert {s["status"] for s in second["stages"]} == {"reused"}
+    assert first["findings"] == second["findings"]
+    assert (second_dir / "figures").is_dir() and any((second_dir / "figures").iterdir())
+
+
+def test_no_personal_data_in_report_or_data_folders(runs: dict) -> None:
+    _, manifest = manifest_of(runs["first"])
+    people = pd.read_csv(_raw(manifest) / "customers.csv", dtype=str)
+    secrets = set(people["email"].dropna().str.strip()) | set(people["name"].dropna())
+    secrets |= set(people["phone"].dropna()) | set(
+        people["phone"].dropna().str.replace(r"\D", "", regex=True)
+    )
+    secrets |= set(people["email"].dropna().str.lower().str.replace(r"\s+", "", regex=True))
+    assert len(secrets) > 100
+    folders = [Path(manifest["paths"]["report"]), Path(manifest["paths"]["data"])]
+    checked = 0
+    for folder in folders:
+        for path in folder.rglob("*"):
+            if not path.is_file() or path.suffix == ".png":
+                continue
+            if path.suffix == ".parquet":
+                text = pd.read_parquet(path).astype(str).to_csv()
+            else:
+                text = path.read_bytes().decode("utf-8", errors="replace")
+            leaked = [s for s in secrets if len(s) > 5 and s in text]
+            assert not leaked, f"{path} contains personal data such as {leaked[0][:3]}..."
+            checked += 1
+    assert checked > 5
+
+
+def test_bad_config_value_fails_before_any_stage(tmp_path: Path) -> None:
+    result = cli("--config", "configs/tiny.yaml", *sets(tmp_path, **{"reports.keep": "lots"}))
+    assert result.returncode == 2
+    assert "key 'reports.keep'" in result.stderr
+    assert not (tmp_path / "reports").exists()
+
+
+def test_unknown_key_and_missing_config_are_named(tmp_path: Path) -> None:
+    result = cli("--config", "configs/tiny.yaml", *sets(tmp_path, **{"run.colour": "blue"}))
+    assert result.returncode == 2 and "key 'run.colour': unknown key" in result.stderr
+    result = cli("--config", "configs/nope.yaml")
+    assert result.returncode == 2 and "nope.yaml does not exist" in result.stderr
+
+
+def test_pii_source_without_key_fails_naming_stage_cell_and_fix(tmp_path: Path) -> None:
+    env = {"CUSTOMER_ANALYTICS_SECRET": ""}
+    result = cli(
+        "--config", "configs/tiny.yaml", *sets(tmp_path, **{"privacy.dev_key": "false"}), env=env
+    )
+    assert result.returncode == 1
+    assert "stage 01_ingest failed in cell" in result.stderr
+    assert "MissingSecretError" in result.stderr and "CUSTOMER_ANALYTICS_SECRET" in result.stderr
+    report = next(p for p in (tmp_path / "reports").iterdir() if p.is_dir())
+    manifest = json.loads((report / "manifest.json").read_text())
+    assert manifest["status"] == "failed" and manifest["stages"][0]["status"] == "failed"
+    assert (report / "run.log").is_file() and "failed" in (report / "run.log").read_text()
+    assert not (tmp_path / "reports" / "latest").exists()
+
+
+def test_prune_keeps_newest_and_newest_successful(tmp_path: Path) -> None:
+    reports, data = tmp_path / "reports", tmp_path / "data"
+    statuses = {
+        "20250101-000000-x": "ok",
+        "20250102-000000-x": "failed",
+        "20250103-000000-x": "failed",
+    }
+    for run_id, status in statuses.items():
+        (reports / run_id).mkdir(parents=True)
+        (reports / run_id / "manifest.json").write_text(json.dumps({"status": status}))
+        (data / run_id).mkdir(parents=True)
+    removed = prune(reports, data, keep=1)
+    assert removed == ["20250102-000000-x"]
+    assert sorted(p.name for p in reports.iterdir()) == ["20250101-000000-x", "20250103-000000-x"]
+    assert not (data / "20250102-000000-x").exists()
