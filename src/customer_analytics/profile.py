@@ -84,4 +84,5 @@ def profile_table(
 def _plain(value: object) -> object:
     if value is None or (isinstance(value, float) and pd.isna(value)) or value is pd.NaT:
         return None
-    return str(value) if isinstance(value, pd.Timestamp) else value
+    # Ranges of numbers and timestamps share one column: keep them as text.
+    return str(value)

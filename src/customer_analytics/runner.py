@@ -199,7 +199,7 @@ class Runner:
             self._reuse(entry, stage, report, data)
             record["status"] = "reused"
         else:
-            error = self._execute(stage, report, data)
+            error = self._execute(stage, report, record)
             record["status"] = "failed" if error else "ok"
             record["error"] = error
             if not error:
@@ -221,12 +221,17 @@ class Runner:
         )
         return record
 
-    def _execute(self, stage: str, report: Path, data: Path) -> str | None:
-        """Run the stage notebook; return an error message naming the cell, or None."""
+    def _execute(self, stage: str, report: Path, record: dict[str, Any]) -> str | None:
+        """Run the stage notebook and export it; return an error naming the cell, or None.
+
+        Fills ``record`` with the split of the stage's time: kernel start-up and
+        overhead, the cells' own work, and HTML export.
+        """
         source = project_root() / "notebooks" / f"{stage}.ipynb"
         executed = report / "notebooks" / f"{stage}.ipynb"
         executed.parent.mkdir(parents=True, exist_ok=True)
         error = None
+        t0 = time.perf_counter()
         try:
             papermill.execute_notebook(
                 str(source),
@@ -246,8 +251,14 @@ class Runner:
         except Exception as err:  # the kernel died or the notebook is unreadable
             error = f"stage {stage} failed before or between cells: {type(err).__name__}: {err}"
             log.error(error)
+        papermill_seconds = time.perf_counter() - t0
         if executed.is_file():
+            cells = _cell_seconds(executed)
+            record["seconds_cells"] = round(cells, 2)
+            record["seconds_kernel"] = round(max(papermill_seconds - cells, 0.0), 2)
+            t1 = time.perf_counter()
             export_stage_html(executed, report, stage)
+            record["seconds_export"] = round(time.perf_counter() - t1, 2)
         return error
 
     def _store(self, entry: Path, stage: str, report: Path, data: Path) -> None:
@@ -282,6 +293,12 @@ class Runner:
         tmp = report / "manifest.json.tmp"
         tmp.write_text(json.dumps(manifest, indent=2, default=str))
         tmp.replace(report / "manifest.json")
+
+
+def _cell_seconds(notebook: Path) -> float:
+    """Seconds the notebook's cells took, from papermill's per-cell metadata."""
+    cells = json.loads(notebook.read_text())["cells"]
+    return sum((c.get("metadata", {}).get("papermill", {}).get("duration") or 0.0) for c in cells)
 
 
 def _point_latest(reports_dir: Path, report: Path) -> None:

@@ -1,0 +1,432 @@
+"""Build the whole synthetic shop: clean tables, experiments, defects, then files and truth."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from customer_analytics.synthetic import activity, experiments, people, shop
+from customer_analytics.synthetic.defects import DefectLog
+from customer_analytics.synthetic.inject import inject_defects
+
+HERE = Path(__file__).resolve().parent
+REFERENCE = HERE.parent / "reference"
+SIZES = {"tiny": 400, "default": 20_000}
+PROSPECT_SHARE = 0.04
+CARRIER_COST = 12.0  # what the shop pays per shipped order, whatever the customer paid
+DEFAULT_BGNBD = {"r": 0.25, "alpha": 4.0, "a": 0.8, "b": 2.5}
+
+
+@dataclass(frozen=True)
+class GeneratedShop:
+    """Where a generated shop was written and how."""
+
+    raw_dir: Path
+    truth_dir: Path
+    n_customers: int
+    seed: int
+    params: dict
+
+
+def _yaml(name: str) -> dict:
+    return yaml.safe_load((HERE / name).read_text())
+
+
+def generate(
+    out_dir: str | Path,
+    size: str = "default",
+    n_customers: int | None = None,
+    seed: int = 42,
+    start: str = "2024-01-01",
+    end: str = "2025-12-31",
+    mode: str = "personas",
+    bgnbd_params: dict | None = None,
+    defect_rates: dict | None = None,
+    events: bool = True,
+) -> GeneratedShop:
+    """Generate a synthetic shop into ``out_dir/raw`` (the export) and ``out_dir/truth``.
+
+    Parameters
+    ----------
+    out_dir
+        Folder to write into (created).
+    size
+        ``"tiny"`` (400 customers) or ``"default"`` (20,000).
+    n_customers
+        Overrides ``size``.
+    seed
+        The same seed and size give byte-identical files.
+    start, end
+        The data window as shop-local dates (Asia/Shanghai); the data ends at ``end`` 23:59:59.
+    mode
+        ``"personas"`` (the planted personas, experiments and defects) or ``"bgnbd"``
+        (everybody follows one BG/NBD process with ``bgnbd_params``, in weeks; no
+        defects, no experiments), to test that model fitting recovers the parameters.
+    defect_rates
+        Overrides of ``defects.yaml``.
+    events
+        Write the web/app events (skip for very large benchmark shops).
+    """
+    if mode not in ("personas", "bgnbd"):
+        raise ValueError(f"mode must be 'personas' or 'bgnbd', got {mode!r}")
+    n = n_customers or SIZES[size]
+    meta = _yaml("personas.yaml")
+    personas = meta["personas"]
+    design = _yaml("experiments.yaml")
+    rates = {**_yaml("defects.yaml"), **(defect_rates or {})}
+    bg = {**DEFAULT_BGNBD, **(bgnbd_params or {})}
+    if mode == "bgnbd":
+        rates = dict.fromkeys(rates, 0.0)
+        design["experiments"] = {}
+    streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(10)]
+    start_ts = pd.Timestamp(start)
+    end_ts = pd.Timestamp(end) + pd.Timedelta(hours=23, minutes=59, seconds=59)
+    window = (end_ts - start_ts) / pd.Timedelta(weeks=1)
+
+    pop = (
+        people.draw_population(streams[0], n, personas, window, PROSPECT_SHARE)
+        if mode == "personas"
+        else people.bgnbd_population(streams[0], n, bg, window)
+    )
+    purchases, death = people.simulate_purchases(streams[1], pop, window + people.WEEKS_PER_YEAR)
+    purchases = _seasonal(streams[1], purchases, pop, personas, meta["holidays"], start_ts)
+    purchases["value"] = people.order_values(streams[2], pop, purchases["customer"].to_numpy())
+    purchases["exp"], purchases["rank"] = "", 0
+    future = purchases[purchases["t"] >= window]
+    purchases = purchases[purchases["t"] < window]
+    first_buy = purchases.groupby("customer")["t"].min().reindex(range(n)).fillna(np.inf).to_numpy()
+
+    exposed, extras = {}, []
+    for name, spec in design["experiments"].items():
+        assigned = experiments.assign(streams[3], spec, pop, first_buy, window)
+        counts = experiments.extra_counts(streams[3], spec, assigned, pop, death)
+        exposed[name] = (assigned, counts)
+        for arm in spec["arms"]:
+            most = counts[arm].to_numpy()
+            rows = np.repeat(np.arange(len(assigned)), most)
+            rank = np.arange(rows.size) - np.repeat(np.cumsum(most) - most, most) + 1
+            t = assigned["t"].to_numpy()[rows] + streams[3].uniform(
+                0, spec["window_days"] / 7.0, rows.size
+            )
+            c = assigned["customer"].to_numpy()[rows]
+            value = people.order_values(streams[3], pop, c) * spec.get("value_scale", {}).get(
+                arm, 1.0
+            )
+            extras.append(
+                pd.DataFrame(
+                    {
+                        "customer": c,
+                        "t": t,
+                        "repeat": True,
+                        "value": value,
+                        "exp": f"{name}:{arm}",
+                        "rank": rank,
+                    }
+                )
+            )
+    purchases = pd.concat([purchases, *extras], ignore_index=True)
+    purchases = purchases[purchases["t"] < window].sort_values(
+        ["t", "customer"], kind="stable", ignore_index=True
+    )
+
+    customers = (
+        shop.make_customers(
+            streams[4], pop, personas, meta, pd.read_csv(REFERENCE / "cities_cn.csv"), start_ts
+        )
+        if mode == "personas"
+        else _plain_customers(streams[4], pop, start_ts)
+    )
+    products = shop.make_products(streams[5], meta["categories"])
+    orders = _orders(streams[6], purchases, pop, personas, customers, start_ts)
+    lines = shop.make_lines(
+        streams[6],
+        orders.assign(_value=purchases["value"].to_numpy()),
+        _persona_specs(personas, pop),
+        meta["categories"],
+        products,
+    )
+    orders = shop.order_totals(
+        orders,
+        lines,
+        streams[6],
+        orders["persona"].map(_attr(personas, "coupon_share", 0.3)).to_numpy(),
+    )
+    cost = (
+        lines.merge(products[["product_id", "unit_cost"]], on="product_id")
+        .assign(c=lambda d: d["unit_cost"] * d["quantity"])
+        .groupby("order_id")["c"]
+        .sum()
+    )
+    orders["_cost"] = cost.reindex(orders["order_id"]).to_numpy()
+
+    effects, exposures, orders, lines = _experiments(
+        design, exposed, orders, lines, pop, customers, start_ts, streams[7]
+    )
+    protected = orders["_protected"].to_numpy()
+
+    log = DefectLog()
+    ok_orders = orders[~protected]
+    returns = activity.make_returns(
+        streams[8],
+        ok_orders,
+        lines,
+        ok_orders["persona"].map(_attr(personas, "return_rate", 0.05)).to_numpy()
+        * (mode == "personas"),
+        end_ts,
+    )
+    cancels = activity.make_cancellations(streams[8], ok_orders, lines, rates["cancellation"])
+    log.add("orders", returns[0]["order_id"], "return", returns[0]["original_order_id"])
+    log.add("orders", cancels[0]["order_id"], "cancellation", cancels[0]["original_order_id"])
+    reviews = activity.make_reviews(
+        streams[8],
+        orders,
+        lines,
+        orders["persona"].map(_attr(personas, "rating_mean", 4.0)).to_numpy(),
+    )
+    feedback = pd.concat([reviews, returns[2]], ignore_index=True)
+    event_table = (
+        activity.make_events(
+            streams[9],
+            orders,
+            lines,
+            orders["persona"].map(_attr(personas, "abandon_rate", 0.3)).to_numpy(),
+            products,
+        )
+        if events
+        else None
+    )
+    orders = pd.concat([orders, returns[0], cancels[0]], ignore_index=True)
+    lines = pd.concat([lines, returns[1], cancels[1]], ignore_index=True)
+
+    tables = inject_defects(
+        streams[9], rates, customers, orders, lines, feedback, event_table, end_ts, log, REFERENCE
+    )
+    out = Path(out_dir)
+    truth = _truth_customers(
+        pop, customers, tables["customers"], purchases, future, death, window, orders
+    )
+    params = {"seed": seed, "size": size, "n_customers": n, "start": start, "end": end, "mode": mode,
+              "bgnbd_params": bg if mode == "bgnbd" else None, "defect_rates": rates, "time_unit": "weeks"}  # fmt: skip
+    _write(out, tables, exposures, products, truth, log.frame(), effects, meta, design, params)
+    return GeneratedShop(out / "raw", out / "truth", n, seed, params)
+
+
+def _attr(personas: dict, key: str, default: float) -> dict:
+    return {**{k: v.get(key, default) for k, v in personas.items()}, "bgnbd": default}
+
+
+def _persona_specs(personas: dict, pop: people.Population) -> dict:
+    specs = dict(personas)
+    if "bgnbd" in set(pop.persona):
+        specs["bgnbd"] = {"lines_mean": 2.0, "categories": [1 / 6] * 6}
+    return specs
+
+
+def _seasonal(rng, purchases, pop, personas, holidays, start_ts) -> pd.DataFrame:  # noqa: ANN001
+    seasonal = [k for k, v in personas.items() if v.get("seasonal")]
+    mask = (
+        np.isin(pop.persona[purchases["customer"].to_numpy()], seasonal)
+        & purchases["repeat"].to_numpy()
+    )
+    if mask.any():
+        shifted = people.seasonal_shift(
+            rng, purchases.loc[mask, "t"].to_numpy(), start_ts, holidays
+        )
+        signup = pop.signup[purchases.loc[mask, "customer"].to_numpy()]
+        purchases.loc[mask, "t"] = np.maximum(shifted, signup + 0.01)
+    return purchases.sort_values(["customer", "t"], kind="stable", ignore_index=True)
+
+
+def _plain_customers(
+    rng: np.random.Generator, pop: people.Population, start_ts: pd.Timestamp
+) -> pd.DataFrame:
+    n = len(pop.lam)
+    signup = shop.local_time(start_ts, pop.signup, rng.uniform(7, 23, n), rng)
+    return pd.DataFrame(
+        {"customer_id": [f"C{i:07d}" for i in range(1, n + 1)], "name": "", "email": "", "phone": "", "gender": "",
+         "birth_year": 0, "city": "", "country": "China", "signup_ts": shop.ts_text(signup),
+         "acquisition_channel": "", "marketing_consent": "N", "_signup": signup}
+    )  # fmt: skip
+
+
+def _orders(rng, purchases, pop, personas, customers, start_ts) -> pd.DataFrame:  # noqa: ANN001
+    c = purchases["customer"].to_numpy()
+    persona = pop.persona[c]
+    hour = np.zeros(c.size)
+    channel = np.empty(c.size, dtype=object)
+    for name in set(persona):
+        mask = persona == name
+        spec = personas.get(name, {"hour": {"mean": 14, "sd": 4}, "channels": [1, 1, 1]})
+        hour[mask] = rng.normal(spec["hour"]["mean"], spec["hour"]["sd"], int(mask.sum()))
+        w = np.array(spec["channels"], dtype=float)
+        channel[mask] = rng.choice(["app", "mini_program", "web"], int(mask.sum()), p=w / w.sum())
+    # The first purchase happens on the sign-up day: keep it at or after sign-up time.
+    ts = shop.local_time(start_ts, purchases["t"].to_numpy(), hour, rng)
+    ts = pd.DatetimeIndex(np.maximum(ts.to_numpy(), customers["_signup"].to_numpy()[c]))
+    mobile = np.where(rng.random(c.size) < 0.55, "ios", "android")
+    device = np.where(
+        channel == "web", np.where(rng.random(c.size) < 0.85, "desktop", mobile), mobile
+    )
+    order_ids = np.char.add("O", np.char.zfill(np.arange(1, c.size + 1).astype(str), 8))
+    return pd.DataFrame(
+        {"order_id": order_ids, "customer_id": customers["customer_id"].to_numpy()[c], "order_ts": shop.ts_text(ts),
+         "channel": channel, "device": device, "status": "completed", "coupon_code": "", "discount_amount": 0.0,
+         "shipping_amount": 0.0, "original_order_id": "", "persona": persona, "_ts": ts, "_utc": ts - pd.Timedelta(hours=8),
+         "_customer": c, "_t": purchases["t"].to_numpy(), "_exp": purchases["exp"].to_numpy(), "_rank": purchases["rank"].to_numpy()}
+    )  # fmt: skip
+
+
+def _money(orders: pd.DataFrame, free_over: float) -> pd.DataFrame:
+    shipping = np.where(orders["_items_total"] >= free_over, 0.0, shop.SHIPPING_FEE)
+    revenue = orders["_items_total"] - orders["discount_amount"] + shipping
+    return pd.DataFrame(
+        {
+            "shipping": shipping,
+            "revenue": revenue,
+            "margin": revenue - orders["_cost"] - CARRIER_COST,
+        }
+    )
+
+
+def _experiments(design, exposed, orders, lines, pop, customers, start_ts, rng):  # noqa: ANN001, ANN202
+    """True effects from potential outcomes; keep only the extra orders each arm realises."""
+    effects, logs = [], []
+    orders = orders.assign(_protected=False)
+    keep = orders["_rank"].to_numpy() == 0
+    for name, (assigned, _counts) in exposed.items():
+        spec = design["experiments"][name]
+        window = spec["window_days"] / 7.0
+        cust_pos = pd.Series(np.arange(len(assigned)), index=assigned["customer"].to_numpy())
+        in_exp = orders["_customer"].isin(assigned["customer"])
+        o = orders[in_exp & (orders["_exp"].str.startswith(f"{name}:") | (orders["_rank"] == 0))]
+        pos = cust_pos.reindex(o["_customer"]).to_numpy()
+        t0 = assigned["t"].to_numpy()[pos]
+        inside = (o["_t"].to_numpy() >= t0) & (o["_t"].to_numpy() < t0 + window)
+        o, pos = o[inside], pos[inside]
+        orders.loc[o.index, "_protected"] = True
+        outcome = pd.DataFrame(index=range(len(assigned)))
+        for arm in spec["arms"]:
+            realised = ((o["_rank"] == 0) | (o["_exp"] == f"{name}:{arm}")).to_numpy()
+            money = _money(o, spec.get("shipping", {}).get(arm, shop.FREE_SHIPPING_OVER))[realised]
+            by = (
+                pd.DataFrame(
+                    {
+                        "pos": pos[realised],
+                        "orders": 1,
+                        **{k: money[k].to_numpy() for k in ("revenue", "margin")},
+                    }
+                )
+                .groupby("pos")
+                .sum()
+            )
+            by = by.reindex(range(len(assigned)), fill_value=0)
+            outcome[f"orders__{arm}"] = by["orders"].to_numpy()
+            outcome[f"conversion__{arm}"] = (by["orders"].to_numpy() > 0).astype(float)
+            outcome[f"revenue__{arm}"] = by["revenue"].to_numpy()
+            outcome[f"margin__{arm}"] = by["margin"].to_numpy()
+        effects.append(
+            experiments.true_effects(
+                name,
+                spec,
+                outcome,
+                pop.persona[assigned["customer"].to_numpy()],
+                design["metrics"],
+                design.get("ratio_metrics", {}),
+            )
+        )
+        # Realise each customer's own arm: its extra orders and its shipping rule.
+        arm_of = assigned["arm"].to_numpy()[pos]
+        own_extra = o["_exp"].to_numpy() == np.char.add(f"{name}:", arm_of.astype(str))
+        keep[orders.index.get_indexer(o.index[own_extra])] = True
+        if "shipping" in spec:
+            rule = np.array([spec["shipping"][a] for a in arm_of])
+            orders.loc[o.index, "shipping_amount"] = np.where(
+                o["_items_total"] >= rule, 0.0, shop.SHIPPING_FEE
+            )
+        log = assigned.assign(experiment_id=name)
+        lost = spec.get("lost_exposures", {})
+        drop = rng.random(len(log)) < log["arm"].map(lost).fillna(0.0).to_numpy()
+        logs.append(log[~drop])
+    kept_orders = orders[keep].copy()
+    kept_lines = lines[lines["order_id"].isin(kept_orders["order_id"])].reset_index(drop=True)
+    exposures = (
+        pd.concat(logs, ignore_index=True)
+        if logs
+        else pd.DataFrame(columns=["customer", "arm", "t", "experiment_id"])
+    )
+    assigned_ts = (
+        shop.local_time(start_ts, exposures["t"].to_numpy(), np.full(len(exposures), 9.0), rng)
+        if len(exposures)
+        else pd.DatetimeIndex([])
+    )
+    exposure_table = pd.DataFrame(
+        {"experiment_id": exposures["experiment_id"].to_numpy(), "customer_id": customers["customer_id"].to_numpy()[exposures["customer"].to_numpy().astype(int)],
+         "variant": exposures["arm"].to_numpy(), "assigned_ts": shop.ts_text(assigned_ts)}
+    )  # fmt: skip
+    effect_table = pd.concat(effects, ignore_index=True) if effects else pd.DataFrame()
+    return effect_table, exposure_table, kept_orders.reset_index(drop=True), kept_lines
+
+
+def _truth_customers(
+    pop, customers, final_customers, purchases, future, death, window, orders
+) -> pd.DataFrame:  # noqa: ANN001
+    n = len(pop.lam)
+    fut = future.groupby("customer").agg(
+        purchases_next_12m=("t", "size"), value_next_12m=("value", "sum")
+    )
+    fut = fut.reindex(range(n), fill_value=0)
+    real = orders[orders["status"] == "completed"].groupby("customer_id").size()
+    base = pd.DataFrame(
+        {"customer_id": customers["customer_id"], "person_id": customers["customer_id"], "canonical_customer_id": customers["customer_id"],
+         "persona": pop.persona, "lambda": pop.lam, "p": pop.p, "nu": pop.nu, "alive_at_end": death > window,
+         "dropout_week": np.where(np.isfinite(death), death, np.nan), "purchases_next_12m": fut["purchases_next_12m"].to_numpy(),
+         "value_next_12m": fut["value_next_12m"].to_numpy(), "is_test_account": False, "is_prospect": pop.prospect}
+    )  # fmt: skip
+    extra = final_customers[~final_customers["customer_id"].isin(base["customer_id"])]
+    origin = extra["_person"].to_numpy()
+    twins = base.set_index("customer_id").reindex(origin).reset_index(drop=True)
+    twins["customer_id"] = extra["customer_id"].to_numpy()
+    twins["person_id"] = np.where(pd.isna(origin), extra["customer_id"].to_numpy(), origin)
+    twins["canonical_customer_id"] = twins["person_id"]
+    twins["is_test_account"] = extra["_test"].to_numpy()
+    twins.loc[twins["is_test_account"], ["persona"]] = "test"
+    out = pd.concat([base, twins], ignore_index=True)
+    out["n_orders_in_window"] = out["customer_id"].map(real).fillna(0).astype(int)
+    return out
+
+
+def _write(
+    out: Path, tables, exposures, products, truth, defects, effects, meta, design, params
+) -> None:  # noqa: ANN001
+    raw, tr = out / "raw", out / "truth"
+    raw.mkdir(parents=True, exist_ok=True)
+    tr.mkdir(parents=True, exist_ok=True)
+
+    def csv(frame: pd.DataFrame, name: str) -> None:
+        frame = frame[[c for c in frame.columns if not str(c).startswith("_") and c != "persona"]]
+        frame.to_csv(raw / name, index=False, float_format="%.2f", lineterminator="\n")
+
+    csv(tables["customers"], "customers.csv")
+    csv(products, "products.csv")
+    csv(tables["orders"], "orders.csv")
+    csv(tables["order_items"], "order_items.csv")
+    csv(tables["feedback"], "feedback.csv")
+    csv(exposures, "exposures.csv")
+    if tables["events"] is not None:
+        tables["events"].to_parquet(raw / "events.parquet", index=False)
+    truth.to_parquet(tr / "customers.parquet", index=False)
+    defects.to_parquet(tr / "defects.parquet", index=False)
+    effects.to_parquet(tr / "experiments.parquet", index=False)
+    (tr / "personas.yaml").write_text(
+        yaml.safe_dump(
+            {k: {"label": v["label"], "traits": v["traits"]} for k, v in meta["personas"].items()},
+            sort_keys=False,
+        )
+    )
+    (tr / "experiments.yaml").write_text(yaml.safe_dump(design, sort_keys=False))
+    (tr / "params.json").write_text(json.dumps(params, indent=1, sort_keys=True))
