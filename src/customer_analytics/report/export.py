@@ -1,0 +1,222 @@
+"""Turn an executed stage notebook into two offline HTML pages: stakeholder and analyst.
+
+The stakeholder page shows narrative, tables and charts only: no code, no prompts, no
+stderr, no warnings, no tracebacks, and no cells tagged ``analyst-only`` or ``remove``.
+The analyst page shows everything, code included. Both pages reference nothing on the
+network: they use our own nbconvert template (``templates/nbconvert/house``), which keeps
+the cell markup of nbconvert's lab template but drops its CDN scripts (require.js,
+MathJax, mermaid, widgets) and JupyterLab CSS, and inlines our small house CSS instead.
+Images are embedded as ``data:`` URIs.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import re
+import threading
+from pathlib import Path
+from typing import Any
+
+import nbformat
+from nbconvert import HTMLExporter
+from nbconvert.preprocessors import Preprocessor, TagRemovePreprocessor
+
+TEMPLATES = Path(__file__).parent / "templates"
+NBCONVERT_TEMPLATES = TEMPLATES / "nbconvert"
+HOUSE_CSS = TEMPLATES / "house.css"
+
+#: Cells a stakeholder never sees. ``parameters``/``injected-parameters`` hold only
+#: code (hidden anyway), and the papermill error banner links to a traceback that the
+#: stakeholder page does not show.
+PAPERMILL_ERROR_TAG = "papermill-error-cell-tag"
+STAKEHOLDER_DROP_TAGS = frozenset(
+    {"analyst-only", "remove", "parameters", "injected-parameters", PAPERMILL_ERROR_TAG}
+)
+#: Cells nobody sees, not even analysts.
+ANALYST_DROP_TAGS = frozenset({"remove"})
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+# A bare object repr such as "<Axes: title={'center': 'x'}>", "<Figure size 800x400 ...>" or
+# "PosixPath('/abs/figures/x.png')": the noise of a notebook's last expression, meaningless
+# to a stakeholder (and a path would show the machine's folders).
+_OBJECT_REPR = re.compile(r"^(<[\w.]+[\s:].*>|\w*Path\(.*\))$", re.DOTALL)
+
+
+class StakeholderOutputs(Preprocessor):
+    """Drop what a stakeholder should not read: stderr, errors, object reprs, empty cells.
+
+    Warnings and log records reach a notebook as ``stderr`` streams, so dropping those
+    streams removes them too.
+    """
+
+    def preprocess(self, nb: Any, resources: dict) -> tuple[Any, dict]:
+        """Filter the outputs of every code cell and drop code cells left without output."""
+        kept = []
+        for cell in nb.cells:
+            if cell.cell_type == "code":
+                cell.outputs = [out for out in cell.get("outputs", []) if _for_stakeholder(out)]
+                if not cell.outputs:
+                    continue
+            kept.append(cell)
+        nb.cells = kept
+        return nb, resources
+
+
+def _for_stakeholder(output: Any) -> bool:
+    kind = output.get("output_type")
+    if kind == "error":
+        return False
+    if kind == "stream":
+        return output.get("name") == "stdout" and bool(output.get("text", "").strip())
+    data = output.get("data", {})
+    if set(data) == {"text/plain"}:
+        return not _OBJECT_REPR.match(str(data["text/plain"]).strip())
+    return True
+
+
+def _house_exporter(*, code: bool) -> HTMLExporter:
+    exporter = HTMLExporter(
+        template_name="house",
+        extra_template_basedirs=[str(NBCONVERT_TEMPLATES)],
+        exclude_input=not code,
+        exclude_input_prompt=not code,
+        exclude_output_prompt=not code,
+        # Markdown images that point at local files become data: URIs.
+        embed_images=True,
+        # Unused by our template; emptied so that no CDN address can slip back in if a
+        # block of the lab template that uses them is ever inherited.
+        mathjax_url="",
+        require_js_url="",
+        jupyter_widgets_base_url="",
+        widget_renderer_url="",
+        mermaid_js_url="",
+        mermaid_layout_elk_js_url="",
+    )
+    tags = TagRemovePreprocessor(
+        remove_cell_tags=set(ANALYST_DROP_TAGS if code else STAKEHOLDER_DROP_TAGS),
+        remove_input_tags={"remove-input", "hide-input"},
+        remove_all_outputs_tags={"remove-output", "hide-output"},
+    )
+    exporter.register_preprocessor(tags, enabled=True)
+    if not code:
+        exporter.register_preprocessor(StakeholderOutputs(), enabled=True)
+    return exporter
+
+
+@functools.cache
+def _exporter(view: str) -> tuple[HTMLExporter, threading.Lock]:
+    """One exporter per view, built once per process: building one (template lookup,
+    Jinja environment, pygments) costs more than converting a typical stage notebook.
+    The lock guards the exporter's per-conversion state if two threads export at once.
+    """
+    return _house_exporter(code=view == "analyst"), threading.Lock()
+
+
+@functools.cache
+def house_css() -> str:
+    """The house CSS shared by every page of a report."""
+    return HOUSE_CSS.read_text(encoding="utf-8")
+
+
+def notebook_title(nb: Any, stage: str) -> tuple[str, bool]:
+    """The page title and whether the page must print it itself.
+
+    A notebook that opens with a ``# Heading`` markdown cell already shows its title;
+    otherwise the page adds a heading built from the stage name.
+    """
+    for cell in nb.cells:
+        # papermill puts its error banner, a markdown cell, above everything else.
+        if cell.cell_type != "markdown" or PAPERMILL_ERROR_TAG in cell.metadata.get("tags", []):
+            continue
+        first = cell.source.strip().splitlines()[0] if cell.source.strip() else ""
+        if first.startswith("# "):
+            return first[2:].strip(), False
+        break
+    return nb.metadata.get("title") or stage.replace("_", " "), True
+
+
+def notebook_error(nb: Any) -> str | None:
+    """``"Name: message"`` of the first error output, without its traceback."""
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "error":
+                value = _ANSI.sub("", str(out.get("evalue", ""))).strip().splitlines()
+                text = f"{out.get('ename', 'Error')}: {value[0] if value else ''}"
+                return text.strip().rstrip(".")
+    return None
+
+
+def _render(nb: Any, view: str, house: dict[str, Any]) -> str:
+    exporter, lock = _exporter(view)
+    with lock:
+        body, _ = exporter.from_notebook_node(copy.deepcopy(nb), resources={"house": house})
+    return body
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    # A reader (or the stage cache) never sees a half-written page.
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+
+
+def export_stage_html(notebook: Path, out_dir: Path, stage: str) -> dict[str, Path]:
+    """Write a stage's stakeholder and analyst HTML pages from its executed notebook.
+
+    Parameters
+    ----------
+    notebook
+        The executed notebook (``.ipynb``), e.g. ``reports/<run>/notebooks/01_ingest.ipynb``.
+    out_dir
+        The run's report folder; pages link back to ``index.html`` in it.
+    stage
+        The stage name, e.g. ``"01_ingest"``; names the files.
+
+    Returns
+    -------
+    dict[str, Path]
+        ``{"html": out_dir/<stage>.html, "analyst_html": out_dir/<stage>.analyst.html}``.
+
+    Examples
+    --------
+    >>> export_stage_html(Path("reports/run/notebooks/01_ingest.ipynb"),
+    ...                   Path("reports/run"), "01_ingest")  # doctest: +SKIP
+    {'html': PosixPath('reports/run/01_ingest.html'), ...}
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    nb = nbformat.read(notebook, as_version=4)
+    title, show_title = notebook_title(nb, stage)
+    paths = {
+        "html": out_dir / f"{stage}.html",
+        "analyst_html": out_dir / f"{stage}.analyst.html",
+    }
+    common = {
+        "css": house_css(),
+        "title": title,
+        "show_title": show_title,
+        "stage": stage,
+        "notebook": f"notebooks/{Path(notebook).name}",
+        "index_href": "index.html",
+        "error": notebook_error(nb),
+    }
+    stakeholder = {
+        **common,
+        "view": "stakeholder",
+        "view_label": "Stakeholder view",
+        "other_href": paths["analyst_html"].name,
+        "other_label": "Analyst version (with code)",
+    }
+    analyst = {
+        **common,
+        "view": "analyst",
+        "view_label": "Analyst view",
+        "other_href": paths["html"].name,
+        "other_label": "Stakeholder version",
+        # The analyst page shows the traceback itself; no banner needed.
+        "error": None,
+    }
+    _write_atomic(paths["html"], _render(nb, "stakeholder", stakeholder))
+    _write_atomic(paths["analyst_html"], _render(nb, "analyst", analyst))
+    return paths
