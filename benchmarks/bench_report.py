@@ -14,7 +14,6 @@ import argparse
 import logging
 import tempfile
 import time
-from pathlib import Path
 
 from customer_analytics.config import load_config
 from customer_analytics.runner import Runner

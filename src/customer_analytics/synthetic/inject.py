@@ -19,6 +19,8 @@ from customer_analytics.synthetic.defects import (
 
 
 def _new_ids(prefix: str, after: int, count: int, width: int) -> np.ndarray:
+    if count == 0:
+        return np.array([], dtype=str)
     return np.char.add(
         prefix, np.char.zfill(np.arange(after + 1, after + count + 1).astype(str), width)
     )
