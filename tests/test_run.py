@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from browser import check_report, chromium  # noqa: F401  (chromium is a fixture)
 from customer_analytics.runner import prune
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -88,6 +89,15 @@ def test_rerun_reuses_every_stage_and_gets_its_own_folder(runs: dict) -> None:
     assert {s["status"] for s in second["stages"]} == {"reused"}
     assert first["findings"] == second["findings"]
     assert (second_dir / "figures").is_dir() and any((second_dir / "figures").iterdir())
+
+
+@pytest.mark.browser
+def test_report_opens_offline_in_chromium(runs: dict, chromium: Path) -> None:
+    report, manifest = manifest_of(runs["second"])
+    pages = {p.name for p in report.glob("*.html")}
+    assert pages >= {"index.html"} | {s["html"] for s in manifest["stages"]}
+    assert check_report(report) == []
+    assert all((report / s["chart"]).is_file() for s in manifest["stages"])
 
 
 def test_no_personal_data_in_report_or_data_folders(runs: dict) -> None:

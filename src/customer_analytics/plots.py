@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import matplotlib
-
-matplotlib.use("Agg")  # reports are rendered headless; notebooks still show figures inline
-
-import matplotlib.pyplot as plt  # noqa: E402
-import seaborn as sns  # noqa: E402
+import matplotlib.pyplot as plt
+import seaborn as sns
 
 PALETTE = ["#1f4e79", "#e07b39", "#3a9d8f", "#c44e52", "#8172b2", "#937860", "#da8bc3", "#8c8c8c"]
 

@@ -173,17 +173,17 @@ class StageContext:
         self._save()
         return sentence
 
-    def figure(self, fig: Any, name: str, *, headline: bool = False) -> Path:
+    def figure(self, fig: Any, name: str, *, headline: bool = False) -> None:
         """Save a matplotlib figure as ``figures/<stage>-<name>.png``.
 
-        ``headline=True`` makes it the stage's chart on the index page.
+        ``headline=True`` makes it the stage's chart on the index page. Returns nothing,
+        so a cell ending with this call shows the chart, not a file path.
         """
         path = _ensure(self.figures_dir) / f"{self.name}-{name}.png"
         fig.savefig(path, dpi=110, bbox_inches="tight", metadata={"Software": None})
         if headline or self._meta["chart"] is None:
             self._meta["chart"] = f"figures/{path.name}"
         self._save()
-        return path
 
     def _save(self) -> None:
         _ensure(self.meta_path.parent)
