@@ -57,7 +57,9 @@ def main() -> None:
             f"    {s['name']:<14} kernel {s.get('seconds_kernel', 0):5.1f}  cells {s.get('seconds_cells', 0):5.1f}"
             f"  export {s.get('seconds_export', 0):5.1f}"
         )
-    print(f"warm rerun (all stages reused): {warm_total:6.1f} s  ({warm_total / cold_total:.0%} of cold)")
+    print(
+        f"warm rerun (all stages reused): {warm_total:6.1f} s  ({warm_total / cold_total:.0%} of cold)"
+    )
 
 
 if __name__ == "__main__":

@@ -27,3 +27,7 @@ def shared_file(name: str) -> Path:
 def isolated(tmp_path: Path) -> dict[str, str]:
     """--set overrides that send a run's reports and data to a temporary folder."""
     return {"reports.dir": str(tmp_path / "reports"), "data.dir": str(tmp_path / "data")}
+
+
+# The Chromium fixture (skips without Chromium, fails in CI) for every test module.
+from browser import chromium  # noqa: E402, F401

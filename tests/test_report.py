@@ -11,7 +11,7 @@ from pathlib import Path
 import nbformat
 import papermill
 import pytest
-from browser import check_report, chromium  # noqa: F401  (chromium is a fixture)
+from browser import check_report
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from customer_analytics.report import export_stage_html, write_index

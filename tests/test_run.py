@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from browser import check_report
 
-from browser import check_report, chromium  # noqa: F401  (chromium is a fixture)
 from customer_analytics.runner import prune
 
 ROOT = Path(__file__).resolve().parents[1]
