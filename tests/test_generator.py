@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -43,7 +46,10 @@ def raw(shop: Path, name: str) -> pd.DataFrame:
 
 
 def test_same_seed_same_bytes_other_seed_other_data(tiny: Path, tmp_path: Path) -> None:
-    generate(tmp_path / "again", size="tiny", seed=42)
+    # Another process with another hash seed: set and dict orders must not leak into data.
+    script = f"from customer_analytics.synthetic import generate; generate({str(tmp_path / 'again')!r}, size='tiny', seed=42)"
+    env = {**os.environ, "PYTHONHASHSEED": "12345"}
+    subprocess.run([sys.executable, "-c", script], check=True, env=env)
     generate(tmp_path / "other", size="tiny", seed=7)
     assert digest(tiny) == digest(tmp_path / "again")
     assert digest(tiny)["raw/orders.csv"] != digest(tmp_path / "other")["raw/orders.csv"]

@@ -28,7 +28,9 @@ def ensure_generated(cfg: Config) -> Path:
     from customer_analytics.synthetic import generate
 
     target = cfg.source_path
-    if (target / _DONE).is_file():
+    version = generator_fingerprint()
+    done = target / _DONE
+    if done.is_file() and json.loads(done.read_text()).get("generator") == version:
         return target
     s = cfg.source.synthetic
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -36,11 +38,24 @@ def ensure_generated(cfg: Config) -> Path:
     result = generate(
         tmp, size=s.size, n_customers=s.n_customers, seed=s.seed, start=str(s.start), end=str(s.end)
     )
-    (tmp / _DONE).write_text(json.dumps({"seed": s.seed, "n_customers": result.n_customers}))
+    (tmp / _DONE).write_text(
+        json.dumps({"seed": s.seed, "n_customers": result.n_customers, "generator": version})
+    )
     if target.exists():
         shutil.rmtree(target)
     tmp.rename(target)
     return target
+
+
+def generator_fingerprint() -> str:
+    """Hash of the generator's code and data: a changed generator regenerates the shop."""
+    import hashlib
+
+    folder = Path(__file__).resolve().parents[1] / "synthetic"
+    digest = hashlib.sha256()
+    for path in sorted(folder.glob("*.*")) + sorted((folder.parent / "reference").glob("*.csv")):
+        digest.update(path.name.encode() + path.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def data_end_utc(cfg: Config) -> str:

@@ -259,7 +259,7 @@ def _orders(rng, purchases, pop, personas, customers, start_ts) -> pd.DataFrame:
     persona = pop.persona[c]
     hour = np.zeros(c.size)
     channel = np.empty(c.size, dtype=object)
-    for name in set(persona):
+    for name in np.unique(persona):  # sorted: set order would follow PYTHONHASHSEED
         mask = persona == name
         spec = personas.get(name, {"hour": {"mean": 14, "sd": 4}, "channels": [1, 1, 1]})
         hour[mask] = rng.normal(spec["hour"]["mean"], spec["hour"]["sd"], int(mask.sum()))
