@@ -91,7 +91,7 @@ def _ensure(path: Path) -> Path:
     return path
 
 
-def find_run_dir(run_dir: str | Path | None) -> Path | None:
+def find_run_dir(run_dir: str | Path | None, reports_dir: Path | None = None) -> Path | None:
     """The run a notebook reads from: the argument, the environment, or the newest run."""
     from customer_analytics.config import project_root
 
@@ -102,7 +102,7 @@ def find_run_dir(run_dir: str | Path | None) -> Path | None:
             if not (path / "manifest.json").is_file():
                 raise FileNotFoundError(f"{path} is not a run folder (no manifest.json)")
             return path.resolve()
-    latest = project_root() / "reports" / "latest"
+    latest = (reports_dir or project_root() / "reports") / "latest"
     return latest.resolve() if (latest / "manifest.json").is_file() else None
 
 
@@ -200,16 +200,17 @@ def open_stage(
     name
         The stage's name (its notebook's file name without extension).
     config_path
-        Used only when there is no run to read from: the config to compute from.
+        Opened by hand: the config whose newest run (``<reports.dir>/latest``) is read,
+        or, when it has none, the config to compute from.
     run_dir
         The run folder the runner passes; empty when the notebook is opened by hand.
     """
-    found = find_run_dir(run_dir)
     if run_dir:
-        return _context_in_run(name, found, mode="run")
+        return _context_in_run(name, find_run_dir(run_dir), mode="run")
+    cfg = load_config(config_path)
+    found = find_run_dir(None, cfg.reports_dir)
     if found is not None:
         return _context_in_run(name, found, mode="hand")
-    cfg = load_config(config_path)
     inputs = {s: ensure_stage(cfg, s) for s in upstream_of(cfg, name)}
     keys = stage_keys(cfg)
     scratch = cfg.scratch_dir / "no-run" / name
