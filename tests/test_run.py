@@ -39,7 +39,8 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict:
     base = tmp_path_factory.mktemp("tiny")
     first = cli("--config", "configs/tiny.yaml", *sets(base))
     second = cli("--config", "configs/tiny.yaml", *sets(base))
-    return {"base": base, "first": first, "second": second}
+    fresh = cli("--config", "configs/tiny.yaml", "--fresh", *sets(base))
+    return {"base": base, "first": first, "second": second, "fresh": fresh}
 
 
 def manifest_of(result: subprocess.CompletedProcess) -> tuple[Path, dict]:
@@ -52,7 +53,7 @@ def test_run_succeeds_and_prints_its_index(runs: dict) -> None:
     assert first.returncode == 0, first.stderr + first.stdout
     report, _ = manifest_of(first)
     assert (report / "index.html").is_file()
-    assert (runs["base"] / "reports" / "latest").resolve() == manifest_of(runs["second"])[0]
+    assert (runs["base"] / "reports" / "latest").resolve() == manifest_of(runs["fresh"])[0]
 
 
 def test_manifest_records_what_ran_on_which_data(runs: dict) -> None:
@@ -98,6 +99,15 @@ def test_report_opens_offline_in_chromium(runs: dict, chromium: Path) -> None:
     assert pages >= {"index.html"} | {s["html"] for s in manifest["stages"]}
     assert check_report(report) == []
     assert all((report / s["chart"]).is_file() for s in manifest["stages"])
+
+
+def test_fresh_recomputes_every_stage_with_the_same_findings(runs: dict) -> None:
+    assert runs["fresh"].returncode == 0, runs["fresh"].stderr
+    _, fresh = manifest_of(runs["fresh"])
+    _, first = manifest_of(runs["first"])
+    assert {s["status"] for s in fresh["stages"]} == {"ok"}
+    assert all(s["seconds_cells"] > 0 for s in fresh["stages"])
+    assert fresh["findings"] == first["findings"]
 
 
 def test_no_personal_data_in_report_or_data_folders(runs: dict) -> None:

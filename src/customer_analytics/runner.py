@@ -195,6 +195,9 @@ class Runner:
         reusable = (entry / "report" / "stage.json").is_file() and (
             entry / "outputs" / META_FILE
         ).is_file()
+        if self.fresh:
+            # Drop the entry so the notebook's compute() cannot reuse cached outputs either.
+            shutil.rmtree(entry, ignore_errors=True)
         if reusable and not self.fresh:
             self._reuse(entry, stage, report, data)
             record["status"] = "reused"
