@@ -109,9 +109,13 @@ def pseudonymise(frame: pd.DataFrame, key: bytes) -> tuple[pd.DataFrame, dict[st
         counts[column] = int(out[column].notna().sum())
         if action == "hash":
             position = out.columns.get_loc(column)
-            hashed = keyed_hash(_NORMALISERS[column](out[column]), key)
+            normalised = _NORMALISERS[column](out[column])
             out = out.drop(columns=column)
-            out.insert(position, f"{column}_hash", hashed)
+            out.insert(position, f"{column}_hash", keyed_hash(normalised, key))
+            if column == "email":
+                # The domain alone names no one (qq.com, a test domain) and lets the
+                # cleaning stage recognise test accounts after the address is gone.
+                out.insert(position + 1, "email_domain", normalised.str.split("@").str[-1])
         else:
             out = out.drop(columns=column)
     return out, counts

@@ -1,0 +1,129 @@
+"""The rule engine: apply an ordered list of rules to a table, as one Ibis expression.
+
+Each rule adds to two bookkeeping columns: ``_rule`` (the first rule that quarantined
+the row, null while the row is kept) and, for fixes, ``_fixed_<rule>`` (the rule changed
+a value of a row that no earlier rule had quarantined). The first matching rule wins,
+so the order in ``rules.yaml`` is part of the rules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import ibis
+import yaml
+
+RULES_FILE = Path(__file__).with_name("rules.yaml")
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One named, documented rule of one table."""
+
+    name: str
+    table: str
+    action: Literal["quarantine", "fix"]
+    doc: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a rule function returns.
+
+    Attributes
+    ----------
+    table
+        The table after the rule (a fix changes columns; a quarantine rule returns it as is).
+    hit
+        Boolean: the row fails the rule (is quarantined by it). Or a string column
+        naming the rule to record (null where the row passes), for rules that pass on
+        another rule's name (lines of a quarantined order).
+    fixed
+        Boolean: the rule changed a value of the row (fixes only).
+    """
+
+    table: ibis.Table
+    hit: ibis.Value | None = None
+    fixed: ibis.Value | None = None
+
+
+RuleFunction = Callable[[ibis.Table, Rule, "CleanContext"], Outcome]
+
+
+def load_rules(path: Path = RULES_FILE) -> dict[str, list[Rule]]:
+    """The ordered rules per table, from YAML."""
+    tree = yaml.safe_load(path.read_text())
+    rules = {}
+    for table, items in tree.items():
+        rules[table] = [
+            Rule(
+                name=item["name"],
+                table=table,
+                action=item["action"],
+                doc=item["doc"],
+                params={k: v for k, v in item.items() if k not in {"name", "action", "doc"}},
+            )
+            for item in items
+        ]
+    return rules
+
+
+@dataclass
+class CleanContext:
+    """What rules may look at besides their own table.
+
+    Attributes
+    ----------
+    data_end
+        The export's last moment, UTC (naive timestamp literal).
+    timezone
+        The shop's time zone, for timestamps delivered in local time.
+    settings
+        The config's ``clean`` section as a dict.
+    reference
+        Reference tables by name (cities, countries, test e-mail domains).
+    done
+        Tables already cleaned, by name: ``{"kept": ..., "quarantine": ...}``.
+    """
+
+    data_end: Any
+    timezone: str
+    settings: dict[str, Any]
+    reference: dict[str, ibis.Table]
+    done: dict[str, dict[str, ibis.Table]] = field(default_factory=dict)
+    artifacts: dict[str, Any] = field(default_factory=dict)
+
+
+def apply_rules(
+    table: ibis.Table, rules: list[Rule], ctx: CleanContext, functions: dict[str, RuleFunction]
+) -> ibis.Table:
+    """Add ``_rule`` and ``_fixed_<rule>`` columns by applying ``rules`` in order."""
+    out = table.mutate(_rule=ibis.null().cast("string"))
+    for rule in rules:
+        if rule.name not in functions:
+            raise KeyError(
+                f"rules.yaml names rule {rule.name!r} for {rule.table} but clean/rules.py has no such function"
+            )
+        result = functions[rule.name](out, rule, ctx)
+        out = result.table
+        if result.fixed is not None:
+            out = out.mutate(
+                **{f"_fixed_{rule.name}": out._rule.isnull() & result.fixed.fill_null(False)}
+            )
+        if result.hit is not None:
+            hit = result.hit
+            name = (
+                hit
+                if hit.type().is_string()
+                else ibis.ifelse(hit.fill_null(False), rule.name, ibis.null().cast("string"))
+            )
+            out = out.mutate(_rule=out._rule.fill_null(name))
+    return out
+
+
+def bookkeeping(columns: list[str]) -> list[str]:
+    return [c for c in columns if c == "_rule" or c.startswith("_fixed_")]

@@ -1,0 +1,161 @@
+"""The functions behind the rule names in ``rules.yaml``, as Ibis expressions.
+
+Each takes the table so far, its :class:`~customer_analytics.clean.engine.Rule` and the
+:class:`~customer_analytics.clean.engine.CleanContext`, and returns an
+:class:`~customer_analytics.clean.engine.Outcome`.
+"""
+
+from __future__ import annotations
+
+import ibis
+import ibis.expr.datatypes as dt
+
+from customer_analytics.clean.engine import CleanContext, Outcome, Rule, RuleFunction
+from customer_analytics.clean.timestamps import to_utc
+
+
+def _payload(table: ibis.Table) -> list[str]:
+    """The columns as delivered (no bookkeeping)."""
+    return [c for c in table.columns if not c.startswith("_")]
+
+
+def exact_duplicate(t: ibis.Table, rule: Rule, ctx: CleanContext) -> Outcome:
+    cols = _payload(t)
+    rank = ibis.row_number().over(group_by=[t[c] for c in cols], order_by=t._row)
+    return Outcome(t, hit=rank > 0)
+
+
+def test_account(t: ibis.Table, rule: Rule, ctx: CleanContext) -> Outcome:
+    if "email_domain" in t.columns:
+        return Outcome(t, hit=t.email_domain.isin(ctx.reference["test_email_domains"].domain))
+    customers = ctx.done.get("customers")
+    if customers is None or "customer_id" not in t.columns:
+        return Outcome(t)
+    tests = (
+        customers["quarantine"].filter(customers["quarantine"]._rule == "test_account").customer_id
+    )
+    return Outcome(t, hit=t.customer_id.isin(tests))
+
+
+def guest_order(t: ibis.Table, rule: Rule, ctx: CleanContext) -> Outcome:
+    return Outcome(t, hit=t.customer_id.isnull() | (t.customer_id.strip() == ""))
+
+
+def _timestamp_fix(t: ibis.Table, rule: Rule, ctx: CleanContext) -> Outcome:
+    column = rule.params["column"]
+    parsed, canonical = to_utc(t[column], ctx.timezone, ctx.settings.get("timestamp_formats"))
+    t = t.mutate(**{f"{column}_utc": parsed})
+    present = t[column].notnull()
+    return Outcome(
+        t,
+        hit=t[f"{column}_utc"].isnull() & present,
+        fixed=~canonical & present & t[f"{column}_utc"].notnull(),
+    )
+
+
+signup_timestamp = _timestamp_fix
+order_timestamp = _timestamp_fix
+
+
+def after_data_end(t: ibis.Table, rule: Rule, ctx: CleanContext) -> Outcome:
+    if ctx.data_end is None:
+        return Outcome(t)
+    return Outcome(t, hit=t.order_ts_utc > ctx.data_end)
+
+
+def event_after_data_end(t: ibis.Table, rule: Rule, ctx: CleanContext) -> Outcome:
+    if ctx.data_end is None:
+        return Outcome(t)
+    return Outcome(t, hit=t.event_ts.cast(dt.timestamp) > ctx.data_end)
+
+
+def cancellation(t: ibis.Table, rule: Rule, ctx: CleanContext) -> Outcome:
+    return Outcome(t, hit=(t.status.lower() == "cancelled") | t.order_id.startswith("C"))
+
+
+def order_quarantined(t: ibis.Table, rule: Rule, ctx: CleanContext) -> Outcome:
+    orders = ctx.done["orders"]
+    kept_ids = orders["kept"].select("order_id").distinct()
+    gone = (
+        orders["quarantine"]
+        .group_by("order_id")
+        .aggregate(_order_rule=orders["quarantine"]._rule.argmin(orders["quarantine"]._row))
+        .anti_join(kept_ids, "order_id")
+    )
+    joined = t.left_join(gone, "order_id").select(*t.columns, "_order_rule")
+    return Outcome(joined, hit=joined._order_rule)
+
+
+def _price(t: ibis.Table) -> ibis.Value:
+    return t.unit_price.cast(dt.float64)
+
+
+def zero_price(t: ibis.Table, rule: Rule, ctx: CleanContext) -> Outcome:
+    return Outcome(t, hit=(_price(t) == 0) & (t.quantity.cast(dt.int64) > 0))
+
+
+def negative_price(t: ibis.Table, rule: Rule, ctx: CleanContext) -> Outcome:
+    return Outcome(t, hit=_price(t) < 0)
+
+
+def wholesale_outlier(t: ibis.Table, rule: Rule, ctx: CleanContext) -> Outcome:
+    big = t.quantity.cast(dt.int64) >= ctx.settings.get("wholesale_quantity", 100)
+    if ctx.settings.get("keep_wholesale", False):
+        t = t.mutate(is_wholesale=big)
+        return Outcome(t, fixed=t.is_wholesale)
+    return Outcome(t, hit=big)
+
+
+def _spelling(t: ibis.Table, column: str, reference: ibis.Table) -> Outcome:
+    ref = reference.select(
+        _variant=reference.variant.strip().lower(), _canonical=reference[column]
+    ).distinct()
+    key = t[column].strip().lower()
+    joined = t.mutate(_variant=key).left_join(ref, "_variant").select(*t.columns, "_canonical")
+    marked = joined.mutate(
+        _was_fixed=joined._canonical.notnull() & (joined._canonical != joined[column])
+    )
+    out = marked.mutate(**{column: marked._canonical.fill_null(marked[column])}).drop("_canonical")
+    return Outcome(out, fixed=out._was_fixed)
+
+
+def city_spelling(t: ibis.Table, rule: Rule, ctx: CleanContext) -> Outcome:
+    if "city" not in t.columns:
+        return Outcome(t)
+    return _spelling(t, "city", ctx.reference["cities"])
+
+
+def country_spelling(t: ibis.Table, rule: Rule, ctx: CleanContext) -> Outcome:
+    if "country" not in t.columns:
+        return Outcome(t)
+    return _spelling(t, "country", ctx.reference["countries"])
+
+
+def identity_merged(t: ibis.Table, rule: Rule, ctx: CleanContext) -> Outcome:
+    """Accounts of one person (same pseudonymised e-mail or phone) merge into the oldest."""
+    from customer_analytics.clean.identity import resolve
+
+    keys = [
+        k for k in ctx.settings.get("identity_keys", ["email_hash", "phone_hash"]) if k in t.columns
+    ]
+    if not keys:
+        return Outcome(t)
+    alive = t.filter(t._rule.isnull())
+    mapping = resolve(alive.select("customer_id", "signup_ts_utc", *keys).execute(), keys)
+    ctx.artifacts["identity_map"] = mapping
+    merged = ibis.memtable(mapping[["customer_id", "merged_customer_id"]])
+    joined = t.left_join(merged, "customer_id").select(*t.columns, "merged_customer_id")
+    joined = joined.mutate(
+        merged_customer_id=joined.merged_customer_id.fill_null(joined.customer_id)
+    )
+    return Outcome(joined, hit=joined.merged_customer_id != joined.customer_id)
+
+
+FUNCTIONS: dict[str, RuleFunction] = {
+    name: fn
+    for name, fn in globals().items()
+    if callable(fn)
+    and not name.startswith("_")
+    and name not in {"to_utc", "Outcome", "Rule", "CleanContext"}
+    and fn.__module__ == __name__  # fmt: skip
+}

@@ -1,0 +1,64 @@
+"""Timestamps delivered as text in mixed formats and zones, normalised to UTC.
+
+Accepted, in order: epoch seconds; ISO 8601 with ``Z`` (UTC); ISO 8601 with an offset
+such as ``+08:00``; and shop-local formats (the first one is the export's canonical
+format, so only other formats count as fixed). Formats never include day/month orders
+that the data cannot decide; a source declares its own local format where it has one.
+"""
+
+from __future__ import annotations
+
+import ibis
+import ibis.expr.datatypes as dt
+
+LOCAL_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M")
+UTC_FORMATS = ("%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%dT%H:%M:%S.%fZ")
+OFFSET_FORMATS = ("%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d %H:%M:%S%z")
+
+
+@ibis.udf.scalar.builtin(signature=((dt.string, dt.string), dt.Timestamp()))
+def try_strptime(text, fmt):  # noqa: ANN001, ANN201 (DuckDB's function)
+    """DuckDB's ``try_strptime``: null where the text does not match."""
+
+
+@ibis.udf.scalar.builtin(signature=((dt.string, dt.Timestamp()), dt.Timestamp(timezone="UTC")))
+def timezone(zone, ts):  # noqa: ANN001, ANN201 (DuckDB's function)
+    """DuckDB's ``timezone``: a naive local timestamp in ``zone`` as an instant."""
+
+
+@ibis.udf.scalar.builtin(
+    name="timezone", signature=((dt.string, dt.Timestamp(timezone="UTC")), dt.Timestamp())
+)
+def timezone_naive(zone, ts):  # noqa: ANN001, ANN201 (DuckDB's timezone, the other way round)
+    """DuckDB's ``timezone``: an instant as the naive wall-clock time in ``zone``."""
+
+
+def _first(parses: list[ibis.Value]) -> ibis.Value:
+    return ibis.coalesce(*parses) if len(parses) > 1 else parses[0]
+
+
+def to_utc(
+    column: ibis.Value, zone: str, local_formats: list[str] | tuple[str, ...] | None = None
+) -> tuple[ibis.Value, ibis.Value]:
+    """Parse ``column`` into a naive UTC timestamp.
+
+    Returns the parsed timestamp (null where nothing matched) and a boolean that is
+    true where the text was in the canonical format (the first local format).
+    """
+    formats = tuple(local_formats or LOCAL_FORMATS)
+    if column.type().is_timestamp():
+        local = column.cast(dt.timestamp)
+        return timezone_naive("UTC", timezone(zone, local)), ibis.literal(True)
+    text = column.cast(dt.string).strip()
+    epoch = ibis.ifelse(
+        text.re_search(r"^\d{9,11}$"),
+        text.try_cast(dt.int64).as_timestamp("s"),
+        ibis.null().cast(dt.timestamp),
+    )
+    utc = _first([try_strptime(text, f) for f in UTC_FORMATS])
+    offset = _first([try_strptime(text, f) for f in OFFSET_FORMATS])
+    local = _first([try_strptime(text, f) for f in formats])
+    from_local = timezone_naive("UTC", timezone(zone, local))
+    parsed = ibis.coalesce(epoch.cast(dt.timestamp), utc, offset, from_local)
+    canonical = try_strptime(text, formats[0]).notnull()
+    return parsed, canonical
