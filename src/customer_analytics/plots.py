@@ -21,3 +21,27 @@ def thousands(ax: plt.Axes, axis: str = "x") -> None:
     """Label an axis with thousands separators."""
     fmt = matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:,.0f}")
     (ax.xaxis if axis == "x" else ax.yaxis).set_major_formatter(fmt)
+
+
+def waterfall(
+    ax: plt.Axes,
+    start: int,
+    steps: dict[str, int],
+    *,
+    start_label: str = "delivered",
+    end_label: str = "kept",
+) -> None:
+    """Rows delivered, minus each rule's quarantine in order, down to the rows kept."""
+    labels = [start_label, *steps, end_label]
+    level = start
+    for i, (label, removed) in enumerate(steps.items(), start=1):
+        ax.bar(i, -removed, bottom=level, color=PALETTE[1])
+        ax.annotate(f"-{removed:,}", (i, level), ha="center", va="bottom", fontsize=8)
+        level -= removed
+        del label
+    ax.bar(0, start, color=PALETTE[0])
+    ax.bar(len(labels) - 1, level, color=PALETTE[2])
+    ax.annotate(f"{start:,}", (0, start), ha="center", va="bottom", fontsize=8)
+    ax.annotate(f"{level:,}", (len(labels) - 1, level), ha="center", va="bottom", fontsize=8)
+    ax.set_xticks(range(len(labels)), labels, rotation=30, ha="right")
+    thousands(ax, "y")

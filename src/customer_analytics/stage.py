@@ -28,6 +28,7 @@ from customer_analytics.config import RUN_DIR_ENV, Config, config_from_dict, loa
 #: ``config.STAGE_NAMES`` is the pipeline's; each stage reads the stages before it.
 STAGES: dict[str, tuple[str, str]] = {
     "01_ingest": ("Ingestion and profile", "customer_analytics.ingest:run_ingest"),
+    "02_clean": ("Cleaning, quarantine and identity", "customer_analytics.clean.stage:run_clean"),
 }
 
 META_FILE = "_stage.json"

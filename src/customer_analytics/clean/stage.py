@@ -163,11 +163,38 @@ def run_clean(cfg: Config, inputs: dict[str, Path], out: Path) -> dict[str, Any]
     accounting = clean_tables(con, tables, ctx, out)
     (out / "accounting.json").write_text(json.dumps(accounting, indent=1))
     shutil.rmtree(out / "_marked", ignore_errors=True)
-    customers = accounting.get("customers", {})
-    merged = customers.get("quarantined_by_rule", {}).get("identity_merged", 0)
     return {
         "tables": accounting,
         "input_rows": sum(a["input_rows"] for a in accounting.values()),
         "quarantined_rows": sum(a["quarantined_rows"] for a in accounting.values()),
-        "accounts_merged": merged,
+        **scope(con, out),
     }
+
+
+def scope(con: ibis.BaseBackend, out: Path) -> dict[str, int]:
+    """Who the customer stages see: buyers; registered non-buyers are prospects."""
+    figures: dict[str, int] = {}
+    orders = (
+        con.read_parquet(out / "orders.parquet") if (out / "orders.parquet").is_file() else None
+    )
+    customers = (
+        con.read_parquet(out / "customers.parquet")
+        if (out / "customers.parquet").is_file()
+        else None
+    )
+    if orders is not None:
+        buyers = orders.filter(orders.status != "returned").customer_id
+        figures["customers_with_orders"] = int(buyers.nunique().execute())
+    if customers is not None:
+        figures["customer_accounts_before_identity"] = int(customers.count().execute()) + int(
+            con.read_parquet(out / "quarantine" / "customers.parquet")
+            .filter(lambda q: q._rule == "identity_merged")
+            .count()
+            .execute()
+        )
+        figures["customers_after_identity"] = int(customers.count().execute())
+        if orders is not None:
+            figures["prospects"] = int(customers.anti_join(orders, "customer_id").count().execute())
+    guest = con.read_parquet(out / "quarantine" / "orders.parquet")
+    figures["guest_orders"] = int(guest.filter(guest._rule == "guest_order").count().execute())
+    return figures
