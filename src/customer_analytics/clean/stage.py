@@ -76,7 +76,9 @@ def clean_tables(
             "kept": con.read_parquet(out / f"{name}.parquet"),
             "quarantine": con.read_parquet(out / "quarantine" / f"{name}.parquet"),
         }
-        accounting[name] = _account(name, tables[name].count().execute(), counts, fixes)
+        accounting[name] = _account(
+            name, tables[name].count().execute(), counts, fixes, [r.name for r in rules]
+        )
         if name == "customers" and "identity_map" in ctx.artifacts:
             ctx.artifacts["identity_map"].to_parquet(out / "identity_map.parquet", index=False)
             ctx.done["identity"] = {"map": con.read_parquet(out / "identity_map.parquet")}
@@ -126,12 +128,16 @@ def _merge_ids(con: ibis.BaseBackend, out: Path, mapping: ibis.Table) -> None:
     (out / "orders.merged.parquet").replace(out / "orders.parquet")
 
 
-def _account(name: str, input_rows: int, counts: Any, fixes: dict[str, int]) -> dict[str, Any]:
-    by_rule = {
+def _account(
+    name: str, input_rows: int, counts: Any, fixes: dict[str, int], order: list[str]
+) -> dict[str, Any]:
+    found = {
         str(r): int(n)
         for r, n in zip(counts["_rule"], counts["n"], strict=True)
         if r is not None and r == r
     }
+    # The table's own rules in their order, then names passed on from other tables.
+    by_rule = {r: found[r] for r in [*order, *sorted(set(found) - set(order))] if r in found}
     kept = int(counts.loc[counts["_rule"].isna(), "n"].sum())
     record = {
         "input_rows": int(input_rows),
