@@ -46,9 +46,10 @@ def _timestamp_fix(t: ibis.Table, rule: Rule, ctx: CleanContext) -> Outcome:
     parsed, canonical = to_utc(t[column], ctx.timezone, ctx.settings.get("timestamp_formats"))
     t = t.mutate(**{f"{column}_utc": parsed})
     present = t[column].notnull()
+    # A missing timestamp fails too: no order or sign-up can be placed in time without it.
     return Outcome(
         t,
-        hit=t[f"{column}_utc"].isnull() & present,
+        hit=t[f"{column}_utc"].isnull(),
         fixed=~canonical & present & t[f"{column}_utc"].notnull(),
     )
 

@@ -33,6 +33,20 @@ def timezone_naive(zone, ts):  # noqa: ANN001, ANN201 (DuckDB's timezone, the ot
     """DuckDB's ``timezone``: an instant as the naive wall-clock time in ``zone``."""
 
 
+@ibis.udf.scalar.builtin(
+    name="try_strptime", signature=((dt.string, dt.string), dt.Timestamp(timezone="UTC"))
+)
+def try_strptime_zoned(text, fmt):  # noqa: ANN001, ANN201 (DuckDB's function, for formats with %z)
+    """DuckDB's ``try_strptime`` for formats with an offset: an instant."""
+
+
+@ibis.udf.scalar.builtin(
+    name="to_timestamp", signature=((dt.float64,), dt.Timestamp(timezone="UTC"))
+)
+def epoch_seconds(seconds):  # noqa: ANN001, ANN201 (DuckDB's function)
+    """DuckDB's ``to_timestamp``: seconds since 1970 as an instant."""
+
+
 def _first(parses: list[ibis.Value]) -> ibis.Value:
     return ibis.coalesce(*parses) if len(parses) > 1 else parses[0]
 
@@ -50,15 +64,14 @@ def to_utc(
         local = column.cast(dt.timestamp)
         return timezone_naive("UTC", timezone(zone, local)), ibis.literal(True)
     text = column.cast(dt.string).strip()
-    epoch = ibis.ifelse(
-        text.re_search(r"^\d{9,11}$"),
-        text.try_cast(dt.int64).as_timestamp("s"),
-        ibis.null().cast(dt.timestamp),
-    )
-    utc = _first([try_strptime(text, f) for f in UTC_FORMATS])
-    offset = _first([try_strptime(text, f) for f in OFFSET_FORMATS])
-    local = _first([try_strptime(text, f) for f in formats])
-    from_local = timezone_naive("UTC", timezone(zone, local))
-    parsed = ibis.coalesce(epoch.cast(dt.timestamp), utc, offset, from_local)
+    # Every branch is an instant (TIMESTAMPTZ), turned into naive UTC once through an
+    # explicit zone: DuckDB casts instants with the session's time zone (the
+    # machine's), and COALESCE of naive and zoned values promotes to instants.
+    digits = ibis.ifelse(text.re_search(r"^\d{9,11}$"), text, ibis.null().cast(dt.string))
+    epoch = epoch_seconds(digits.try_cast(dt.float64))
+    utc = timezone("UTC", _first([try_strptime(text, f) for f in UTC_FORMATS]))
+    offset = _first([try_strptime_zoned(text, f) for f in OFFSET_FORMATS])
+    local = timezone(zone, _first([try_strptime(text, f) for f in formats]))
+    parsed = timezone_naive("UTC", ibis.coalesce(epoch, utc, offset, local))
     canonical = try_strptime(text, formats[0]).notnull()
     return parsed, canonical
