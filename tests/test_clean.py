@@ -124,3 +124,54 @@ def test_orders_carry_the_merged_customer_id(cleaned: dict) -> None:
     assert (orders["account_id"] != orders["customer_id"]).any()
     customers = pd.read_parquet(cleaned["out"] / "customers.parquet")
     assert set(orders["customer_id"]) <= set(customers["customer_id"])
+
+
+def test_cancellations_name_the_purchase_they_cancel(cleaned: dict) -> None:
+    quarantine = pd.read_parquet(cleaned["out"] / "quarantine" / "orders.parquet")
+    cancels = quarantine[quarantine["_rule"] == "cancellation"]
+    assert len(cancels) > 0
+    assert (cancels["_detail"] == "cancels " + cancels["original_order_id"]).all()
+
+
+def test_amounts_that_are_not_numbers_are_quarantined_with_the_value(tmp_path: Path) -> None:
+    import ibis
+
+    from customer_analytics.clean.engine import CleanContext
+    from customer_analytics.clean.stage import _reference, clean_tables
+
+    con = ibis.duckdb.connect()
+    text = {
+        "order_id": "string",
+        "customer_id": "string",
+        "order_ts": "string",
+        "status": "string",
+        "_row": "int64",
+    }
+    orders = ibis.memtable(
+        pd.DataFrame(
+            {
+                "order_id": ["O1"],
+                "customer_id": ["K1"],
+                "order_ts": ["2025-01-02 10:00:00"],
+                "status": ["completed"],
+                "_row": [1],
+            }
+        ),
+        schema=text,
+    )
+    lines = pd.DataFrame(
+        {"order_id": ["O1", "O1", "O1"], "line_no": ["1", "2", "3"], "product_id": ["P1", "P2", "P3"],
+         "quantity": ["2", "two", "1"], "unit_price": ["9.90", "5.00", "1,50"], "line_amount": ["19.80", "10", "1.5"], "_row": [1, 2, 3]}
+    )  # fmt: skip
+    items = ibis.memtable(
+        lines, schema={c: "string" for c in lines.columns if c != "_row"} | {"_row": "int64"}
+    )
+    ctx = CleanContext(None, "UTC", {}, _reference(con))
+    accounting = clean_tables(con, {"orders": orders, "order_items": items}, ctx, tmp_path)
+    assert accounting["order_items"]["quarantined_by_rule"] == {"not_a_number": 2}
+    quarantine = pd.read_parquet(tmp_path / "quarantine" / "order_items.parquet").sort_values(
+        "_row"
+    )
+    assert list(quarantine["_detail"]) == ["quantity=two", "unit_price=1,50"]
+    kept = pd.read_parquet(tmp_path / "order_items.parquet")
+    assert kept["quantity"].tolist() == [2] and kept["unit_price"].tolist() == [9.9]

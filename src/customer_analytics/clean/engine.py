@@ -44,11 +44,15 @@ class Outcome:
         another rule's name (lines of a quarantined order).
     fixed
         Boolean: the rule changed a value of the row (fixes only).
+    detail
+        Text kept beside the rule name in quarantine (the original order a
+        cancellation matched, the value that did not parse).
     """
 
     table: ibis.Table
     hit: ibis.Value | None = None
     fixed: ibis.Value | None = None
+    detail: ibis.Value | None = None
 
 
 RuleFunction = Callable[[ibis.Table, Rule, "CleanContext"], Outcome]
@@ -102,7 +106,7 @@ def apply_rules(
     table: ibis.Table, rules: list[Rule], ctx: CleanContext, functions: dict[str, RuleFunction]
 ) -> ibis.Table:
     """Add ``_rule`` and ``_fixed_<rule>`` columns by applying ``rules`` in order."""
-    out = table.mutate(_rule=ibis.null().cast("string"))
+    out = table.mutate(_rule=ibis.null().cast("string"), _detail=ibis.null().cast("string"))
     for rule in rules:
         if rule.name not in functions:
             raise KeyError(
@@ -121,9 +125,9 @@ def apply_rules(
                 if hit.type().is_string()
                 else ibis.ifelse(hit.fill_null(False), rule.name, ibis.null().cast("string"))
             )
-            out = out.mutate(_rule=out._rule.fill_null(name))
+            detail = result.detail if result.detail is not None else ibis.null().cast("string")
+            first = out._rule.isnull() & name.notnull()
+            out = out.mutate(
+                _rule=out._rule.fill_null(name), _detail=ibis.ifelse(first, detail, out._detail)
+            )
     return out
-
-
-def bookkeeping(columns: list[str]) -> list[str]:
-    return [c for c in columns if c == "_rule" or c.startswith("_fixed_")]

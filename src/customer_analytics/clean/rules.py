@@ -37,6 +37,22 @@ def test_account(t: ibis.Table, rule: Rule, ctx: CleanContext) -> Outcome:
     return Outcome(t, hit=t.customer_id.isin(tests))
 
 
+def not_a_number(t: ibis.Table, rule: Rule, ctx: CleanContext) -> Outcome:
+    """Values that should be numbers and are not; the first such column and value are kept."""
+    bad = [
+        (c, t[c].notnull() & t[c].cast(dt.string).strip().try_cast(dt.float64).isnull())
+        for c in rule.params.get("columns", [])
+        if c in t.columns and t[c].type().is_string()
+    ]
+    if not bad:
+        return Outcome(t)
+    hit = ibis.or_(*[b for _, b in bad]) if len(bad) > 1 else bad[0][1]
+    detail = ibis.cases(
+        *[(b, f"{c}=" + t[c].cast(dt.string)) for c, b in bad], else_=ibis.null().cast(dt.string)
+    )
+    return Outcome(t, hit=hit, detail=detail)
+
+
 def guest_order(t: ibis.Table, rule: Rule, ctx: CleanContext) -> Outcome:
     return Outcome(t, hit=t.customer_id.isnull() | (t.customer_id.strip() == ""))
 
@@ -70,8 +86,27 @@ def event_after_data_end(t: ibis.Table, rule: Rule, ctx: CleanContext) -> Outcom
     return Outcome(t, hit=t.event_ts.cast(dt.timestamp) > ctx.data_end)
 
 
+def _is_cancellation(t: ibis.Table) -> ibis.Value:
+    return (t.status.lower() == "cancelled") | t.order_id.startswith("C")
+
+
 def cancellation(t: ibis.Table, rule: Rule, ctx: CleanContext) -> Outcome:
-    return Outcome(t, hit=(t.status.lower() == "cancelled") | t.order_id.startswith("C"))
+    """Cancellations, each matched to the purchase it cancels where that is in the data."""
+    # The original is named in original_order_id, or is the id without its C prefix.
+    named = (
+        t.original_order_id.nullif("")
+        if "original_order_id" in t.columns
+        else ibis.null().cast(dt.string)
+    )
+    marked = t.mutate(_target=ibis.coalesce(named, t.order_id.substr(1)))
+    purchases = t.filter(~_is_cancellation(t)).select(_matched=t.order_id).distinct()
+    joined = marked.left_join(purchases, marked._target == purchases._matched).select(
+        *marked.columns, "_matched"
+    )
+    detail = ibis.ifelse(
+        joined._matched.notnull(), "cancels " + joined._target, "original purchase not in the data"
+    )
+    return Outcome(joined, hit=_is_cancellation(joined), detail=detail)
 
 
 def order_quarantined(t: ibis.Table, rule: Rule, ctx: CleanContext) -> Outcome:
@@ -88,11 +123,11 @@ def order_quarantined(t: ibis.Table, rule: Rule, ctx: CleanContext) -> Outcome:
 
 
 def _price(t: ibis.Table) -> ibis.Value:
-    return t.unit_price.cast(dt.float64)
+    return t.unit_price.try_cast(dt.float64)
 
 
 def zero_price(t: ibis.Table, rule: Rule, ctx: CleanContext) -> Outcome:
-    return Outcome(t, hit=(_price(t) == 0) & (t.quantity.cast(dt.int64) > 0))
+    return Outcome(t, hit=(_price(t) == 0) & (t.quantity.try_cast(dt.int64) > 0))
 
 
 def negative_price(t: ibis.Table, rule: Rule, ctx: CleanContext) -> Outcome:
@@ -100,7 +135,7 @@ def negative_price(t: ibis.Table, rule: Rule, ctx: CleanContext) -> Outcome:
 
 
 def wholesale_outlier(t: ibis.Table, rule: Rule, ctx: CleanContext) -> Outcome:
-    big = t.quantity.cast(dt.int64) >= ctx.settings.get("wholesale_quantity", 100)
+    big = t.quantity.try_cast(dt.int64) >= ctx.settings.get("wholesale_quantity", 100)
     if ctx.settings.get("keep_wholesale", False):
         t = t.mutate(is_wholesale=big)
         return Outcome(t, fixed=t.is_wholesale)

@@ -68,7 +68,7 @@ def clean_tables(
         kept = kept.select(*[c for c in kept.columns if not c.startswith("_") or c == "_row"])
         kept = _typed(name, kept)
         quarantined = marked.filter(marked._rule.notnull())
-        quarantined = quarantined.select(*[c for c in tables[name].columns], "_rule")
+        quarantined = quarantined.select(*[c for c in tables[name].columns], "_rule", "_detail")
         kept.to_parquet(out / f"{name}.parquet")
         _fix_log(marked, rules, out / "fixes" / f"{name}.parquet")
         quarantined.to_parquet(out / "quarantine" / f"{name}.parquet")
