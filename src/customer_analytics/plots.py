@@ -44,4 +44,9 @@ def waterfall(
     ax.annotate(f"{start:,}", (0, start), ha="center", va="bottom", fontsize=8)
     ax.annotate(f"{level:,}", (len(labels) - 1, level), ha="center", va="bottom", fontsize=8)
     ax.set_xticks(range(len(labels)), labels, rotation=30, ha="right")
+    removed_total = start - level
+    if 0 < removed_total < start / 4:
+        # Zoom in on the steps: with a zero baseline they would be invisible slivers.
+        ax.set_ylim(max(0, level - 1.5 * removed_total), start + 0.25 * removed_total)
+        ax.set_ylabel("rows (axis does not start at zero)")
     thousands(ax, "y")
