@@ -25,13 +25,13 @@ def ensure_generated(cfg: Config) -> Path:
     The shop is written to a temporary folder and moved into place when complete, so
     an interrupted generation is never mistaken for a finished one.
     """
-    from customer_analytics.synthetic import generate
-
     target = cfg.source_path
     version = generator_fingerprint()
     done = target / _DONE
     if done.is_file() and json.loads(done.read_text()).get("generator") == version:
         return target
+    from customer_analytics.synthetic import generate  # only when generating: it imports scipy
+
     s = cfg.source.synthetic
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".gen-", dir=target.parent))
