@@ -158,22 +158,11 @@ def inject_defects(
     )
     log.add("customers", customers["customer_id"].iloc[signup], "nonstandard_timestamp")
 
-    customers["city"], moved = spelling(
-        rng,
-        customers["city"],
-        pd.read_csv(reference / "cities_cn.csv"),
-        "city",
-        rates["city_spelling"],
-    )
-    log.add("customers", customers["customer_id"].iloc[moved], "city_spelling")
-    customers["country"], moved = spelling(
-        rng,
-        customers["country"],
-        pd.read_csv(reference / "countries.csv"),
-        "country",
-        rates["country_spelling"],
-    )
-    log.add("customers", customers["customer_id"].iloc[moved], "country_spelling")
+    for column, file in (("city", "cities_cn.csv"), ("country", "countries.csv")):
+        reference_table = pd.read_csv(reference / file)
+        rate = rates[f"{column}_spelling"]
+        customers[column], moved = spelling(rng, customers[column], reference_table, column, rate)
+        log.add("customers", customers["customer_id"].iloc[moved], f"{column}_spelling")
 
     line_ok = (
         lines["order_id"].isin(orders.loc[ok, "order_id"]).to_numpy()
