@@ -175,3 +175,43 @@ def test_amounts_that_are_not_numbers_are_quarantined_with_the_value(tmp_path: P
     assert list(quarantine["_detail"]) == ["quantity=two", "unit_price=1,50"]
     kept = pd.read_parquet(tmp_path / "order_items.parquet")
     assert kept["quantity"].tolist() == [2] and kept["unit_price"].tolist() == [9.9]
+
+
+def test_line_level_export_rules_and_derived_orders(tmp_path: Path) -> None:
+    """An Online-Retail-shaped export: one table of invoice lines, no orders table."""
+    import ibis
+
+    from customer_analytics.clean.engine import CleanContext
+    from customer_analytics.clean.stage import _reference, clean_tables
+
+    rows = [  # order_id, product_id, quantity, unit_price, customer_id, order_ts
+        ("536365", "85123A", "6", "2.55", "17850", "2010-12-01 08:26:00"),
+        ("536365", "71053", "6", "3.39", "17850", "2010-12-01 08:26:00"),
+        ("536365", "71053", "6", "3.39", "17850", "2010-12-01 08:26:00"),  # exact duplicate
+        ("C536379", "D", "-1", "27.50", "14527", "2010-12-01 09:41:00"),  # cancellation
+        ("A563185", "B", "1", "11062.06", None, "2011-08-12 14:50:00"),  # bad debt (guest first)
+        ("A563186", "B", "1", "-11062.06", "12345", "2011-08-12 14:51:00"),  # bad debt adjustment
+        ("536370", "POST", "3", "18.00", "12583", "2010-12-01 08:45:00"),  # postage
+        ("536414", "22139", "56", "0.00", None, "2010-12-01 11:52:00"),  # guest
+        ("536589", "21777", "-10", "0.00", "12345", "2010-12-01 16:50:00"),  # negative quantity
+        ("536590", "21777", "2", "0.00", "12345", "2010-12-01 16:51:00"),  # zero price
+        ("536591", "21777", "1", "1.25", "12345", "2011-12-10 10:00:00"),  # after the data's end
+    ]
+    cols = ["order_id", "product_id", "quantity", "unit_price", "customer_id", "order_ts"]
+    frame = pd.DataFrame(rows, columns=cols)
+    frame["_row"] = range(1, len(frame) + 1)
+    con = ibis.duckdb.connect()
+    table = ibis.memtable(frame, schema={c: "string" for c in cols} | {"_row": "int64"})
+    ctx = CleanContext(ibis.timestamp("2011-12-09 12:50:00"), "Europe/London", {}, _reference(con))
+    accounting = clean_tables(con, {"order_items": table}, ctx, tmp_path)["order_items"]
+    assert accounting["quarantined_by_rule"] == {
+        "exact_duplicate": 1, "guest_order": 2, "after_data_end": 1, "cancellation": 1,
+        "bad_debt_adjustment": 1, "non_product": 1, "negative_quantity": 1, "zero_price": 1,
+    }  # fmt: skip
+    assert accounting["kept_rows"] == 2
+    orders = pd.read_parquet(tmp_path / "orders.parquet")
+    assert orders.to_dict("records")[0] | {"order_ts_utc": None} == {
+        "order_id": "536365", "customer_id": "17850", "revenue": pytest.approx(6 * 2.55 + 6 * 3.39),
+        "n_lines": 2, "order_ts_utc": None,
+    }  # fmt: skip
+    assert len(orders) == 1

@@ -14,6 +14,14 @@ from customer_analytics.clean.engine import CleanContext, Outcome, Rule, RuleFun
 from customer_analytics.clean.timestamps import to_utc
 
 
+def _applies(t: ibis.Table, rule: Rule, ctx: CleanContext, *columns: str) -> bool:
+    """Whether an order rule applies here: its columns exist, and on lines only when
+    the source is line-level (with an orders table the order itself was judged)."""
+    if any(c not in t.columns for c in columns):
+        return False
+    return not (rule.table == "order_items" and "orders" in ctx.done)
+
+
 def _payload(table: ibis.Table) -> list[str]:
     """The columns as delivered (no bookkeeping)."""
     return [c for c in table.columns if not c.startswith("_")]
@@ -54,11 +62,15 @@ def not_a_number(t: ibis.Table, rule: Rule, ctx: CleanContext) -> Outcome:
 
 
 def guest_order(t: ibis.Table, rule: Rule, ctx: CleanContext) -> Outcome:
+    if not _applies(t, rule, ctx, "customer_id"):
+        return Outcome(t)
     return Outcome(t, hit=t.customer_id.isnull() | (t.customer_id.strip() == ""))
 
 
 def _timestamp_fix(t: ibis.Table, rule: Rule, ctx: CleanContext) -> Outcome:
     column = rule.params["column"]
+    if not _applies(t, rule, ctx, column):
+        return Outcome(t)
     parsed, canonical = to_utc(t[column], ctx.timezone, ctx.settings.get("timestamp_formats"))
     t = t.mutate(**{f"{column}_utc": parsed})
     present = t[column].notnull()
@@ -75,7 +87,7 @@ order_timestamp = _timestamp_fix
 
 
 def after_data_end(t: ibis.Table, rule: Rule, ctx: CleanContext) -> Outcome:
-    if ctx.data_end is None:
+    if ctx.data_end is None or not _applies(t, rule, ctx, "order_ts_utc"):
         return Outcome(t)
     return Outcome(t, hit=t.order_ts_utc > ctx.data_end)
 
@@ -87,11 +99,14 @@ def event_after_data_end(t: ibis.Table, rule: Rule, ctx: CleanContext) -> Outcom
 
 
 def _is_cancellation(t: ibis.Table) -> ibis.Value:
-    return (t.status.lower() == "cancelled") | t.order_id.startswith("C")
+    by_id = t.order_id.startswith("C")
+    return (t.status.lower() == "cancelled") | by_id if "status" in t.columns else by_id
 
 
 def cancellation(t: ibis.Table, rule: Rule, ctx: CleanContext) -> Outcome:
     """Cancellations, each matched to the purchase it cancels where that is in the data."""
+    if not _applies(t, rule, ctx, "order_id"):
+        return Outcome(t)
     # The original is named in original_order_id, or is the id without its C prefix.
     named = (
         t.original_order_id.nullif("")
@@ -109,7 +124,28 @@ def cancellation(t: ibis.Table, rule: Rule, ctx: CleanContext) -> Outcome:
     return Outcome(joined, hit=_is_cancellation(joined), detail=detail)
 
 
+def bad_debt_adjustment(t: ibis.Table, rule: Rule, ctx: CleanContext) -> Outcome:
+    if not _applies(t, rule, ctx, "order_id"):
+        return Outcome(t)
+    return Outcome(t, hit=t.order_id.startswith("A"))
+
+
+def non_product(t: ibis.Table, rule: Rule, ctx: CleanContext) -> Outcome:
+    if "product_id" not in t.columns:
+        return Outcome(t)
+    codes = ctx.reference["non_product_codes"].code.cast(dt.string)
+    return Outcome(t, hit=t.product_id.strip().isin(codes), detail="code " + t.product_id)
+
+
+def negative_quantity(t: ibis.Table, rule: Rule, ctx: CleanContext) -> Outcome:
+    if not _applies(t, rule, ctx, "quantity"):
+        return Outcome(t)
+    return Outcome(t, hit=t.quantity.try_cast(dt.int64) < 0)
+
+
 def order_quarantined(t: ibis.Table, rule: Rule, ctx: CleanContext) -> Outcome:
+    if "orders" not in ctx.done:
+        return Outcome(t)
     orders = ctx.done["orders"]
     kept_ids = orders["kept"].select("order_id").distinct()
     gone = (

@@ -27,6 +27,7 @@ DEFAULTS = {
     "keep_wholesale": False,
     "identity_keys": ["email_hash", "phone_hash"],
 }
+# Typed in the kept output; values that do not parse were quarantined first.
 NUMERIC = {"order_items": {"quantity": dt.int64, "unit_price": dt.float64, "line_amount": dt.float64},
            "orders": {"discount_amount": dt.float64, "shipping_amount": dt.float64}}  # fmt: skip
 
@@ -40,6 +41,7 @@ def _reference(con: ibis.BaseBackend) -> dict[str, ibis.Table]:
         "cities": con.read_csv(REFERENCE / "cities_cn.csv"),
         "countries": con.read_csv(REFERENCE / "countries.csv"),
         "test_email_domains": con.read_csv(REFERENCE / "test_email_domains.csv"),
+        "non_product_codes": con.read_csv(REFERENCE / "non_product_codes.csv", all_varchar=True),
     }
 
 
@@ -84,6 +86,10 @@ def clean_tables(
             ctx.done["identity"] = {"map": con.read_parquet(out / "identity_map.parquet")}
         if name == "orders" and "identity" in ctx.done:
             _merge_ids(con, out, ctx.done["identity"]["map"])
+    if "orders" not in tables and {"order_id", "customer_id"} <= set(
+        tables.get("order_items", ibis.memtable({"x": [1]})).columns
+    ):
+        derive_orders(con, out)
     for name, table in tables.items():
         if name not in accounting:
             table.to_parquet(out / f"{name}.parquet")
@@ -106,6 +112,19 @@ def _fix_log(marked: ibis.Table, rules: list, path: Path) -> None:
     ]
     if parts:
         ibis.union(*parts).order_by(["rule", "_row"]).to_parquet(path)
+
+
+def derive_orders(con: ibis.BaseBackend, out: Path) -> None:
+    """Orders of a line-level export: one row per kept invoice, from its kept lines."""
+    lines = con.read_parquet(out / "order_items.parquet")
+    amount = (
+        lines.line_amount if "line_amount" in lines.columns else lines.quantity * lines.unit_price
+    )
+    extra = {"order_ts_utc": lines.order_ts_utc.min()} if "order_ts_utc" in lines.columns else {}
+    orders = lines.group_by("order_id").aggregate(
+        customer_id=lines.customer_id.min(), revenue=amount.sum(), n_lines=lines.count(), **extra
+    )
+    orders.order_by("order_id").to_parquet(out / "orders.parquet")
 
 
 def _typed(name: str, table: ibis.Table) -> ibis.Table:
