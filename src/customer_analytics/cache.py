@@ -14,7 +14,8 @@ import os
 import shutil
 from pathlib import Path
 
-from customer_analytics.config import Config, project_root
+from customer_analytics.config import SECRET_ENV, Config, project_root
+from customer_analytics.privacy import key_fingerprint
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -60,7 +61,13 @@ def source_fingerprint(cfg: Config) -> str:
     return _file_fingerprint(path, stat.st_size, stat.st_mtime_ns)
 
 
-def stage_key(cfg: Config, stage: str, upstream: list[str], extra: str = "") -> str:
+def _secret_fingerprint() -> str:
+    """A tag of the pseudonymisation key in use: a new key must not reuse old pseudonyms."""
+    secret = os.environ.get(SECRET_ENV, "")
+    return key_fingerprint(secret.encode()) if secret else "no-secret"
+
+
+def stage_key(cfg: Config, stage: str, upstream: list[str]) -> str:
     """The cache key of ``stage`` given the keys of the stages before it."""
     notebook = notebook_path(stage)
     payload = {
@@ -74,7 +81,7 @@ def stage_key(cfg: Config, stage: str, upstream: list[str], extra: str = "") -> 
         "notebook": hashlib.sha256(notebook.read_bytes()).hexdigest() if notebook.exists() else "",
         "source": source_fingerprint(cfg),
         "upstream": upstream,
-        "extra": extra,
+        "secret": _secret_fingerprint(),
     }
     blob = json.dumps(payload, sort_keys=True, default=str).encode()
     return hashlib.sha256(blob).hexdigest()[:20]
