@@ -73,10 +73,19 @@ class SyntheticSettings(_Section):
 class SourceSettings(_Section):
     """Where the shop's data comes from."""
 
-    kind: Literal["synthetic"]
+    kind: Literal["synthetic", "online_retail", "cdnow"]
     path: Path | None = None
     sha256: str | None = Field(None, pattern=r"^[0-9a-f]{64}$")
     synthetic: SyntheticSettings = SyntheticSettings()
+
+
+class CleanSettings(_Section):
+    """Choices the cleaning rules leave to the shop (see clean/rules.yaml)."""
+
+    wholesale_quantity: int = Field(100, ge=1)
+    keep_wholesale: bool = False
+    keep_zero_price: bool = False
+    identity_keys: tuple[str, ...] = ("email_hash", "phone_hash")
 
 
 class ShopSettings(_Section):
@@ -123,6 +132,7 @@ class Config(_Section):
     run: RunSettings
     source: SourceSettings
     shop: ShopSettings = ShopSettings()
+    clean: CleanSettings = CleanSettings()
     privacy: PrivacySettings = PrivacySettings()
     reports: ReportSettings = ReportSettings()
     data: DataSettings = DataSettings()
@@ -161,6 +171,10 @@ class Config(_Section):
         """The source's input: a file, or for the synthetic shop its generated folder."""
         if self.source.path is not None:
             return self.resolve(self.source.path)
+        if self.source.kind == "cdnow":
+            import lifetimes
+
+            return Path(lifetimes.__file__).parent / "datasets" / "CDNOW_sample.txt"
         s = self.source.synthetic
         label = f"n{s.n_customers}" if s.n_customers else s.size
         return self.data_dir / "raw" / "synthetic" / f"{label}-seed{s.seed}-{s.start}-{s.end}"

@@ -18,7 +18,20 @@ from customer_analytics import privacy
 from customer_analytics.cache import sha256_file
 from customer_analytics.config import Config
 from customer_analytics.profile import profile_table
-from customer_analytics.sources import read_source
+from customer_analytics.sources import SourceTables, read_source
+
+
+def last_order_utc(source: SourceTables, zone: str) -> str | None:
+    """The latest order time delivered, in UTC: the data's end when the source does not say."""
+    from customer_analytics.clean.timestamps import to_utc
+
+    for name in ("orders", "order_items"):
+        table = source.tables.get(name)
+        if table is not None and "order_ts" in table.columns:
+            parsed, _ = to_utc(table.order_ts, zone)
+            latest = table.aggregate(latest=parsed.max()).execute()["latest"].iloc[0]
+            return None if pd.isna(latest) else str(pd.Timestamp(latest))
+    return None
 
 
 def run_ingest(cfg: Config, inputs: dict[str, Path], out: Path) -> dict[str, Any]:
@@ -66,13 +79,14 @@ def run_ingest(cfg: Config, inputs: dict[str, Path], out: Path) -> dict[str, Any
     (out / "inputs.json").write_text(json.dumps(input_records, indent=1))
     if source.truth_dir is not None:
         (out / "paths.json").write_text(json.dumps({"truth": str(source.truth_dir)}))
-    data_end = source.data_end
+    data_end = source.data_end or last_order_utc(source, cfg.shop.timezone)
     as_of = str(cfg.run.as_of) if cfg.run.as_of else (data_end or "")[:10]
     return {
         "tables": len(rows),
         "rows": rows,
         "rows_total": sum(rows.values()),
         "data_end_utc": data_end,
+        **({"source_notes": source.notes} if source.notes else {}),
         "as_of": as_of,
         "pseudonymised": key is not None,
     }

@@ -163,7 +163,11 @@ def _price(t: ibis.Table) -> ibis.Value:
 
 
 def zero_price(t: ibis.Table, rule: Rule, ctx: CleanContext) -> Outcome:
-    return Outcome(t, hit=(_price(t) == 0) & (t.quantity.try_cast(dt.int64) > 0))
+    zero = (_price(t) == 0) & (t.quantity.try_cast(dt.int64) > 0)
+    if ctx.settings.get("keep_zero_price", False):
+        t = t.mutate(is_free=zero)
+        return Outcome(t, fixed=t.is_free)
+    return Outcome(t, hit=zero)
 
 
 def negative_price(t: ibis.Table, rule: Rule, ctx: CleanContext) -> Outcome:

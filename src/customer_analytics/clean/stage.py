@@ -22,11 +22,6 @@ from customer_analytics.clean.rules import FUNCTIONS
 from customer_analytics.config import Config
 
 REFERENCE = Path(__file__).resolve().parents[1] / "reference"
-DEFAULTS = {
-    "wholesale_quantity": 100,
-    "keep_wholesale": False,
-    "identity_keys": ["email_hash", "phone_hash"],
-}
 # Typed in the kept output; values that do not parse were quarantined first.
 NUMERIC = {"order_items": {"quantity": dt.int64, "unit_price": dt.float64, "line_amount": dt.float64},
            "orders": {"discount_amount": dt.float64, "shipping_amount": dt.float64}}  # fmt: skip
@@ -182,7 +177,7 @@ def run_clean(cfg: Config, inputs: dict[str, Path], out: Path) -> dict[str, Any]
     ctx = CleanContext(
         data_end=ibis.timestamp(data_end) if data_end else None,
         timezone=cfg.shop.timezone,
-        settings=dict(DEFAULTS),
+        settings=cfg.clean.model_dump(),
         reference=_reference(con),
     )
     accounting = clean_tables(con, tables, ctx, out)
@@ -208,7 +203,10 @@ def scope(con: ibis.BaseBackend, out: Path) -> dict[str, int]:
         else None
     )
     if orders is not None:
-        buyers = orders.filter(orders.status != "returned").customer_id
+        purchases = (
+            orders.filter(orders.status != "returned") if "status" in orders.columns else orders
+        )
+        buyers = purchases.customer_id
         figures["customers_with_orders"] = int(buyers.nunique().execute())
     if customers is not None:
         figures["customer_accounts_before_identity"] = int(customers.count().execute()) + int(
@@ -220,6 +218,11 @@ def scope(con: ibis.BaseBackend, out: Path) -> dict[str, int]:
         figures["customers_after_identity"] = int(customers.count().execute())
         if orders is not None:
             figures["prospects"] = int(customers.anti_join(orders, "customer_id").count().execute())
-    guest = con.read_parquet(out / "quarantine" / "orders.parquet")
-    figures["guest_orders"] = int(guest.filter(guest._rule == "guest_order").count().execute())
+    for table in ("orders", "order_items"):  # line-level exports have only order_items
+        path = out / "quarantine" / f"{table}.parquet"
+        if path.is_file():
+            guest = con.read_parquet(path)
+            guest = guest.filter(guest._rule == "guest_order")
+            figures["guest_orders"] = int(guest.order_id.nunique().execute())
+            break
     return figures

@@ -38,6 +38,24 @@ class SourceTables:
     declared: dict[str, dict[str, str]] = field(default_factory=dict)
     data_end: str | None = None
     truth_dir: Path | None = None
+    notes: dict = field(default_factory=dict)
+
+
+class SourceError(ValueError):
+    """A source file that cannot be read as its kind; the message names file and column."""
+
+
+def verify_checksum(path: Path, expected: str | None) -> None:
+    """Fail when ``expected`` (the config's ``source.sha256``) does not match the file."""
+    if expected is None:
+        return
+    from customer_analytics.cache import sha256_file
+
+    found = sha256_file(path)
+    if found != expected:
+        raise SourceError(
+            f"{path}: sha256 is {found}, but the config expects {expected} (source.sha256)"
+        )
 
 
 def read_source(cfg: Config, con: ibis.BaseBackend) -> SourceTables:
@@ -46,4 +64,12 @@ def read_source(cfg: Config, con: ibis.BaseBackend) -> SourceTables:
         from customer_analytics.sources.synthetic import read_synthetic
 
         return read_synthetic(cfg, con)
+    if cfg.source.kind == "online_retail":
+        from customer_analytics.sources.online_retail import read_online_retail
+
+        return read_online_retail(cfg, con)
+    if cfg.source.kind == "cdnow":
+        from customer_analytics.sources.cdnow import read_cdnow
+
+        return read_cdnow(cfg, con)
     raise ValueError(f"key 'source.kind': no adapter for {cfg.source.kind!r}")
