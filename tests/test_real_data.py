@@ -43,14 +43,16 @@ def test_online_retail_raw_profile_matches_the_reference(tmp_path: Path) -> None
             invoices=t.order_id.nunique(),
             no_customer=t.customer_id.isnull().sum(),
             cancellation_lines=t.order_id.startswith("C").sum(),
-                negative_quantity=(t.quantity < 0).sum(),
+            negative_quantity=(t.quantity < 0).sum(),
             zero_price=(t.unit_price == 0).sum(),
         )
         .execute()
         .iloc[0]
         .to_dict()
     )
-    figures["cancellation_invoices"] = t.filter(t.order_id.startswith("C")).order_id.nunique().execute()
+    figures["cancellation_invoices"] = (
+        t.filter(t.order_id.startswith("C")).order_id.nunique().execute()
+    )
     duplicates = t.count().execute() - t.select(*payload).distinct().count().execute()
     assert figures == {
         "lines": 541_909, "customers": 4_372, "invoices": 25_900, "no_customer": 135_080,
@@ -153,3 +155,38 @@ def test_wrong_checksum_and_missing_columns_are_named(tmp_path: Path) -> None:
         SourceError, match="column 'Quantity' has 1 value.*not a number, for example 'two'"
     ):
         items("online_retail", bad, tmp_path)
+
+
+def test_online_retail_ii_xlsx_two_sheets_read_once_with_their_overlap(tmp_path: Path) -> None:
+    """An Online Retail II-shaped workbook: two sheets sharing one invoice, II's column names."""
+    header = [
+        "Invoice",
+        "StockCode",
+        "Description",
+        "Quantity",
+        "InvoiceDate",
+        "Price",
+        "Customer ID",
+        "Country",
+    ]
+    first = [["489434", "85048", "LED LIGHTS", 12, pd.Timestamp("2009-12-01 07:45"), 6.95, 13085.0, "United Kingdom"],
+             ["489999", "22041", "CARD", 6, pd.Timestamp("2010-12-09 10:00"), 2.1, 14000.0, "France"]]  # fmt: skip
+    second = [["489999", "22041", "CARD", 6, pd.Timestamp("2010-12-09 10:00"), 2.1, 14000.0, "France"],
+              ["537000", "21777", "BOX", 1, pd.Timestamp("2010-12-10 09:00"), 1.25, None, "Spain"]]  # fmt: skip
+    book = tmp_path / "online_retail_II.xlsx"
+    with pd.ExcelWriter(book) as writer:
+        pd.DataFrame(first, columns=header).to_excel(
+            writer, sheet_name="Year 2009-2010", index=False
+        )
+        pd.DataFrame(second, columns=header).to_excel(
+            writer, sheet_name="Year 2010-2011", index=False
+        )
+    cfg = config("online_retail", book, tmp_path)
+    source = read_source(cfg, ibis.duckdb.connect())
+    lines = source.tables["order_items"].order_by("_row").execute()
+    assert len(lines) == 4 and list(lines["customer_id"]) == ["13085", "14000", "14000", None]
+    assert list(lines["_sheet"]) == ["Year 2009-2010"] * 2 + ["Year 2010-2011"] * 2
+    assert (
+        source.notes["invoices_in_two_sheets"] == 1 and source.notes["lines_of_those_invoices"] == 2
+    )
+    assert len(list((cfg.cache_dir / "xlsx").glob("*.parquet"))) == 1
