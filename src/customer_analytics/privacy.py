@@ -11,7 +11,6 @@ import hashlib
 import hmac
 import logging
 import os
-import re
 
 import pandas as pd
 
@@ -145,11 +144,3 @@ def suppress_small_groups(
             f" (fewer than {min_size}, suppressed)"
         )
     return out
-
-
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
-
-
-def looks_like_email(text: str) -> bool:
-    """Whether a string contains something shaped like an e-mail address."""
-    return bool(_EMAIL.search(text))
