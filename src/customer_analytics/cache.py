@@ -56,9 +56,11 @@ def source_fingerprint(cfg: Config) -> str:
     """What identifies the source's bytes: its checksum, or the generator's settings."""
     if cfg.source.kind == "synthetic":
         return json.dumps(cfg.source.synthetic.model_dump(mode="json"), sort_keys=True)
-    path = cfg.source_path
-    stat = path.stat()
-    return _file_fingerprint(path, stat.st_size, stat.st_mtime_ns)
+    if cfg.source.kind == "files":
+        paths = [cfg.source_file(m.file) for m in cfg.source.tables.values()]
+    else:
+        paths = [cfg.source_path]
+    return "+".join(_file_fingerprint(p, p.stat().st_size, p.stat().st_mtime_ns) for p in paths)
 
 
 def _secret_fingerprint() -> str:

@@ -70,13 +70,26 @@ class SyntheticSettings(_Section):
     end: dt.date = dt.date(2025, 12, 31)
 
 
+class FileMapping(_Section):
+    """One canonical table from a shop's own file (``source.kind: files``)."""
+
+    file: Path
+    columns: dict[str, str]  # column in the file -> canonical column
+    date_format: str | None = (
+        None  # strptime format of the timestamp columns, e.g. "%d.%m.%Y %H:%M"
+    )
+    encoding: Literal["utf-8", "latin-1", "utf-16"] = "utf-8"
+    sheet: str | None = None  # Excel only; the first sheet when empty
+
+
 class SourceSettings(_Section):
     """Where the shop's data comes from."""
 
-    kind: Literal["synthetic", "online_retail", "cdnow"]
+    kind: Literal["synthetic", "online_retail", "cdnow", "files"]
     path: Path | None = None
     sha256: str | None = Field(None, pattern=r"^[0-9a-f]{64}$")
     synthetic: SyntheticSettings = SyntheticSettings()
+    tables: dict[str, FileMapping] = {}
 
 
 class CleanSettings(_Section):
@@ -178,6 +191,13 @@ class Config(_Section):
         s = self.source.synthetic
         label = f"n{s.n_customers}" if s.n_customers else s.size
         return self.data_dir / "raw" / "synthetic" / f"{label}-seed{s.seed}-{s.start}-{s.end}"
+
+    def source_file(self, file: Path) -> Path:
+        """A mapped file: absolute, or relative to ``source.path`` (a folder) or the project root."""
+        if file.is_absolute():
+            return file
+        base = self.resolve(self.source.path) if self.source.path is not None else self.root
+        return (base if base.is_dir() else base.parent) / file
 
     def to_jsonable(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
@@ -288,6 +308,16 @@ def load_config(
 def check_source(cfg: Config) -> None:
     """Fail early when a source file the config names is missing or is a folder."""
     if cfg.source.kind == "synthetic":
+        return
+    if cfg.source.kind == "files":
+        if not cfg.source.tables:
+            raise ConfigError("key 'source.tables': kind 'files' needs at least one table mapping")
+        for name, mapping in cfg.source.tables.items():
+            path = cfg.source_file(mapping.file)
+            if not path.is_file():
+                raise ConfigError(
+                    f"key 'source.tables.{name}.file': input file {path} does not exist"
+                )
         return
     path = cfg.source_path
     if not path.exists():

@@ -72,4 +72,8 @@ def read_source(cfg: Config, con: ibis.BaseBackend) -> SourceTables:
         from customer_analytics.sources.cdnow import read_cdnow
 
         return read_cdnow(cfg, con)
+    if cfg.source.kind == "files":
+        from customer_analytics.sources.files import read_files
+
+        return read_files(cfg, con)
     raise ValueError(f"key 'source.kind': no adapter for {cfg.source.kind!r}")

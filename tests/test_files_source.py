@@ -1,0 +1,105 @@
+"""A shop's own files with a column mapping: it reads, and bad input fails clearly."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import ibis
+import pandas as pd
+import pytest
+
+from customer_analytics.config import ConfigError, config_from_dict, load_config
+from customer_analytics.sources import SourceError, read_source
+
+MAPPING = {
+    "Bon": "order_id",
+    "Kunde": "customer_id",
+    "Zeit": "order_ts",
+    "Artikel": "product_id",
+    "Menge": "quantity",
+    "Preis": "unit_price",
+}
+
+
+def config(folder: Path, file: str = "sales.csv", **table: object):
+    tables = {
+        "order_items": {"file": file, "columns": MAPPING, "date_format": "%d.%m.%Y %H:%M", **table}
+    }
+    return config_from_dict(
+        {
+            "run": {"name": "own", "stages": ["01_ingest"]},
+            "source": {"kind": "files", "path": str(folder), "tables": tables},
+        }
+    )
+
+
+def read(cfg) -> pd.DataFrame:
+    return read_source(cfg, ibis.duckdb.connect()).tables["order_items"].execute()
+
+
+def write(folder: Path, text: str, encoding: str = "utf-8", name: str = "sales.csv") -> Path:
+    path = folder / name
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+HEADER = "Bon,Kunde,Zeit,Artikel,Menge,Preis\n"
+
+
+def test_mapped_csv_reads_into_canonical_columns(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        HEADER + "B1,K1,24.12.2025 18:30,Stollen,2,12.50\nB2,,01.01.2026 09:00,Kaffee,1,4.20\n",
+    )
+    frame = read(config(tmp_path))
+    assert list(frame.columns) == [*MAPPING.values(), "_row"]
+    assert frame.loc[0, "order_ts"] == pd.Timestamp("2025-12-24 18:30")
+    assert frame["_row"].tolist() == [1, 2] and pd.isna(frame.loc[1, "customer_id"])
+
+
+def test_latin1_file_declared_latin1_reads_and_declared_utf8_fails_naming_the_encoding(
+    tmp_path: Path,
+) -> None:
+    write(tmp_path, HEADER + "B1,K1,24.12.2025 18:30,Geb\u00e4ck,2,12.50\n", encoding="latin-1")
+    assert read(config(tmp_path, encoding="latin-1")).loc[0, "product_id"] == "Geb\u00e4ck"
+    with pytest.raises(
+        SourceError, match=r"sales.csv: not readable as utf-8.*set the table's `encoding`"
+    ):
+        read(config(tmp_path))
+
+
+def test_missing_empty_and_misnamed_columns_are_named(tmp_path: Path) -> None:
+    with pytest.raises(
+        ConfigError,
+        match=r"key 'source.tables.order_items.file': input file .*nope.csv does not exist",
+    ):
+        cfg = config(tmp_path, file="nope.csv")
+        from customer_analytics.config import check_source
+
+        check_source(cfg)
+    write(tmp_path, "", name="empty.csv")
+    with pytest.raises(SourceError, match="empty.csv: the file is empty"):
+        read(config(tmp_path, file="empty.csv"))
+    write(tmp_path, "Bon,Kunde,Zeitpunkt,Artikel,Menge,Preis\nB1,K1,x,y,1,2\n")
+    with pytest.raises(
+        SourceError,
+        match=r"mapped column\(s\) \['Zeit'\] not in the file; expected .*found \['Bon', 'Kunde', 'Zeitpunkt'",
+    ):
+        read(config(tmp_path))
+
+
+def test_unparseable_dates_name_column_example_and_count(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        HEADER + "B1,K1,24.12.2025 18:30,A,1,1\nB2,K1,2025-12-24,A,1,1\nB3,K1,gestern,A,1,1\n",
+    )
+    with pytest.raises(
+        SourceError,
+        match=r"column 'Zeit' has 2 value\(s\) not in the date format '%d.%m.%Y %H:%M', for example '2025-12-24'",
+    ):
+        read(config(tmp_path))
+
+
+def test_example_config_validates() -> None:
+    cfg = load_config("configs/example_files.yaml", check_inputs=False)
+    assert cfg.source.tables["order_items"].encoding == "latin-1"
