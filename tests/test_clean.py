@@ -189,6 +189,8 @@ def test_line_level_export_rules_and_derived_orders(tmp_path: Path) -> None:
         ("536365", "71053", "6", "3.39", "17850", "2010-12-01 08:26:00"),
         ("536365", "71053", "6", "3.39", "17850", "2010-12-01 08:26:00"),  # exact duplicate
         ("C536379", "D", "-1", "27.50", "14527", "2010-12-01 09:41:00"),  # cancellation
+        ("536380", "22139", "2", "1.00", "14527", "2010-12-01 09:00:00"),
+        ("C536390", "22139", "-2", "1.00", "14527", "2010-12-01 10:00:00"),  # cancels 536380
         ("A563185", "B", "1", "11062.06", None, "2011-08-12 14:50:00"),  # bad debt (guest first)
         ("A563186", "B", "1", "-11062.06", "12345", "2011-08-12 14:51:00"),  # bad debt adjustment
         ("536370", "POST", "3", "18.00", "12583", "2010-12-01 08:45:00"),  # postage
@@ -205,13 +207,18 @@ def test_line_level_export_rules_and_derived_orders(tmp_path: Path) -> None:
     ctx = CleanContext(ibis.timestamp("2011-12-09 12:50:00"), "Europe/London", {}, _reference(con))
     accounting = clean_tables(con, {"order_items": table}, ctx, tmp_path)["order_items"]
     assert accounting["quarantined_by_rule"] == {
-        "exact_duplicate": 1, "guest_order": 2, "after_data_end": 1, "cancellation": 1,
+        "exact_duplicate": 1, "guest_order": 2, "after_data_end": 1, "cancellation": 2,
         "bad_debt_adjustment": 1, "non_product": 1, "negative_quantity": 1, "zero_price": 1,
     }  # fmt: skip
-    assert accounting["kept_rows"] == 2
-    orders = pd.read_parquet(tmp_path / "orders.parquet")
+    assert accounting["kept_rows"] == 3
+    quarantine = pd.read_parquet(tmp_path / "quarantine" / "order_items.parquet").set_index(
+        "order_id"
+    )
+    assert quarantine.loc["C536390", "_detail"] == "cancels 536380"
+    assert quarantine.loc["C536379", "_detail"] == "original purchase not in the data"
+    orders = pd.read_parquet(tmp_path / "orders.parquet").sort_values("order_id")
     assert orders.to_dict("records")[0] | {"order_ts_utc": None} == {
         "order_id": "536365", "customer_id": "17850", "revenue": pytest.approx(6 * 2.55 + 6 * 3.39),
         "n_lines": 2, "order_ts_utc": None,
     }  # fmt: skip
-    assert len(orders) == 1
+    assert list(orders["order_id"]) == ["536365", "536380"]

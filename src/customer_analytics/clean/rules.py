@@ -107,13 +107,13 @@ def cancellation(t: ibis.Table, rule: Rule, ctx: CleanContext) -> Outcome:
     """Cancellations, each matched to the purchase it cancels where that is in the data."""
     if not _applies(t, rule, ctx, "order_id"):
         return Outcome(t)
-    # The original is named in original_order_id, or is the id without its C prefix.
-    named = (
-        t.original_order_id.nullif("")
-        if "original_order_id" in t.columns
-        else ibis.null().cast(dt.string)
-    )
-    marked = t.mutate(_target=ibis.coalesce(named, t.order_id.substr(1)))
+    if "original_order_id" in t.columns:  # the export names the original order
+        marked = t.mutate(_target=t.original_order_id.nullif(""))
+    elif {"customer_id", "product_id", "quantity", "order_ts"} <= set(t.columns):
+        found = _cancelled_purchase(t)
+        marked = t.left_join(found, "_row").select(*t.columns, _target=found._found)
+    else:
+        marked = t.mutate(_target=ibis.null().cast(dt.string))
     purchases = t.filter(~_is_cancellation(t)).select(_matched=t.order_id).distinct()
     joined = marked.left_join(purchases, marked._target == purchases._matched).select(
         *marked.columns, "_matched"
@@ -122,6 +122,36 @@ def cancellation(t: ibis.Table, rule: Rule, ctx: CleanContext) -> Outcome:
         joined._matched.notnull(), "cancels " + joined._target, "original purchase not in the data"
     )
     return Outcome(joined, hit=_is_cancellation(joined), detail=detail)
+
+
+def _cancelled_purchase(t: ibis.Table) -> ibis.Table:
+    """For line-level exports whose cancellations have their own invoice numbers (Online
+    Retail): the latest earlier purchase line of the same customer, product and quantity."""
+    quantity = t.quantity.try_cast(dt.int64)
+    cancels = t.filter(_is_cancellation(t)).select(
+        "_row",
+        c_customer=t.customer_id,
+        c_product=t.product_id,
+        c_quantity=-quantity,
+        c_ts=t.order_ts,
+    )
+    buys = t.filter(~_is_cancellation(t) & (quantity > 0)).select(
+        b_customer=t.customer_id,
+        b_product=t.product_id,
+        b_quantity=quantity,
+        b_ts=t.order_ts,
+        b_order=t.order_id,
+    )
+    pairs = cancels.join(
+        buys,
+        [
+            cancels.c_customer == buys.b_customer,
+            cancels.c_product == buys.b_product,
+            cancels.c_quantity == buys.b_quantity,
+            buys.b_ts <= cancels.c_ts,
+        ],
+    )
+    return pairs.group_by("_row").aggregate(_found=pairs.b_order.argmax(pairs.b_ts))
 
 
 def bad_debt_adjustment(t: ibis.Table, rule: Rule, ctx: CleanContext) -> Outcome:
