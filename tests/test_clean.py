@@ -26,6 +26,7 @@ CAUGHT_BY = {
     ("orders", "guest_order"): "guest_order",
     ("orders", "order_timestamp"): "nonstandard_timestamp",
     ("orders", "cancellation"): "cancellation",
+    ("orders", "return_order"): "return",
     ("order_items", "exact_duplicate"): "exact_duplicate",
     ("order_items", "zero_price"): "zero_price",
     ("order_items", "negative_price"): "negative_price",

@@ -154,6 +154,13 @@ def _cancelled_purchase(t: ibis.Table) -> ibis.Table:
     return pairs.group_by("_row").aggregate(_found=pairs.b_order.argmax(pairs.b_ts))
 
 
+def return_order(t: ibis.Table, rule: Rule, ctx: CleanContext) -> Outcome:
+    if "status" not in t.columns:
+        return Outcome(t)
+    t = t.mutate(is_return=(t.status.lower() == "returned") | t.order_id.startswith("R"))
+    return Outcome(t, fixed=t.is_return)
+
+
 def bad_debt_adjustment(t: ibis.Table, rule: Rule, ctx: CleanContext) -> Outcome:
     if not _applies(t, rule, ctx, "order_id"):
         return Outcome(t)
