@@ -95,7 +95,7 @@ def test_unparseable_dates_name_column_example_and_count(tmp_path: Path) -> None
     )
     with pytest.raises(
         SourceError,
-        match=r"column 'Zeit' has 2 value\(s\) not in the date format '%d.%m.%Y %H:%M', for example '2025-12-24'",
+        match=r"column 'Zeit' has 2 value\(s\) that are not in the date format '%d.%m.%Y %H:%M', for example '2025-12-24'",
     ):
         read(config(tmp_path))
 

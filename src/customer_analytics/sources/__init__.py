@@ -45,6 +45,29 @@ class SourceError(ValueError):
     """A source file that cannot be read as its kind; the message names file and column."""
 
 
+def parse_or_fail(
+    table: ibis.Table, parsed: dict[str, tuple[ibis.Value, str]], path: Path, names: dict[str, str]
+) -> ibis.Table:
+    """Replace text columns by their parsed values, or fail naming column, count and example.
+
+    ``parsed`` maps a column to (its parsed value, what a good value looks like);
+    ``names`` gives each column's name in the file, for the message. Blank values are
+    left to the cleaning rules.
+    """
+    for column, (value, expected) in parsed.items():
+        text = table[column].cast("string").strip()
+        bad = table.filter(text.notnull() & (text != "") & value.isnull())
+        count = int(bad.count().execute())
+        if count:
+            example = bad.select(column).limit(1).execute().iloc[0, 0]
+            raise SourceError(
+                f"{path}: column {names[column]!r} has {count:,} value(s) that are not {expected}, "
+                f"for example {example!r}"
+            )
+    values = {column: value for column, (value, _) in parsed.items()}
+    return table.mutate(**values) if values else table
+
+
 def verify_checksum(path: Path, expected: str | None) -> None:
     """Fail when ``expected`` (the config's ``source.sha256``) does not match the file."""
     if expected is None:

@@ -29,7 +29,7 @@ import pandas as pd
 
 from customer_analytics.clean.timestamps import try_strptime
 from customer_analytics.config import Config, FileMapping
-from customer_analytics.sources import SourceError, SourceTables, verify_checksum
+from customer_analytics.sources import SourceError, SourceTables, parse_or_fail, verify_checksum
 
 TIMESTAMP_COLUMNS = {"order_ts", "signup_ts", "event_ts", "assigned_ts", "ts"}
 
@@ -59,21 +59,13 @@ def _read(con: ibis.BaseBackend, path: Path, mapping: FileMapping) -> ibis.Table
     raise SourceError(f"{path}: unsupported format {suffix!r}; expected .csv, .parquet or .xlsx")
 
 
-def _parse_dates(table: ibis.Table, path: Path, fmt: str, reverse: dict[str, str]) -> ibis.Table:
-    parsed = {}
-    for column in TIMESTAMP_COLUMNS & set(table.columns):
-        text = table[column].cast("string").strip()
-        value = try_strptime(text, fmt)
-        bad = table.filter(text.notnull() & (text != "") & value.isnull())
-        count = int(bad.count().execute())
-        if count:
-            example = bad.select(column).limit(1).execute().iloc[0, 0]
-            raise SourceError(
-                f"{path}: column {reverse[column]!r} has {count:,} value(s) not in the date format "
-                f"{fmt!r}, for example {example!r}"
-            )
-        parsed[column] = value
-    return table.mutate(**parsed) if parsed else table
+def _parse_dates(table: ibis.Table, path: Path, fmt: str, names: dict[str, str]) -> ibis.Table:
+    expected = f"in the date format {fmt!r}"
+    parsed = {
+        column: (try_strptime(table[column].cast("string").strip(), fmt), expected)
+        for column in sorted(TIMESTAMP_COLUMNS & set(table.columns))
+    }
+    return parse_or_fail(table, parsed, path, names)
 
 
 def read_files(cfg: Config, con: ibis.BaseBackend) -> SourceTables:

@@ -19,7 +19,7 @@ import pandas as pd
 from customer_analytics.cache import sha256_file
 from customer_analytics.clean.timestamps import try_strptime
 from customer_analytics.config import Config
-from customer_analytics.sources import SourceError, SourceTables, verify_checksum
+from customer_analytics.sources import SourceError, SourceTables, parse_or_fail, verify_checksum
 
 #: canonical column -> the names each release uses for it
 COLUMNS = {
@@ -100,25 +100,14 @@ def _sheet_overlap(table: ibis.Table) -> dict:
 def _parse_text(table: ibis.Table, path: Path, mapping: dict[str, str]) -> ibis.Table:
     """Numbers and dates of a CSV export, or an error naming the column, a value and the count."""
     parsed = {
-        "quantity": table.quantity.strip().try_cast(dt.int64),
-        "unit_price": table.unit_price.strip().try_cast(dt.float64),
-        "order_ts": try_strptime(table.order_ts.strip(), CSV_DATE_FORMAT),
+        "quantity": (table.quantity.strip().try_cast(dt.int64), "a number"),
+        "unit_price": (table.unit_price.strip().try_cast(dt.float64), "a number"),
+        "order_ts": (
+            try_strptime(table.order_ts.strip(), CSV_DATE_FORMAT),
+            f"dates like 12/1/2010 8:26 ({CSV_DATE_FORMAT})",
+        ),
     }
-    for column, value in parsed.items():
-        bad = table.filter(table[column].notnull() & (table[column].strip() != "") & value.isnull())
-        count = int(bad.count().execute())
-        if count:
-            example = bad.select(column).limit(1).execute().iloc[0, 0]
-            expected = (
-                f"a date like 12/1/2010 8:26 ({CSV_DATE_FORMAT})"
-                if column == "order_ts"
-                else "a number"
-            )
-            raise SourceError(
-                f"{path}: column {mapping[column]!r} has {count:,} value(s) that are not {expected}, "
-                f"for example {example!r}"
-            )
-    return table.mutate(**parsed)
+    return parse_or_fail(table, parsed, path, mapping)
 
 
 def read_online_retail(cfg: Config, con: ibis.BaseBackend) -> SourceTables:
