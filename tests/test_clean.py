@@ -192,6 +192,8 @@ def test_line_level_export_rules_and_derived_orders(tmp_path: Path) -> None:
         ("C536379", "D", "-1", "27.50", "14527", "2010-12-01 09:41:00"),  # cancellation
         ("536380", "22139", "2", "1.00", "14527", "2010-12-01 09:00:00"),
         ("C536390", "22139", "-2", "1.00", "14527", "2010-12-01 10:00:00"),  # cancels 536380
+        ("C536395", "22139", "-1", "1.00", "14527", "2010-12-01 10:05:00"),  # part of 536380
+        ("C536396", "22139", "-3", "1.00", "14527", "2010-12-01 10:06:00"),  # more than bought
         ("A563185", "B", "1", "11062.06", None, "2011-08-12 14:50:00"),  # bad debt (guest first)
         ("A563186", "B", "1", "-11062.06", "12345", "2011-08-12 14:51:00"),  # bad debt adjustment
         ("536370", "POST", "3", "18.00", "12583", "2010-12-01 08:45:00"),  # postage
@@ -208,7 +210,7 @@ def test_line_level_export_rules_and_derived_orders(tmp_path: Path) -> None:
     ctx = CleanContext(ibis.timestamp("2011-12-09 12:50:00"), "Europe/London", {}, _reference(con))
     accounting = clean_tables(con, {"order_items": table}, ctx, tmp_path)["order_items"]
     assert accounting["quarantined_by_rule"] == {
-        "exact_duplicate": 1, "guest_order": 2, "after_data_end": 1, "cancellation": 2,
+        "exact_duplicate": 1, "guest_order": 2, "after_data_end": 1, "cancellation": 4,
         "bad_debt_adjustment": 1, "non_product": 1, "negative_quantity": 1, "zero_price": 1,
     }  # fmt: skip
     assert accounting["kept_rows"] == 3
@@ -216,6 +218,8 @@ def test_line_level_export_rules_and_derived_orders(tmp_path: Path) -> None:
         "order_id"
     )
     assert quarantine.loc["C536390", "_detail"] == "cancels 536380"
+    assert quarantine.loc["C536395", "_detail"] == "cancels 1 of 2 from 536380"
+    assert quarantine.loc["C536396", "_detail"] == "original purchase not in the data"
     assert quarantine.loc["C536379", "_detail"] == "original purchase not in the data"
     orders = pd.read_parquet(tmp_path / "orders.parquet").sort_values("order_id")
     assert orders.to_dict("records")[0] | {"order_ts_utc": None} == {

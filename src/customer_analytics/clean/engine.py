@@ -92,6 +92,10 @@ class CleanContext:
         Reference tables by name (cities, countries, test e-mail domains).
     done
         Tables already cleaned, by name: ``{"kept": ..., "quarantine": ...}``.
+    checkpoint
+        Materialises a table and returns it read back (the stage writes Parquet). Used
+        before a rule that reads its table more than once (``reads_table_twice``), so
+        the rules before it are computed once instead of once per read.
     """
 
     data_end: Any
@@ -100,6 +104,7 @@ class CleanContext:
     reference: dict[str, ibis.Table]
     done: dict[str, dict[str, ibis.Table]] = field(default_factory=dict)
     artifacts: dict[str, Any] = field(default_factory=dict)
+    checkpoint: Callable[[ibis.Table], ibis.Table] | None = None
 
 
 def apply_rules(
@@ -112,7 +117,10 @@ def apply_rules(
             raise KeyError(
                 f"rules.yaml names rule {rule.name!r} for {rule.table} but clean/rules.py has no such function"
             )
-        result = functions[rule.name](out, rule, ctx)
+        function = functions[rule.name]
+        if ctx.checkpoint is not None and getattr(function, "reads_table_twice", False):
+            out = ctx.checkpoint(out)
+        result = function(out, rule, ctx)
         out = result.table
         if result.fixed is not None:
             out = out.mutate(

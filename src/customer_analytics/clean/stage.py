@@ -9,8 +9,10 @@ reported. Orders of merged accounts carry the oldest account's id
 
 from __future__ import annotations
 
+import itertools
 import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +56,7 @@ def clean_tables(
         # ibis 12's create_table/cache emit a DROP statement DuckDB 2.0 cannot parse.
         scratch = out / "_marked" / f"{name}.parquet"
         scratch.parent.mkdir(exist_ok=True)
+        ctx.checkpoint = _checkpoint(con, scratch)
         apply_rules(tables[name], rules, ctx, FUNCTIONS).to_parquet(scratch)
         marked = con.read_parquet(scratch)
         counts = marked.group_by("_rule").aggregate(n=marked.count()).execute()
@@ -96,6 +99,18 @@ def clean_tables(
                 "fixed_by_rule": {},
             }
     return accounting
+
+
+def _checkpoint(con: ibis.BaseBackend, scratch: Path) -> Callable[[ibis.Table], ibis.Table]:
+    """Write a table half-way through its rules to a numbered file beside ``scratch``."""
+    count = itertools.count(1)
+
+    def checkpoint(table: ibis.Table) -> ibis.Table:
+        path = scratch.with_suffix(f".{next(count)}.parquet")
+        table.to_parquet(path)
+        return con.read_parquet(path)
+
+    return checkpoint
 
 
 def _fix_log(marked: ibis.Table, rules: list, path: Path) -> None:
