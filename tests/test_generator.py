@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import ibis
 import numpy as np
 import pandas as pd
 import pytest
@@ -101,6 +102,11 @@ def test_every_defect_key_exists_in_its_file(tiny: Path) -> None:
     assert not defects.duplicated(["table", "key", "defect"]).any()
 
 
+def _normalised(normalise, values: pd.Series) -> object:  # noqa: ANN001
+    """The first value as the pipeline normalises it (the database does it at ingest)."""
+    return ibis.literal(values.iloc[0], type="string").pipe(normalise).execute()
+
+
 def test_duplicate_accounts_share_a_normalised_email_or_phone(tiny: Path) -> None:
     people = raw(tiny, "customers.csv").set_index("customer_id")
     dups = pd.read_parquet(tiny / "truth" / "defects.parquet").query(
@@ -109,8 +115,12 @@ def test_duplicate_accounts_share_a_normalised_email_or_phone(tiny: Path) -> Non
     assert len(dups) > 0
     for twin, original in zip(dups["key"], dups["detail"], strict=True):
         a, b = people.loc[[twin]], people.loc[[original]]
-        same_email = normalise_email(a["email"]).iloc[0] == normalise_email(b["email"]).iloc[0]
-        same_phone = normalise_phone(a["phone"]).iloc[0] == normalise_phone(b["phone"]).iloc[0]
+        same_email = _normalised(normalise_email, a["email"]) == _normalised(
+            normalise_email, b["email"]
+        )
+        same_phone = _normalised(normalise_phone, a["phone"]) == _normalised(
+            normalise_phone, b["phone"]
+        )
         assert same_email or same_phone
         assert a["email"].iloc[0] != b["email"].iloc[0] or a["phone"].iloc[0] != b["phone"].iloc[0]
     truth = pd.read_parquet(tiny / "truth" / "customers.parquet").set_index("customer_id")

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+
+import ibis
 import pandas as pd
 import pytest
 
 from customer_analytics import privacy
+
+
+def _pseudonymised(frame: pd.DataFrame, key: bytes) -> tuple[pd.DataFrame, dict[str, int]]:
+    table, counts = privacy.pseudonymise(ibis.memtable(frame), key)
+    return table.execute(), counts
 
 
 def test_email_and_phone_match_after_normalisation_and_values_are_gone() -> None:
@@ -17,7 +26,7 @@ def test_email_and_phone_match_after_normalisation_and_values_are_gone() -> None
             "phone": ["138-0013-8000", "138 0013 8000", None],
         }
     )
-    out, counts = privacy.pseudonymise(frame, b"k")
+    out, counts = _pseudonymised(frame, b"k")
     assert list(out.columns) == ["customer_id", "email_hash", "email_domain", "phone_hash"]
     assert list(out["email_domain"]) == ["example.com", "example.com", "example.com"]
     assert out.loc[0, "email_hash"] == out.loc[1, "email_hash"] != out.loc[2, "email_hash"]
@@ -28,9 +37,32 @@ def test_email_and_phone_match_after_normalisation_and_values_are_gone() -> None
     assert "example.com" not in text and "13800138000" not in text and "Li Wei" not in text
 
 
+@pytest.mark.parametrize("key", [b"k", b"x" * 64, b"a much longer key " * 8])
+def test_hash_is_rfc_2104_hmac_sha256_of_the_normalised_value(key: bytes) -> None:
+    """Checked against Python's own hmac module, keys shorter, equal to and over one block."""
+    frame = pd.DataFrame({"email": [" Ü.Wei@Mail.COM ", None], "phone": ["+86 138-0013", "n/a"]})
+    out, _ = _pseudonymised(frame, key)
+    expected = hmac.new(key, "ü.wei@mail.com".encode(), hashlib.sha256).hexdigest()
+    assert out.loc[0, "email_hash"] == expected
+    assert out.loc[0, "phone_hash"] == hmac.new(key, b"861380013", hashlib.sha256).hexdigest()
+    assert pd.isna(out.loc[1, "email_hash"]) and pd.isna(out.loc[1, "phone_hash"])
+
+
+def test_key_never_appears_in_the_sql() -> None:
+    key = b"s3cret-key-value"
+    table, _ = privacy.pseudonymise(ibis.memtable({"email": ["a@b.cn"]}), key)
+    sql = str(ibis.to_sql(table, dialect="duckdb"))
+    ipad, opad = privacy._pads(key)
+    for secret in (key, ipad, opad):
+        assert secret.hex() not in sql.lower()
+        assert "s3cret" not in sql and "\\x" not in sql
+
+
 def test_hash_depends_on_key() -> None:
-    values = pd.Series(["x@y.cn"])
-    assert privacy.keyed_hash(values, b"one")[0] != privacy.keyed_hash(values, b"two")[0]
+    frame = pd.DataFrame({"email": ["x@y.cn"]})
+    assert (
+        _pseudonymised(frame, b"one")[0].iloc[0, 0] != _pseudonymised(frame, b"two")[0].iloc[0, 0]
+    )
 
 
 def test_missing_key_refuses_with_instructions(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -56,8 +56,8 @@ def run_ingest(cfg: Config, inputs: dict[str, Path], out: Path) -> dict[str, Any
             key = key or privacy.pseudonymisation_key(
                 dev_key_allowed=cfg.privacy.dev_key, source=source_name
             )
-            frame, treated = privacy.pseudonymise(table.execute(), key)
-            frame.to_parquet(out / f"{name}.parquet", index=False)
+            hashed, treated = privacy.pseudonymise(table, key)
+            hashed.to_parquet(out / f"{name}.parquet")
             written = con.read_parquet(out / f"{name}.parquet")
             pii = {f"{c}_hash" for c in treated if privacy.PII_COLUMNS[c] == "hash"}
         else:

@@ -12,7 +12,10 @@ import hmac
 import logging
 import os
 
+import ibis
+import ibis.expr.datatypes as dt
 import pandas as pd
+import pyarrow as pa
 
 from customer_analytics.config import SECRET_ENV
 
@@ -66,58 +69,91 @@ def key_fingerprint(key: bytes) -> str:
     return hmac.new(key, b"fingerprint", hashlib.sha256).hexdigest()[:12]
 
 
-def normalise_email(values: pd.Series) -> pd.Series:
-    """Trim, lower-case and remove inner spaces (``" Li.Wei @Mail.com"`` -> ``li.wei@mail.com``)."""
-    return (
-        values.astype("string").str.lower().str.replace(r"\s+", "", regex=True).replace("", pd.NA)
-    )
+def normalise_email(column: ibis.Value) -> ibis.Value:
+    """Lower-case, white space removed (``" Li.Wei @Mail.com"`` -> ``li.wei@mail.com``); blank is null."""
+    return column.cast(dt.string).lower().re_replace(r"\s+", "").nullif("")
 
 
-def normalise_phone(values: pd.Series) -> pd.Series:
-    """Keep digits only (``"138-0013 8000"`` -> ``13800138000``)."""
-    return values.astype("string").str.replace(r"\D+", "", regex=True).replace("", pd.NA)
+def normalise_phone(column: ibis.Value) -> ibis.Value:
+    """Digits only (``"138-0013 8000"`` -> ``13800138000``); no digit is null."""
+    return column.cast(dt.string).re_replace(r"\D+", "").nullif("")
 
 
 _NORMALISERS = {"email": normalise_email, "phone": normalise_phone}
 
 
-def keyed_hash(values: pd.Series, key: bytes) -> pd.Series:
-    """HMAC-SHA256 of each non-null value, hex encoded; nulls stay null."""
-
-    def one(value: object) -> object:
-        if value is None or value is pd.NA:
-            return pd.NA
-        return hmac.new(key, str(value).encode(), hashlib.sha256).hexdigest()
-
-    uniques = values.dropna().unique()
-    mapping = {v: one(v) for v in uniques}
-    return values.map(mapping).astype("string")
+@ibis.udf.scalar.builtin(signature=((dt.binary,), dt.string))
+def sha256(data):  # noqa: ANN001, ANN201 (DuckDB's function)
+    """DuckDB's ``sha256``: the hex digest of the bytes."""
 
 
-def pseudonymise(frame: pd.DataFrame, key: bytes) -> tuple[pd.DataFrame, dict[str, int]]:
+@ibis.udf.scalar.builtin(signature=((dt.string,), dt.binary))
+def unhex(text):  # noqa: ANN001, ANN201 (DuckDB's function)
+    """DuckDB's ``unhex``: hex text as bytes."""
+
+
+@ibis.udf.scalar.builtin(signature=((dt.string,), dt.binary))
+def encode(text):  # noqa: ANN001, ANN201 (DuckDB's function)
+    """DuckDB's ``encode``: text as UTF-8 bytes."""
+
+
+@ibis.udf.scalar.builtin(signature=((dt.binary, dt.binary), dt.binary))
+def concat(left, right):  # noqa: ANN001, ANN201 (DuckDB's function)
+    """Bytes joined (DuckDB's ``||`` on blobs)."""
+
+
+def _pads(key: bytes) -> tuple[bytes, bytes]:
+    """HMAC's inner and outer keys (RFC 2104): the key, hashed when longer than a block."""
+    block = 64  # SHA-256's block size in bytes
+    if len(key) > block:
+        key = hashlib.sha256(key).digest()
+    key = key.ljust(block, b"\0")
+    return bytes(b ^ 0x36 for b in key), bytes(b ^ 0x5C for b in key)
+
+
+def keyed_hash(value: ibis.Value, pads: ibis.Table) -> ibis.Value:
+    """HMAC-SHA256 (RFC 2104) of ``value``'s UTF-8 bytes, hex encoded; null stays null.
+
+    Computed by the database, so millions of values take seconds. ``pads`` is a one-row
+    table from :func:`key_table` joined to ``value``'s table: the key travels as data,
+    never in the SQL text, which can reach error messages and logs.
+    """
+    inner = unhex(sha256(concat(pads._ipad, encode(value))))
+    return sha256(concat(pads._opad, inner))
+
+
+def key_table(key: bytes) -> ibis.Table:
+    """The key's HMAC pads as a one-row table (columns ``_ipad`` and ``_opad``)."""
+    ipad, opad = _pads(key)
+    return ibis.memtable(
+        pa.table({"_ipad": pa.array([ipad], pa.binary()), "_opad": pa.array([opad], pa.binary())})
+    )
+
+
+def pseudonymise(table: ibis.Table, key: bytes) -> tuple[ibis.Table, dict[str, int]]:
     """Replace PII columns: e-mail and phone by ``<col>_hash``, names dropped.
 
-    Returns the new frame and, per PII column, how many non-null values were treated
-    (counts only: the values themselves are never returned or logged).
+    Returns the new table and, per PII column, how many non-null values were treated
+    (counts only: the values themselves are never returned or logged). The hash is
+    HMAC-SHA256 of the normalised value, so two spellings of one address match.
     """
-    out = frame.copy()
-    counts: dict[str, int] = {}
-    for column, action in PII_COLUMNS.items():
-        if column not in out.columns:
-            continue
-        counts[column] = int(out[column].notna().sum())
-        if action == "hash":
-            position = out.columns.get_loc(column)
-            normalised = _NORMALISERS[column](out[column])
-            out = out.drop(columns=column)
-            out.insert(position, f"{column}_hash", keyed_hash(normalised, key))
+    present = [c for c in PII_COLUMNS if c in table.columns]
+    counts = table.aggregate(**{c: table[c].count() for c in present}).execute()
+    pads = key_table(key)
+    joined = table.cross_join(pads)
+    columns: dict[str, ibis.Value] = {}
+    for column in table.columns:
+        action = PII_COLUMNS.get(column)
+        if action is None:
+            columns[column] = joined[column]
+        elif action == "hash":
+            normalised = _NORMALISERS[column](joined[column])
+            columns[f"{column}_hash"] = keyed_hash(normalised, joined)
             if column == "email":
                 # The domain alone names no one (qq.com, a test domain) and lets the
                 # cleaning stage recognise test accounts after the address is gone.
-                out.insert(position + 1, "email_domain", normalised.str.split("@").str[-1])
-        else:
-            out = out.drop(columns=column)
-    return out, counts
+                columns["email_domain"] = normalised.split("@")[-1]
+    return joined.select(**columns), {c: int(counts[c].iloc[0]) for c in present}
 
 
 def has_pii(columns: list[str] | pd.Index) -> bool:

@@ -93,9 +93,9 @@ class CleanContext:
     done
         Tables already cleaned, by name: ``{"kept": ..., "quarantine": ...}``.
     checkpoint
-        Materialises a table and returns it read back (the stage writes Parquet). Used
-        before a rule that reads its table more than once (``reads_table_twice``), so
-        the rules before it are computed once instead of once per read.
+        Materialises a table and returns it read back (the stage writes Parquet). A rule
+        that reads its table more than once calls it first, so the rules before it are
+        computed once instead of once per read (:meth:`materialised`).
     """
 
     data_end: Any
@@ -105,6 +105,10 @@ class CleanContext:
     done: dict[str, dict[str, ibis.Table]] = field(default_factory=dict)
     artifacts: dict[str, Any] = field(default_factory=dict)
     checkpoint: Callable[[ibis.Table], ibis.Table] | None = None
+
+    def materialised(self, table: ibis.Table) -> ibis.Table:
+        """``table`` computed once (through ``checkpoint``), or as it is without one."""
+        return table if self.checkpoint is None else self.checkpoint(table)
 
 
 def apply_rules(
@@ -117,10 +121,7 @@ def apply_rules(
             raise KeyError(
                 f"rules.yaml names rule {rule.name!r} for {rule.table} but clean/rules.py has no such function"
             )
-        function = functions[rule.name]
-        if ctx.checkpoint is not None and getattr(function, "reads_table_twice", False):
-            out = ctx.checkpoint(out)
-        result = function(out, rule, ctx)
+        result = functions[rule.name](out, rule, ctx)
         out = result.table
         if result.fixed is not None:
             out = out.mutate(

@@ -124,6 +124,7 @@ def cancellation(t: ibis.Table, rule: Rule, ctx: CleanContext) -> Outcome:
     if "original_order_id" in t.columns:  # the export names the original order
         marked = t.mutate(_target=t.original_order_id.nullif(""), _part=no_text)
     elif {"customer_id", "product_id", "quantity", "order_ts"} <= set(t.columns):
+        t = ctx.materialised(t)  # read three times below
         found = _cancelled_purchase(t)
         marked = t.left_join(found, "_row").select(
             *t.columns, _target=found._found, _part=found._part
@@ -140,9 +141,6 @@ def cancellation(t: ibis.Table, rule: Rule, ctx: CleanContext) -> Outcome:
         "original purchase not in the data",
     )
     return Outcome(joined, hit=_is_cancellation(joined), detail=detail)
-
-
-cancellation.reads_table_twice = True  # it joins cancellations to the table's own purchases
 
 
 def _cancelled_purchase(t: ibis.Table) -> ibis.Table:

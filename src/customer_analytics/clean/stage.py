@@ -67,6 +67,8 @@ def clean_tables(
         kept = marked.filter(marked._rule.isnull())
         kept = kept.select(*[c for c in kept.columns if not c.startswith("_") or c == "_row"])
         kept = _typed(name, kept)
+        if name == "orders" and "identity" in ctx.done:
+            kept = _with_merged_ids(kept, ctx.done["identity"]["map"])
         quarantined = marked.filter(marked._rule.notnull())
         quarantined = quarantined.select(*[c for c in tables[name].columns], "_rule", "_detail")
         kept.to_parquet(out / f"{name}.parquet")
@@ -82,8 +84,6 @@ def clean_tables(
         if name == "customers" and "identity_map" in ctx.artifacts:
             ctx.artifacts["identity_map"].to_parquet(out / "identity_map.parquet", index=False)
             ctx.done["identity"] = {"map": con.read_parquet(out / "identity_map.parquet")}
-        if name == "orders" and "identity" in ctx.done:
-            _merge_ids(con, out, ctx.done["identity"]["map"])
     if "orders" not in tables and {"order_id", "customer_id"} <= set(
         tables.get("order_items", ibis.memtable({"x": [1]})).columns
     ):
@@ -144,17 +144,14 @@ def _typed(name: str, table: ibis.Table) -> ibis.Table:
     return table.mutate(**casts) if casts else table
 
 
-def _merge_ids(con: ibis.BaseBackend, out: Path, mapping: ibis.Table) -> None:
+def _with_merged_ids(orders: ibis.Table, mapping: ibis.Table) -> ibis.Table:
     """Orders of merged accounts get the person's id; the delivered id stays as account_id."""
-    orders = con.read_parquet(out / "orders.parquet")
     joined = orders.left_join(mapping.select("customer_id", "merged_customer_id"), "customer_id")
-    merged = joined.select(
+    return joined.select(
         *[c for c in orders.columns if c != "customer_id"],
         account_id=orders.customer_id,
         customer_id=joined.merged_customer_id.fill_null(orders.customer_id),
     )
-    merged.to_parquet(out / "orders.merged.parquet")
-    (out / "orders.merged.parquet").replace(out / "orders.parquet")
 
 
 def _account(
