@@ -33,22 +33,26 @@ def resolve(accounts: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     frame = accounts.sort_values(
         ["signup_ts_utc", "customer_id"], na_position="last", kind="stable"
     ).reset_index(drop=True)
-    label = pd.Series(range(len(frame)), index=frame.index)
+    label = np.arange(len(frame))
     matched = np.full(len(frame), "", dtype=object)
     for key in reversed(keys):  # the first key in the list names the match
         shared = frame[key].notna() & frame[key].duplicated(keep=False)
         matched = np.where(shared, key, matched)
+    # Key values become integer codes once (-1 for null): the rounds below then work on
+    # integers, not on the 64-character hashes.
+    codes = {key: pd.factorize(frame[key])[0] for key in keys}
     for _ in range(MAX_ROUNDS):
         before = label.copy()
         for key in keys:
-            present = frame[key].notna()
-            smallest = label[present].groupby(frame.loc[present, key]).transform("min")
-            label[present] = smallest
-        if label.equals(before):
+            present = codes[key] >= 0
+            smallest = np.full(codes[key].max() + 1, len(frame))
+            np.minimum.at(smallest, codes[key][present], label[present])
+            label[present] = smallest[codes[key][present]]
+        if np.array_equal(label, before):
             break
     else:
         raise RuntimeError(f"identity resolution did not converge in {MAX_ROUNDS} rounds")
     ids = frame["customer_id"].to_numpy()
     return pd.DataFrame(
-        {"customer_id": ids, "merged_customer_id": ids[label.to_numpy()], "matched_on": matched}
+        {"customer_id": ids, "merged_customer_id": ids[label], "matched_on": matched}
     )
