@@ -227,3 +227,17 @@ def test_line_level_export_rules_and_derived_orders(tmp_path: Path) -> None:
         "n_lines": 2, "order_ts_utc": None,
     }  # fmt: skip
     assert list(orders["order_id"]) == ["536365", "536380"]
+
+
+def test_order_revenue_is_the_kept_lines_less_the_discount(cleaned: dict) -> None:
+    """Recomputed with pandas from the delivered text, not from the stage's own outputs."""
+    out, ingest = cleaned["out"], cleaned["ingest"]
+    orders = pd.read_parquet(out / "orders.parquet").set_index("order_id")
+    raw_lines = pd.read_parquet(ingest / "order_items.parquet")
+    kept_rows = pd.read_parquet(out / "order_items.parquet")["_row"]
+    lines = raw_lines[raw_lines["_row"].isin(kept_rows)]
+    items = pd.to_numeric(lines["line_amount"]).groupby(lines["order_id"]).sum()
+    expected = items.reindex(orders.index, fill_value=0.0) - orders["discount_amount"].fillna(0)
+    assert orders["revenue"].to_numpy() == pytest.approx(expected.round(2).to_numpy(), abs=0.011)
+    assert (orders.loc[orders["is_return"], "revenue"] <= 0).all()
+    assert (orders.loc[~orders["is_return"], "n_lines"] > 0).mean() > 0.99

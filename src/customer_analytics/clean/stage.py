@@ -88,6 +88,8 @@ def clean_tables(
         tables.get("order_items", ibis.memtable({"x": [1]})).columns
     ):
         derive_orders(con, out)
+    elif {"orders", "order_items"} <= set(tables):
+        add_order_revenue(con, out)
     for name, table in tables.items():
         if name not in accounting:
             table.to_parquet(out / f"{name}.parquet")
@@ -135,6 +137,29 @@ def derive_orders(con: ibis.BaseBackend, out: Path) -> None:
         customer_id=lines.customer_id.min(), revenue=amount.sum(), n_lines=lines.count(), **extra
     )
     orders.order_by("order_id").to_parquet(out / "orders.parquet")
+
+
+def add_order_revenue(con: ibis.BaseBackend, out: Path) -> None:
+    """Each kept order's net revenue: its kept lines' amounts less its discount.
+
+    Shipping is left out (it pays the carrier, not for goods). A return's lines carry
+    negative amounts, so its revenue is negative and sums net value. An order whose
+    lines were all set aside has revenue 0 and ``n_lines`` 0, visible rather than lost.
+    """
+    orders = con.read_parquet(out / "orders.parquet")
+    lines = con.read_parquet(out / "order_items.parquet")
+    per_order = lines.group_by("order_id").aggregate(
+        _items=lines.line_amount.sum(), n_lines=lines.count()
+    )
+    joined = orders.left_join(per_order, "order_id")
+    discount = joined.discount_amount.fill_null(0) if "discount_amount" in orders.columns else 0
+    with_revenue = joined.select(
+        *orders.columns,
+        revenue=(joined._items.fill_null(0) - discount).round(2),
+        n_lines=joined.n_lines.fill_null(0),
+    )
+    with_revenue.order_by("_row").to_parquet(out / "orders.revenue.parquet")
+    (out / "orders.revenue.parquet").replace(out / "orders.parquet")
 
 
 def _typed(name: str, table: ibis.Table) -> ibis.Table:
