@@ -158,7 +158,7 @@ def add_order_revenue(con: ibis.BaseBackend, out: Path) -> None:
         revenue=(joined._items.fill_null(0) - discount).round(2),
         n_lines=joined.n_lines.fill_null(0),
     )
-    with_revenue.order_by("_row").to_parquet(out / "orders.revenue.parquet")
+    with_revenue.to_parquet(out / "orders.revenue.parquet")
     (out / "orders.revenue.parquet").replace(out / "orders.parquet")
 
 
