@@ -18,15 +18,18 @@ from customer_analytics import privacy
 from customer_analytics.cache import sha256_file
 from customer_analytics.config import Config
 from customer_analytics.profile import profile_table
-from customer_analytics.sources import SourceTables, read_source
+from customer_analytics.sources import read_source
 
 
-def last_order_utc(source: SourceTables, zone: str) -> str | None:
-    """The latest order time delivered, in UTC: the data's end when the source does not say."""
+def last_order_utc(tables: dict[str, ibis.Table], zone: str) -> str | None:
+    """The latest order time delivered, in UTC: the data's end when the source does not say.
+
+    ``tables`` are the stage's written Parquet files, so a CSV is not parsed again.
+    """
     from customer_analytics.clean.timestamps import to_utc
 
     for name in ("orders", "order_items"):
-        table = source.tables.get(name)
+        table = tables.get(name)
         if table is not None and "order_ts" in table.columns:
             parsed, _ = to_utc(table.order_ts, zone)
             latest = table.aggregate(latest=parsed.max()).execute()["latest"].iloc[0]
@@ -50,7 +53,7 @@ def run_ingest(cfg: Config, inputs: dict[str, Path], out: Path) -> dict[str, Any
     source = read_source(cfg, con)
     source_name = f"source {cfg.source.kind} ({cfg.source_path.name})"
     key = None
-    profiles, input_records, rows = [], [], {}
+    profiles, input_records, rows, written_tables = [], [], {}, {}
     for name, table in source.tables.items():
         if privacy.has_pii(table.columns):
             key = key or privacy.pseudonymisation_key(
@@ -63,6 +66,7 @@ def run_ingest(cfg: Config, inputs: dict[str, Path], out: Path) -> dict[str, Any
         else:
             table.to_parquet(out / f"{name}.parquet")
             written, pii = con.read_parquet(out / f"{name}.parquet"), set()
+        written_tables[name] = written
         profile = profile_table(written, source.declared.get(name), pii=pii)
         profile.insert(0, "table", name)
         profiles.append(profile)
@@ -79,7 +83,7 @@ def run_ingest(cfg: Config, inputs: dict[str, Path], out: Path) -> dict[str, Any
     (out / "inputs.json").write_text(json.dumps(input_records, indent=1))
     if source.truth_dir is not None:
         (out / "paths.json").write_text(json.dumps({"truth": str(source.truth_dir)}))
-    data_end = source.data_end or last_order_utc(source, cfg.shop.timezone)
+    data_end = source.data_end or last_order_utc(written_tables, cfg.shop.timezone)
     as_of = str(cfg.run.as_of) if cfg.run.as_of else (data_end or "")[:10]
     return {
         "tables": len(rows),

@@ -80,6 +80,18 @@ def _read_xlsx(con: ibis.BaseBackend, path: Path, cache_dir: Path) -> tuple[ibis
     return table, _sheet_overlap(table)
 
 
+def _read_csv(con: ibis.BaseBackend, path: Path, cache_dir: Path) -> ibis.Table:
+    """The CSV as delivered (text), read once and cached as Parquet under its SHA-256:
+    the parse checks and the ingest then read Parquet instead of parsing text twice."""
+    cached = cache_dir / f"{sha256_file(path)}.parquet"
+    if not cached.is_file():
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        tmp = cached.with_suffix(".tmp")
+        con.read_csv(path, encoding="latin-1", header=True, all_varchar=True).to_parquet(tmp)
+        tmp.replace(cached)
+    return con.read_parquet(cached)
+
+
 def _sheet_overlap(table: ibis.Table) -> dict:
     """How many invoices and lines appear in more than one sheet (Online Retail II's week)."""
     if table._sheet.nunique().execute() < 2:
@@ -119,7 +131,7 @@ def read_online_retail(cfg: Config, con: ibis.BaseBackend) -> SourceTables:
     if suffix == ".parquet":
         raw = con.read_parquet(path)
     elif suffix == ".csv":
-        raw = con.read_csv(path, encoding="latin-1", header=True, all_varchar=True)
+        raw = _read_csv(con, path, cfg.cache_dir / "csv")
     elif suffix in (".xlsx", ".xls"):
         raw, notes = _read_xlsx(con, path, cfg.cache_dir / "xlsx")
     else:
