@@ -101,6 +101,29 @@ class CleanSettings(_Section):
     identity_keys: tuple[str, ...] = ("email_hash", "phone_hash")
 
 
+class RfmSettings(_Section):
+    """RFM scoring and segments (stage 03_rfm); rules are data, the defaults ship with the package."""
+
+    scoring: Path | None = None  # a YAML like rfm_scoring.yaml; None: the package's
+    segments: Path | None = None  # a YAML like rfm_segments.yaml; None: the package's
+    lifecycle: Path | None = None  # a YAML like lifecycle.yaml; None: the package's
+
+
+class ClvSettings(_Section):
+    """Customer-lifetime-value models (stage 04_clv)."""
+
+    time_unit: Literal["days", "weeks"] = "weeks"
+    # The model is chosen on a holdout: fitted up to calibration_end (default: as_of less
+    # holdout_days), scored on the purchases after it, then refitted up to as_of.
+    calibration_end: dt.date | None = None
+    holdout_days: int = Field(182, ge=7)
+    models: tuple[Literal["bgnbd", "mbgnbd", "pareto_nbd"], ...] = ("bgnbd", "mbgnbd", "pareto_nbd")
+    penalizer: float = Field(0.0, ge=0.0)
+    horizon_months: int = Field(12, ge=1)
+    monthly_discount_rate: float = Field(0.01, ge=0.0, lt=1.0)
+    prediction_days: int = Field(90, ge=1)  # "expected purchases in the next N days"
+
+
 class ShopSettings(_Section):
     """Facts about the shop that the data does not carry."""
 
@@ -146,6 +169,8 @@ class Config(_Section):
     source: SourceSettings
     shop: ShopSettings = ShopSettings()
     clean: CleanSettings = CleanSettings()
+    rfm: RfmSettings = RfmSettings()
+    clv: ClvSettings = ClvSettings()
     privacy: PrivacySettings = PrivacySettings()
     reports: ReportSettings = ReportSettings()
     data: DataSettings = DataSettings()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import matplotlib
 import matplotlib.pyplot as plt
+import pandas as pd
 import seaborn as sns
 
 PALETTE = ["#1f4e79", "#e07b39", "#3a9d8f", "#c44e52", "#8172b2", "#937860", "#da8bc3", "#8c8c8c"]
@@ -50,3 +51,17 @@ def waterfall(
         ax.set_ylim(max(0, level - 1.5 * removed_total), start + 0.25 * removed_total)
         ax.set_ylabel("rows (axis does not start at zero)")
     thousands(ax, "y")
+
+
+def share_bars(ax: plt.Axes, shares: pd.DataFrame, labels: list[str] | None = None) -> None:
+    """Side-by-side horizontal bars of shares (0..1) per row, labelled in percent."""
+    shares = shares.iloc[::-1]  # first row on top
+    height = 0.8 / shares.shape[1]
+    for i, column in enumerate(shares.columns):
+        positions = [y + (i - (shares.shape[1] - 1) / 2) * height for y in range(len(shares))]
+        label = labels[i] if labels else column
+        bars = ax.barh(positions, shares[column], height=height, color=PALETTE[i], label=label)
+        ax.bar_label(bars, labels=[f"{v:.0%}" for v in shares[column]], fontsize=8, padding=2)
+    ax.set_yticks(range(len(shares)), shares.index)
+    ax.xaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
+    ax.legend(loc="lower right")

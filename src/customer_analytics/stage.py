@@ -29,6 +29,8 @@ from customer_analytics.config import RUN_DIR_ENV, Config, config_from_dict, loa
 STAGES: dict[str, tuple[str, str]] = {
     "01_ingest": ("Ingestion and profile", "customer_analytics.ingest:run_ingest"),
     "02_clean": ("Cleaning, quarantine and identity", "customer_analytics.clean.stage:run_clean"),
+    "03_rfm": ("RFM segments", "customer_analytics.rfm_stage:run_rfm"),
+    "04_clv": ("Customer lifetime value", "customer_analytics.clv.stage:run_clv"),
 }
 
 META_FILE = "_stage.json"
