@@ -30,8 +30,6 @@ from customer_analytics.rfm_segments import (
     segment_table,
 )
 
-TIME_UNITS = {"days": "D", "weeks": "W"}
-
 
 def as_of_date(cfg: Config, ingest_findings: dict[str, Any]) -> dt.date:
     """The run's ``as_of``: the config's, else the data's last day (what ingest found)."""
@@ -72,7 +70,10 @@ def run_rfm(cfg: Config, inputs: dict[str, Path], out: Path) -> dict[str, Any]:
     matrix.columns = matrix.columns.astype(str)
     matrix.reset_index().to_parquet(out / "movement.parquet", index=False)
 
-    summary = btyd_summary(orders, as_of, TIME_UNITS[cfg.clv.time_unit]).execute()
+    # Fractional periods of days / 7 for weeks, as the papers measure them (lifetimes: freq
+    # "D" with freq_multiplier 7), so the 04_clv fit and its holdout use one clock.
+    multiplier = 7 if cfg.clv.time_unit == "weeks" else 1
+    summary = btyd_summary(orders, as_of, "D", freq_multiplier=multiplier).execute()
     summary.to_parquet(out / "btyd_summary.parquet", index=False)
     return {
         "as_of": str(as_of),

@@ -1,0 +1,41 @@
+"""Customer lifetime value: BG/NBD, MBG/NBD, Pareto/NBD and Gamma-Gamma on lifetimes 0.11.3.
+
+Only :mod:`~customer_analytics.clv.lifetimes_adapter` imports lifetimes; it fits on
+de-duplicated customer histories and returns numpy arrays aligned to the input rows.
+:mod:`~customer_analytics.clv.models` holds our own formulas (stable Pareto/NBD,
+P(at least one purchase), the papers' log-likelihoods) and
+:mod:`~customer_analytics.clv.holdout` the calibration/holdout split, holdout scores
+and tracking data.
+"""
+
+from customer_analytics.clv.holdout import (
+    calibration_and_holdout,
+    calibration_frame,
+    evaluate_holdout,
+    naive_holdout_forecast,
+    repeat_transactions_tracking,
+)
+from customer_analytics.clv.lifetimes_adapter import (
+    BetaGeoModel,
+    ClvFitError,
+    ClvInputError,
+    GammaGammaModel,
+    ModifiedBetaGeoModel,
+    ParetoNBDModel,
+    customer_lifetime_value,
+)
+
+__all__ = [
+    "BetaGeoModel",
+    "ClvFitError",
+    "ClvInputError",
+    "GammaGammaModel",
+    "ModifiedBetaGeoModel",
+    "ParetoNBDModel",
+    "calibration_and_holdout",
+    "calibration_frame",
+    "customer_lifetime_value",
+    "evaluate_holdout",
+    "naive_holdout_forecast",
+    "repeat_transactions_tracking",
+]

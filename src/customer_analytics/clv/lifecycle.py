@@ -1,0 +1,77 @@
+"""Lifecycle stage per customer (new, active, at risk, churned), from rules kept as data.
+
+The rules (``lifecycle.yaml``) combine the count model's P(alive) with each customer's
+own purchase rhythm; the first rule that holds names the stage.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+RULES_FILE = Path(__file__).with_name("lifecycle.yaml")
+
+
+def load_lifecycle_rules(path: str | Path | None = None) -> list[dict[str, str]]:
+    """The ordered rules: ``name``, ``when`` (a pandas query expression) and ``doc``."""
+    rules = yaml.safe_load(Path(path or RULES_FILE).read_text())
+    for rule in rules:
+        missing = {"name", "when", "doc"} - set(rule)
+        if missing:
+            raise ValueError(f"{path or RULES_FILE}: rule {rule} lacks {sorted(missing)}")
+    return rules
+
+
+def rhythm(purchase_days: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
+    """Each customer's purchase rhythm from (customer_id, day) rows of distinct purchase days.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by customer_id: ``purchases``, ``days_since_first``, ``days_since_last``,
+        ``own_gap_days`` (mean days between purchases; NaN for one-time buyers).
+    """
+    by = purchase_days.groupby("customer_id")["day"]
+    first, last, n = by.min(), by.max(), by.size()
+    out = pd.DataFrame({"purchases": n})
+    out["days_since_first"] = (as_of - first).dt.days
+    out["days_since_last"] = (as_of - last).dt.days
+    out["own_gap_days"] = ((last - first).dt.days / (n - 1)).where(n > 1)
+    return out
+
+
+def lifecycle_stage(
+    customers: pd.DataFrame, rules: list[dict[str, str]] | None = None
+) -> pd.Series:
+    """The stage of every customer: the first rule whose condition holds.
+
+    Parameters
+    ----------
+    customers
+        ``p_alive`` and the columns of :func:`rhythm`.
+    rules
+        From :func:`load_lifecycle_rules` (default: the package's).
+
+    Returns
+    -------
+    pandas.Series
+        The stage name per row; a rule set that leaves a customer without a stage fails.
+    """
+    rules = rules or load_lifecycle_rules()
+    frame = customers.copy()
+    repeat_gaps = frame["own_gap_days"].dropna()
+    frame["typical_gap_days"] = float(repeat_gaps.median()) if len(repeat_gaps) else np.inf
+    frame["own_gap_days"] = frame["own_gap_days"].fillna(frame["typical_gap_days"])
+    stage = pd.Series(pd.NA, index=frame.index, dtype="object")
+    for rule in rules:
+        hit = frame.eval(rule["when"])
+        hit = pd.Series(hit, index=frame.index) if np.ndim(hit) == 0 else hit
+        stage = stage.where(stage.notna() | ~hit.astype(bool), rule["name"])
+    if stage.isna().any():
+        raise ValueError(
+            f"lifecycle rules leave {int(stage.isna().sum())} customers without a stage"
+        )
+    return stage

@@ -1,0 +1,233 @@
+"""Stage 04_clv: choose a purchase-count model on a holdout, then value every customer.
+
+1. Calibration/holdout: each count model in ``clv.models`` is fitted on the purchases up
+   to ``calibration_end`` and predicts each customer's purchases in the holdout period;
+   the model with the lowest per-customer MAE is chosen, and every model is compared
+   with the naive baseline (each customer repeats their calibration purchase rate).
+2. The chosen model is refitted on the whole history to ``as_of`` (the BTYD summary of
+   stage 03_rfm) with Gamma-Gamma for spend: P(alive), expected purchases and the
+   probability of at least one purchase in the next ``clv.prediction_days``, and the
+   discounted CLV over ``clv.horizon_months``; a lifecycle stage per customer.
+
+Outputs (Parquet): ``customers_clv``, ``holdout_scores``, ``holdout_by_frequency``,
+``tracking`` (expected against actual repeat purchases per period), ``params.json``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from customer_analytics.clv.holdout import (
+    calibration_and_holdout,
+    calibration_frame,
+    evaluate_holdout,
+    repeat_transactions_tracking,
+)
+from customer_analytics.clv.lifecycle import lifecycle_stage, load_lifecycle_rules, rhythm
+from customer_analytics.clv.lifetimes_adapter import (
+    BetaGeoModel,
+    ClvFitError,
+    GammaGammaModel,
+    ModifiedBetaGeoModel,
+    ParetoNBDModel,
+    customer_lifetime_value,
+)
+from customer_analytics.clv.models import DAYS_PER_UNIT
+from customer_analytics.clv.validation import truth_scores
+from customer_analytics.config import Config
+from customer_analytics.rfm_stage import as_of_date, stage_findings
+
+MODELS = {"bgnbd": BetaGeoModel, "mbgnbd": ModifiedBetaGeoModel, "pareto_nbd": ParetoNBDModel}
+LABELS = {"bgnbd": "BG/NBD", "mbgnbd": "MBG/NBD", "pareto_nbd": "Pareto/NBD", "naive": "naive"}
+
+
+def purchases(orders: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
+    """Purchase orders placed by the end of ``as_of``: ``customer_id, date, revenue``.
+
+    Returns are not purchase occasions (their value is netted in RFM, not here: the
+    spend model wants what a purchase brought).
+    """
+    keep = orders["order_ts_utc"] < pd.Timestamp(as_of) + pd.Timedelta(days=1)
+    if "is_return" in orders.columns:
+        keep &= ~orders["is_return"].fillna(False).astype(bool)
+    kept = orders.loc[keep & orders["customer_id"].notna()]
+    return pd.DataFrame(
+        {
+            "customer_id": kept["customer_id"].to_numpy(),
+            "date": kept["order_ts_utc"].to_numpy(),
+            "revenue": kept["revenue"].to_numpy(dtype=float),
+        }
+    )
+
+
+def fit_on_holdout(
+    cfg: Config, tx: pd.DataFrame, calibration_end: dt.date, as_of: dt.date
+) -> tuple[dict[str, Any], dict[str, str], pd.DataFrame, pd.DataFrame]:
+    """Fit every configured model on the calibration period and score it on the holdout.
+
+    Returns the fitted models, the models that failed (name -> why), the calibration
+    summary and the holdout scores (one row per model and ``naive``).
+    """
+    summary = calibration_and_holdout(
+        tx,
+        calibration_end,
+        as_of,
+        monetary_col="revenue",
+        time_unit=cfg.clv.time_unit,
+    )
+    fitted, failed = {}, {}
+    for name in cfg.clv.models:
+        model = MODELS[name](penalizer=cfg.clv.penalizer, time_unit=cfg.clv.time_unit)
+        try:
+            fitted[name] = model.fit(calibration_frame(summary))
+        except ClvFitError as error:
+            failed[name] = str(error)
+    if not fitted:
+        raise ClvFitError(f"no purchase-count model could be fitted: {failed}")
+    return fitted, failed, summary, evaluate_holdout(fitted, summary)
+
+
+def holdout_by_frequency(
+    summary: pd.DataFrame, fitted: dict[str, Any], cap: int = 7
+) -> pd.DataFrame:
+    """Mean actual and predicted holdout purchases by calibration repeat purchases (the
+    papers' calibration-vs-holdout chart); frequencies from ``cap`` up are pooled."""
+    cal = calibration_frame(summary)
+    duration = summary["duration_holdout"].to_numpy(dtype=float)
+    frame = pd.DataFrame(
+        {
+            "frequency_cal": np.minimum(summary["frequency_cal"].to_numpy(), cap).astype(int),
+            "actual": summary["frequency_holdout"].to_numpy(dtype=float),
+        }
+    )
+    for name, model in fitted.items():
+        frame[LABELS[name]] = model.expected_purchases(cal, duration)
+    table = frame.groupby("frequency_cal").mean()
+    table.insert(0, "customers", frame.groupby("frequency_cal").size())
+    return table.reset_index()
+
+
+def tracking(fitted: dict[str, Any], tx: pd.DataFrame, calibration_end: dt.date) -> pd.DataFrame:
+    """Expected against actual repeat purchases per period for every calibration-fitted model."""
+    start = pd.Timestamp(tx["date"].min()).normalize()
+    unit_days = DAYS_PER_UNIT[next(iter(fitted.values())).time_unit]
+    end = pd.Timestamp(tx["date"].max()).normalize()
+    periods = max(int((end - start).days // unit_days), 1)
+    frames = []
+    for name, model in fitted.items():
+        track = repeat_transactions_tracking(model, tx, start, periods, date_col="date")
+        frames.append(track.reset_index().assign(model=LABELS[name]))
+    out = pd.concat(frames, ignore_index=True)
+    out["calibration_end"] = pd.Timestamp(calibration_end)
+    return out
+
+
+def value_customers(
+    cfg: Config, model: Any, summary: pd.DataFrame
+) -> tuple[pd.DataFrame, GammaGammaModel]:
+    """P(alive), expected purchases, P(at least one purchase), spend and CLV per customer."""
+    spend = GammaGammaModel(penalizer=cfg.clv.penalizer).fit(summary)
+    t = cfg.clv.prediction_days / DAYS_PER_UNIT[cfg.clv.time_unit]
+    customers = summary[["customer_id", "frequency", "recency", "T", "monetary_value"]].copy()
+    customers["p_alive"] = model.probability_alive(summary)
+    customers["expected_purchases"] = model.expected_purchases(summary, t)
+    customers["p_purchase"] = model.probability_of_purchase(summary, t)
+    customers["expected_spend"] = spend.expected_average_spend(summary)
+    customers["clv"] = customer_lifetime_value(
+        model, summary, spend, cfg.clv.horizon_months, cfg.clv.monthly_discount_rate
+    )
+    return customers, spend
+
+
+def run_clv(cfg: Config, inputs: dict[str, Path], out: Path) -> dict[str, Any]:
+    """Compute the CLV stage's outputs into ``out``; return its headline figures."""
+    as_of = as_of_date(cfg, stage_findings(inputs["01_ingest"]))
+    calibration_end = cfg.clv.calibration_end or as_of - dt.timedelta(days=cfg.clv.holdout_days)
+    orders = pd.read_parquet(inputs["02_clean"] / "orders.parquet")
+    tx = purchases(orders, as_of)
+
+    fitted, failed, cal_summary, scores = fit_on_holdout(cfg, tx, calibration_end, as_of)
+    chosen = min(fitted, key=lambda name: scores.loc[name, "mae"])
+    scores.rename(index=LABELS).rename_axis("model").reset_index().to_parquet(
+        out / "holdout_scores.parquet", index=False
+    )
+    holdout_by_frequency(cal_summary, fitted).to_parquet(
+        out / "holdout_by_frequency.parquet", index=False
+    )
+    tracking(fitted, tx, calibration_end).to_parquet(out / "tracking.parquet", index=False)
+
+    summary = pd.read_parquet(inputs["03_rfm"] / "btyd_summary.parquet")
+    model = MODELS[chosen](penalizer=cfg.clv.penalizer, time_unit=cfg.clv.time_unit).fit(summary)
+    customers, spend = value_customers(cfg, model, summary)
+    days = tx.assign(day=tx["date"].dt.normalize())[["customer_id", "day"]].drop_duplicates()
+    customers = customers.join(rhythm(days, pd.Timestamp(as_of)), on="customer_id")
+    rules = load_lifecycle_rules(cfg.resolve(cfg.rfm.lifecycle) if cfg.rfm.lifecycle else None)
+    customers["lifecycle"] = lifecycle_stage(customers, rules).to_numpy()
+    segments = pd.read_parquet(inputs["03_rfm"] / "customers_rfm.parquet")
+    customers = customers.merge(
+        segments[["customer_id", "segment", "r_score", "f_score", "m_score", "monetary"]],
+        on="customer_id",
+        how="left",
+    )
+    customers.to_parquet(out / "customers_clv.parquet", index=False)
+    params = {
+        "calibration": {LABELS[n]: m.params_ for n, m in fitted.items()},
+        "calibration_log_likelihood": {LABELS[n]: m.log_likelihood_ for n, m in fitted.items()},
+        "chosen": LABELS[chosen],
+        "full": model.params_,
+        "gamma_gamma": spend.params_,
+    }
+    (out / "params.json").write_text(json.dumps(params, indent=1))
+    return {
+        "as_of": str(as_of),
+        "calibration_end": str(calibration_end),
+        "time_unit": cfg.clv.time_unit,
+        "chosen_model": LABELS[chosen],
+        "params": {k: round(v, 4) for k, v in model.params_.items()},
+        "gamma_gamma": {k: round(v, 4) for k, v in spend.params_.items()},
+        "failed_models": failed,
+        "holdout": _holdout_figures(scores),
+        "customers": len(customers),
+        "total_clv": round(float(customers["clv"].sum()), 2),
+        "horizon_months": cfg.clv.horizon_months,
+        "spend_frequency_correlation": _independence(summary),
+        "lifecycle": customers["lifecycle"].value_counts().to_dict(),
+        "segments": _segment_value(customers),
+        **truth_scores(inputs["01_ingest"], customers),
+    }
+
+
+def _holdout_figures(scores: pd.DataFrame) -> dict[str, dict[str, float]]:
+    return {
+        LABELS[name]: {k: round(float(v), 4) for k, v in row.items()}
+        for name, row in scores.iterrows()
+    }
+
+
+def _independence(summary: pd.DataFrame) -> float:
+    """Correlation of repeat purchases and mean repeat spend among repeat buyers: the
+    Gamma-Gamma model assumes spend does not depend on frequency (near 0 is fine)."""
+    repeat = summary[summary["frequency"] > 0]
+    return round(float(repeat["frequency"].corr(repeat["monetary_value"])), 4)
+
+
+def _segment_value(customers: pd.DataFrame) -> dict[str, dict[str, float]]:
+    """Per RFM segment: customers, mean CLV and share of total expected value."""
+    total = customers["clv"].sum()
+    by = customers.groupby("segment")["clv"]
+    return {
+        str(segment): {
+            "customers": int(n),
+            "mean_clv": round(float(mean), 2),
+            "clv_share": round(float(value / total), 4) if total else 0.0,
+        }
+        for segment, n, mean, value in zip(
+            by.size().index, by.size(), by.mean(), by.sum(), strict=True
+        )
+    }

@@ -1,0 +1,71 @@
+"""CLV checked against the synthetic shop's planted truth (no real data set has one).
+
+Two checks, each against something the model never saw: P(alive) against who was
+really still active at the data's end (ROC AUC, beside ranking by recency alone), and
+the share of the true next-12-month value that the top 10% of customers capture when
+ranked by predicted CLV, by RFM score or by past spend.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import roc_auc_score
+
+
+def load_truth(ingest_dir: Path) -> pd.DataFrame | None:
+    """Per person (the oldest account's id): alive at the end, next-12-month value."""
+    paths = ingest_dir / "paths.json"
+    if not paths.is_file():
+        return None
+    truth = pd.read_parquet(Path(json.loads(paths.read_text())["truth"]) / "customers.parquet")
+    truth = truth[~truth["is_test_account"]]
+    alive = truth["alive_at_end"].astype("boolean").fillna(False).astype(bool)
+    return (
+        truth.assign(alive=alive)
+        .groupby("canonical_customer_id")
+        .agg(alive=("alive", "max"), value_next_12m=("value_next_12m", "sum"))
+        .rename_axis("customer_id")
+    )
+
+
+def top_share(score: pd.Series, value: pd.Series, share: float = 0.10) -> float:
+    """Share of ``value``'s total held by the top ``share`` of rows ranked by ``score``."""
+    n = max(int(np.ceil(share * len(score))), 1)
+    top = score.rank(method="first", ascending=False) <= n
+    total = value.sum()
+    return float(value[top].sum() / total) if total else float("nan")
+
+
+def truth_scores(ingest_dir: Path, customers: pd.DataFrame) -> dict[str, Any]:
+    """The checks against the truth, or nothing for a real shop.
+
+    Parameters
+    ----------
+    ingest_dir
+        Stage 01_ingest's folder (its ``paths.json`` names the synthetic truth).
+    customers
+        ``customer_id, p_alive, clv, days_since_last, r_score, f_score, m_score, monetary``.
+    """
+    truth = load_truth(ingest_dir)
+    if truth is None:
+        return {}
+    scored = customers.join(truth, on="customer_id", how="inner")
+    rfm_score = scored[["r_score", "f_score", "m_score"]].sum(axis=1)
+    value = scored["value_next_12m"]
+    return {
+        "truth": {
+            "customers_matched": len(scored),
+            "p_alive_auc": round(float(roc_auc_score(scored["alive"], scored["p_alive"])), 4),
+            "recency_auc": round(
+                float(roc_auc_score(scored["alive"], -scored["days_since_last"])), 4
+            ),
+            "top10_share_by_clv": round(top_share(scored["clv"], value), 4),
+            "top10_share_by_rfm": round(top_share(rfm_score, value), 4),
+            "top10_share_by_past_spend": round(top_share(scored["monetary"], value), 4),
+        }
+    }
