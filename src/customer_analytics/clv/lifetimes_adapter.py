@@ -345,6 +345,12 @@ class ParetoNBDModel(_CountModel):
             raise ClvFitError(
                 f"Pareto/NBD fit did not converge ({result.message}). {_advice(self.time_unit)}"
             )
+        if np.any(result.x > 0.99 * models.ParetoNBDObjective.max_param):
+            raise ClvFitError(
+                "Pareto/NBD fit ran to the edge of the parameter space (s and beta without "
+                "bound: these customers show no heterogeneity in dropout), so it gives no "
+                "estimate; use BG/NBD or MBG/NBD for this data"
+            )
         return fitter
 
     def _p_alive(self, x, t_x, T):

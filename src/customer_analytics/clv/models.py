@@ -422,8 +422,14 @@ class ParetoNBDObjective:
         (self._x_only,), by_x, _ = deduplicate(x)
         self._x_weights = np.bincount(by_x, weights=self.weights)
 
+    #: Largest parameter searched (in lifetimes' scaled units). Where the data have no
+    #: heterogeneity in dropout, s and beta run off to infinity together (their ratio,
+    #: the dropout rate, stays put); past this bound the hypergeometric terms need
+    #: quadrature per row and the search would crawl for hours towards no estimate.
+    max_param = 1e2
+
     def __call__(self, params: np.ndarray) -> float:
-        if np.any(np.asarray(params) <= 0.0):
+        if np.any(np.asarray(params) <= 0.0) or np.any(np.asarray(params) > self.max_param):
             return np.inf
         r, alpha, s, beta = params
         upper = log_tail_integral(r + self._x, s + 1.0, alpha, beta, self._t_x)[self._by_t_x]
