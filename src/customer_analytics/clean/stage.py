@@ -144,7 +144,8 @@ def add_order_revenue(con: ibis.BaseBackend, out: Path) -> None:
 
     Shipping is left out (it pays the carrier, not for goods). A return's lines carry
     negative amounts, so its revenue is negative and sums net value. An order whose
-    lines were all set aside has revenue 0 and ``n_lines`` 0, visible rather than lost.
+    lines were all set aside has ``n_lines`` 0 and revenue 0: it still happened, but
+    nothing of its value is known (its discount alone would make it negative).
     """
     orders = con.read_parquet(out / "orders.parquet")
     lines = con.read_parquet(out / "order_items.parquet")
@@ -155,7 +156,7 @@ def add_order_revenue(con: ibis.BaseBackend, out: Path) -> None:
     discount = joined.discount_amount.fill_null(0) if "discount_amount" in orders.columns else 0
     with_revenue = joined.select(
         *orders.columns,
-        revenue=(joined._items.fill_null(0) - discount).round(2),
+        revenue=ibis.ifelse(joined.n_lines.isnull(), 0.0, (joined._items - discount).round(2)),
         n_lines=joined.n_lines.fill_null(0),
     )
     with_revenue.to_parquet(out / "orders.revenue.parquet")

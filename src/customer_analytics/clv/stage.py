@@ -231,3 +231,52 @@ def _segment_value(customers: pd.DataFrame) -> dict[str, dict[str, float]]:
             by.size().index, by.size(), by.mean(), by.sum(), strict=True
         )
     }
+
+
+def fitted_model(out: Path, time_unit: str) -> Any:
+    """The chosen model refitted to ``as_of``, rebuilt from the stage's ``params.json``."""
+    params = json.loads((out / "params.json").read_text())
+    name = next(k for k, v in LABELS.items() if v == params["chosen"])
+    return MODELS[name].from_params(params["full"], time_unit)
+
+
+def frequency_recency_grid(
+    model: Any, T: float, t: float, size: int = 30
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Expected purchases in the next ``t`` and P(alive) for a customer observed for ``T``,
+    over a grid of repeat purchases (rows) and recency (columns): the papers' matrices."""
+    frequency = np.arange(size, dtype=float)
+    recency = np.linspace(0, T, size)
+    grid = pd.DataFrame(
+        [(f, r, T) for f in frequency for r in recency], columns=["frequency", "recency", "T"]
+    )
+    grid = grid[(grid["frequency"] > 0) | (grid["recency"] == 0)].reset_index(drop=True)
+    grid["expected"] = model.expected_purchases(grid, t)
+    grid["p_alive"] = model.probability_alive(grid)
+    grid["recency"] = grid["recency"].round(0)
+    return (
+        grid.pivot(index="frequency", columns="recency", values="expected"),
+        grid.pivot(index="frequency", columns="recency", values="p_alive"),
+    )
+
+
+def clv_sentences(found: dict[str, Any], currency: str) -> list[str]:
+    """Plain-language findings of the CLV stage for the run's index page."""
+    chosen = found["chosen_model"]
+    model, naive = found["holdout"][chosen], found["holdout"]["naive"]
+    segments = found["segments"]
+    risky = [segments[s] for s in ("At Risk", "Can't Lose Them") if s in segments]
+    lifecycle = found["lifecycle"]
+    return [
+        f"{chosen} was chosen on a holdout after {found['calibration_end']}: it predicted "
+        f"{model['predicted']:,.0f} repeat purchases against {model['actual']:,.0f} actual "
+        f"({model['error_pct']:+.1f}%), an error per customer of {model['mae']:.2f} purchases "
+        f"against {naive['mae']:.2f} for simply repeating each customer's past rate.",
+        f"The {found['customers']:,} buyers are expected to bring {found['total_clv']:,.0f} "
+        f"{currency} over the next {found['horizon_months']} months (discounted); "
+        f"{sum(s['customers'] for s in risky):,} customers worth "
+        f"{sum(s['clv_share'] for s in risky):.0%} of that are At Risk or Can't Lose Them.",
+        f"By the model's chance that each customer still buys: {lifecycle.get('active', 0):,} "
+        f"active, {lifecycle.get('new', 0):,} new, {lifecycle.get('at risk', 0):,} at risk and "
+        f"{lifecycle.get('churned', 0):,} churned.",
+    ]
