@@ -88,7 +88,7 @@ def clean_tables(
         tables.get("order_items", ibis.memtable({"x": [1]})).columns
     ):
         derive_orders(con, out)
-    elif {"orders", "order_items"} <= set(tables):
+    elif {"orders", "order_items"} <= set(tables) and "revenue" not in tables["orders"].columns:
         add_order_revenue(con, out)
     for name, table in tables.items():
         if name not in accounting:
