@@ -39,7 +39,8 @@ def profile_table(
     pii
         Columns whose values must never be shown (e-mail and phone hashes included).
     top
-        How many most common values to list for non-PII text columns.
+        How many most common values to list for non-PII text columns (declared as text,
+        or not declared).
     """
     declared = declared or {}
     columns = [c for c in table.columns if c != "_row"]
@@ -72,7 +73,10 @@ def profile_table(
             "max": None if is_pii else _plain(row.get(f"{c}__max")),
             "top_values": "(personal data: counts only)" if is_pii else "",
         }
-        if not is_pii and table[c].type().is_string() and record["distinct"] <= 50_000:
+        # Most common values of text only: for numbers and timestamps the range says more,
+        # and each list is a scan of the whole table.
+        text = declared.get(c, "string") == "string"
+        if not is_pii and text and table[c].type().is_string() and record["distinct"] <= 50_000:
             counts = table[c].value_counts().order_by(ibis.desc(f"{c}_count")).limit(top).execute()
             record["top_values"] = ", ".join(
                 f"{v} ({k:,})" for v, k in zip(counts[c], counts[f"{c}_count"], strict=True)

@@ -293,10 +293,11 @@ def identity_merged(t: ibis.Table, rule: Rule, ctx: CleanContext) -> Outcome:
     ]
     if not keys:
         return Outcome(t)
+    t = ctx.materialised(t)  # read by every round of the resolution and by the join below
     alive = t.filter(t._rule.isnull())
-    mapping = resolve(alive.select("customer_id", "signup_ts_utc", *keys).execute(), keys)
+    mapping = resolve(alive.select("customer_id", "signup_ts_utc", *keys), keys, ctx.materialised)
     ctx.artifacts["identity_map"] = mapping
-    merged = ibis.memtable(mapping[["customer_id", "merged_customer_id"]])
+    merged = mapping.select("customer_id", "merged_customer_id")
     joined = t.left_join(merged, "customer_id").select(*t.columns, "merged_customer_id")
     joined = joined.mutate(
         merged_customer_id=joined.merged_customer_id.fill_null(joined.customer_id)

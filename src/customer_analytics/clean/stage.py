@@ -82,7 +82,7 @@ def clean_tables(
             name, tables[name].count().execute(), counts, fixes, [r.name for r in rules]
         )
         if name == "customers" and "identity_map" in ctx.artifacts:
-            ctx.artifacts["identity_map"].to_parquet(out / "identity_map.parquet", index=False)
+            ctx.artifacts["identity_map"].to_parquet(out / "identity_map.parquet")
             ctx.done["identity"] = {"map": con.read_parquet(out / "identity_map.parquet")}
     if "orders" not in tables and {"order_id", "customer_id"} <= set(
         tables.get("order_items", ibis.memtable({"x": [1]})).columns
