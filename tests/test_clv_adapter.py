@@ -25,6 +25,7 @@ from customer_analytics.clv import (
     calibration_and_holdout,
     customer_lifetime_value,
     evaluate_holdout,
+    pareto,
     repeat_transactions_tracking,
 )
 from customer_analytics.clv import models as formulas
@@ -215,14 +216,14 @@ def test_pareto_high_frequency_at_recency_equal_T_is_finite_and_exact(x):
     if x >= 300:
         assert np.isnan(broken).all()  # the lifetimes bug this module works around
     # A purchase at T proves the customer alive at T: P(alive) = 1 and E[Y(t)] is closed form.
-    assert formulas.pareto_probability_alive(CDNOW_PARETO, x, T, T) == 1.0
+    assert pareto.pareto_probability_alive(CDNOW_PARETO, x, T, T) == 1.0
     exact = (
         (r + x)
         * (beta + T)
         / ((alpha + T) * (s - 1))
         * (1 - ((beta + T) / (beta + T + t)) ** (s - 1))
     )
-    ours = formulas.pareto_conditional_expected(CDNOW_PARETO, t, x, T, T)
+    ours = pareto.pareto_conditional_expected(CDNOW_PARETO, t, x, T, T)
     assert ours == pytest.approx(exact, rel=1e-13)
 
 
@@ -230,9 +231,9 @@ def test_pareto_high_frequency_at_recency_equal_T_is_finite_and_exact(x):
 @pytest.mark.parametrize("gap", [1e-6, 1e-3, 0.5, 5.0])
 def test_pareto_high_frequency_near_T_matches_quadrature(x, gap):
     T = 38.86
-    ours = formulas.pareto_log_integral(CDNOW_PARETO, x, T - gap, T)
+    ours = pareto.pareto_log_integral(CDNOW_PARETO, x, T - gap, T)
     assert ours == pytest.approx(reference_log_integral(CDNOW_PARETO, x, T - gap, T), rel=1e-10)
-    p_alive = formulas.pareto_probability_alive(CDNOW_PARETO, x, T - gap, T)
+    p_alive = pareto.pareto_probability_alive(CDNOW_PARETO, x, T - gap, T)
     assert np.isfinite(p_alive) and 0 < p_alive <= 1
 
 

@@ -2,8 +2,8 @@
 
 Only :mod:`~customer_analytics.clv.lifetimes_adapter` imports lifetimes; it fits on
 de-duplicated customer histories and returns numpy arrays aligned to the input rows.
-:mod:`~customer_analytics.clv.models` holds our own formulas (stable Pareto/NBD,
-P(at least one purchase), the papers' log-likelihoods) and
+:mod:`~customer_analytics.clv.models` holds input checks and our own formulas (with
+:mod:`~customer_analytics.clv.pareto`, the log-space Pareto/NBD), and
 :mod:`~customer_analytics.clv.holdout` the calibration/holdout split, holdout scores
 and tracking data.
 """

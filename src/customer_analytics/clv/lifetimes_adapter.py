@@ -30,7 +30,7 @@ from lifetimes import BetaGeoFitter, GammaGammaFitter, ModifiedBetaGeoFitter, Pa
 from lifetimes.utils import ConvergenceError
 from scipy.optimize import minimize
 
-from customer_analytics.clv import models
+from customer_analytics.clv import models, pareto
 from customer_analytics.clv.models import (
     DAYS_PER_MONTH,
     DAYS_PER_UNIT,
@@ -278,7 +278,7 @@ class _ParetoNBDFitter(ParetoNBDFitter):
         **kwargs,
     ):
         self.optimize_result_ = minimize(
-            models.ParetoNBDObjective(*args),
+            pareto.ParetoNBDObjective(*args),
             x0=initial_params,
             method=fit_method,
             tol=tol,
@@ -324,7 +324,7 @@ class ParetoNBDModel(_CountModel):
     lifetimes_class = _ParetoNBDFitter
     default_tol = 1e-8
     INITIAL_PARAMS = (1.0, 1.0, 1.0, 1.0)
-    _log_likelihood = staticmethod(models.pareto_log_likelihood)
+    _log_likelihood = staticmethod(pareto.pareto_log_likelihood)
 
     def __init__(
         self,
@@ -345,7 +345,7 @@ class ParetoNBDModel(_CountModel):
             raise ClvFitError(
                 f"Pareto/NBD fit did not converge ({result.message}). {_advice(self.time_unit)}"
             )
-        if np.any(result.x > 0.99 * models.ParetoNBDObjective.max_param):
+        if np.any(result.x > 0.99 * pareto.ParetoNBDObjective.max_param):
             raise ClvFitError(
                 "Pareto/NBD fit ran to the edge of the parameter space (s and beta without "
                 "bound: these customers show no heterogeneity in dropout), so it gives no "
@@ -354,16 +354,16 @@ class ParetoNBDModel(_CountModel):
         return fitter
 
     def _p_alive(self, x, t_x, T):
-        return models.pareto_probability_alive(self.params, x, t_x, T)
+        return pareto.pareto_probability_alive(self.params, x, t_x, T)
 
     def _expected(self, t, x, t_x, T):
-        return models.pareto_conditional_expected(self.params, t, x, t_x, T)
+        return pareto.pareto_conditional_expected(self.params, t, x, t_x, T)
 
     def _p_purchase(self, t, x, t_x, T):
-        return models.pareto_probability_purchase(self.params, t, x, t_x, T)
+        return pareto.pareto_probability_purchase(self.params, t, x, t_x, T)
 
     def _unconditional(self, t):
-        return models.pareto_expected(self.params, t)
+        return pareto.pareto_expected(self.params, t)
 
 
 class GammaGammaModel:
