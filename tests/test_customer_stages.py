@@ -106,6 +106,12 @@ def test_cdnow_pipeline_reproduces_the_papers(tmp_path: Path) -> None:
     assert (round(ll["BG/NBD"], 1), round(ll["Pareto/NBD"], 1)) == (-9582.4, -9595.0)
     found = stage_findings(stages["04_clv"])
     assert found["holdout"]["BG/NBD"]["actual"] == 1882  # repeat purchase days, weeks 40-78
+    # Figure 1 of the paper: 1,411 of the 2,357 customers made no repeat purchase in the
+    # calibration period, and the fitted BG/NBD expects about as many.
+    periods = pd.read_parquet(stages["04_clv"] / "period_transactions.parquet")
+    assert periods["actual"].iloc[0] == 1411
+    assert periods["BG/NBD"].sum() == pytest.approx(2357)
+    assert periods["BG/NBD"].iloc[0] == pytest.approx(1411, rel=0.02)
     assert found["holdout"][found["chosen_model"]]["mae"] < found["holdout"]["naive"]["mae"]
 
 

@@ -243,3 +243,44 @@ def repeat_transactions_tracking(
         },
         index=pd.RangeIndex(1, periods + 1, name="period"),
     )
+
+
+def period_transactions(
+    fitted: Mapping[str, object], summary: pd.DataFrame, top: int = 7
+) -> pd.DataFrame:
+    """Customers by repeat purchases in the calibration period, actual against each model.
+
+    A model expects sum over customers of P(X(T_i) = n), its probability of n repeat
+    purchases over the customer's own observation time (Fader, Hardie & Lee 2005,
+    Marketing Science, eq. 8, and figure 1). lifetimes' ``plot_period_transactions``
+    simulates instead and ignores fit weights. Customers sharing T are computed once.
+    Models without that probability in lifetimes (Pareto/NBD) are left out.
+
+    Parameters
+    ----------
+    fitted : mapping of str to fitted count model
+        Models fitted on ``calibration_frame(summary)``.
+    summary : DataFrame
+        Output of :func:`calibration_and_holdout`.
+    top : int
+        Repeat purchases from ``top`` up are pooled into one row.
+
+    Returns
+    -------
+    DataFrame
+        ``repeat_purchases`` (0, 1, ..., "7+"), ``actual`` and one column per model.
+    """
+    counts = np.minimum(summary["frequency_cal"].to_numpy(), top).astype(int)
+    actual = np.bincount(counts, minlength=top + 1).astype(float)
+    ages = summary["T_cal"].value_counts()
+    table = pd.DataFrame({"repeat_purchases": [*map(str, range(top)), f"{top}+"], "actual": actual})
+    for name, model in fitted.items():
+        pmf = getattr(model.fitter_, "probability_of_n_purchases_up_to_time", None)
+        if pmf is None:
+            continue
+        # lifetimes' MBG/NBD version sums over t when given an array: one T at a time.
+        expected = np.array(
+            [sum(n * float(pmf(t, k)) for t, n in ages.items()) for k in range(top)]
+        )
+        table[name] = [*expected, len(summary) - expected.sum()]
+    return table

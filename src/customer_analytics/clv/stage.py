@@ -10,6 +10,7 @@
    discounted CLV over ``clv.horizon_months``; a lifecycle stage per customer.
 
 Outputs (Parquet): ``customers_clv``, ``holdout_scores``, ``holdout_by_frequency``,
+``period_transactions`` (customers by calibration repeat purchases, actual and expected),
 ``tracking`` (expected against actual repeat purchases per period), ``params.json``.
 """
 
@@ -27,6 +28,7 @@ from customer_analytics.clv.holdout import (
     calibration_and_holdout,
     calibration_frame,
     evaluate_holdout,
+    period_transactions,
     repeat_transactions_tracking,
 )
 from customer_analytics.clv.lifecycle import lifecycle_stage, load_lifecycle_rules, rhythm
@@ -161,6 +163,10 @@ def run_clv(cfg: Config, inputs: dict[str, Path], out: Path) -> dict[str, Any]:
         out / "holdout_by_frequency.parquet", index=False
     )
     tracking(fitted, tx, calibration_end).to_parquet(out / "tracking.parquet", index=False)
+    labelled = {LABELS[name]: model for name, model in fitted.items()}
+    period_transactions(labelled, cal_summary).to_parquet(
+        out / "period_transactions.parquet", index=False
+    )
 
     summary = pd.read_parquet(inputs["03_rfm"] / "btyd_summary.parquet")
     model = MODELS[chosen](penalizer=cfg.clv.penalizer, time_unit=cfg.clv.time_unit).fit(summary)
