@@ -347,9 +347,10 @@ class ParetoNBDModel(_CountModel):
             )
         if np.any(result.x > 0.99 * pareto.ParetoNBDObjective.max_param):
             raise ClvFitError(
-                "Pareto/NBD fit ran to the edge of the parameter space (s and beta without "
-                "bound: these customers show no heterogeneity in dropout), so it gives no "
-                "estimate; use BG/NBD or MBG/NBD for this data"
+                "Pareto/NBD fit ran to the edge of the parameter space (s and beta growing "
+                "without bound: the data show too little dropout, or too little variation "
+                "in it, to estimate its distribution), so it gives no estimate; use BG/NBD "
+                "or MBG/NBD for this data"
             )
         return fitter
 
