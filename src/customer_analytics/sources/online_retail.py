@@ -10,6 +10,7 @@ The export is line-level: one ``order_items`` table carrying the invoice's colum
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import ibis
@@ -61,10 +62,27 @@ def _customer_text(column: ibis.Value) -> ibis.Value:
     return column.cast(dt.string).re_replace(r"\.0$", "")
 
 
-def _read_xlsx(con: ibis.BaseBackend, path: Path, cache_dir: Path) -> tuple[ibis.Table, dict]:
-    """Every sheet, read once and cached as Parquet under the file's SHA-256."""
+def _cached_parquet(
+    con: ibis.BaseBackend, path: Path, cache_dir: Path, write: Callable[[Path], None]
+) -> ibis.Table:
+    """``path`` read once by ``write`` into Parquet, cached under the file's SHA-256.
+
+    Written to a temporary name and moved into place, so an interrupted read is never
+    taken for a finished one.
+    """
     cached = cache_dir / f"{sha256_file(path)}.parquet"
     if not cached.is_file():
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        tmp = cached.with_suffix(".tmp")
+        write(tmp)
+        tmp.replace(cached)
+    return con.read_parquet(cached)
+
+
+def _read_xlsx(con: ibis.BaseBackend, path: Path, cache_dir: Path) -> tuple[ibis.Table, dict]:
+    """Every sheet, read once (reading a million Excel rows is slow) and cached."""
+
+    def write(target: Path) -> None:
         sheets = pd.read_excel(
             path, sheet_name=None, dtype={"Invoice": str, "InvoiceNo": str, "StockCode": str}
         )
@@ -72,24 +90,20 @@ def _read_xlsx(con: ibis.BaseBackend, path: Path, cache_dir: Path) -> tuple[ibis
             frame.assign(_sheet=name, _sheet_row=range(2, len(frame) + 2))
             for name, frame in sheets.items()
         ]
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        tmp = cached.with_suffix(".tmp")
-        pd.concat(frames, ignore_index=True).to_parquet(tmp, index=False)
-        tmp.replace(cached)
-    table = con.read_parquet(cached)
+        pd.concat(frames, ignore_index=True).to_parquet(target, index=False)
+
+    table = _cached_parquet(con, path, cache_dir, write)
     return table, _sheet_overlap(table)
 
 
 def _read_csv(con: ibis.BaseBackend, path: Path, cache_dir: Path) -> ibis.Table:
-    """The CSV as delivered (text), read once and cached as Parquet under its SHA-256:
-    the parse checks and the ingest then read Parquet instead of parsing text twice."""
-    cached = cache_dir / f"{sha256_file(path)}.parquet"
-    if not cached.is_file():
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        tmp = cached.with_suffix(".tmp")
-        con.read_csv(path, encoding="latin-1", header=True, all_varchar=True).to_parquet(tmp)
-        tmp.replace(cached)
-    return con.read_parquet(cached)
+    """The CSV as delivered (text), read once and cached: the parse checks and the ingest
+    then read Parquet instead of parsing the text twice."""
+
+    def write(target: Path) -> None:
+        con.read_csv(path, encoding="latin-1", header=True, all_varchar=True).to_parquet(target)
+
+    return _cached_parquet(con, path, cache_dir, write)
 
 
 def _sheet_overlap(table: ibis.Table) -> dict:
