@@ -11,8 +11,7 @@ from conftest import shared_file
 
 from customer_analytics.config import load_config
 from customer_analytics.rfm_segments import load_segments
-from customer_analytics.rfm_stage import stage_findings
-from customer_analytics.stage import ensure_stage
+from customer_analytics.stage import ensure_stage, stage_findings
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -14,7 +14,6 @@ Outputs (Parquet) in the stage's folder:
 from __future__ import annotations
 
 import datetime as dt
-import json
 from pathlib import Path
 from typing import Any
 
@@ -29,24 +28,13 @@ from customer_analytics.rfm_segments import (
     segment_movement,
     segment_table,
 )
-
-
-def as_of_date(cfg: Config, ingest_findings: dict[str, Any]) -> dt.date:
-    """The run's ``as_of``: the config's, else the data's last day (what ingest found)."""
-    if cfg.run.as_of is not None:
-        return cfg.run.as_of
-    return dt.date.fromisoformat(str(ingest_findings["as_of"])[:10])
-
-
-def stage_findings(folder: Path) -> dict[str, Any]:
-    """The findings a finished stage recorded in its folder."""
-    return json.loads((folder / "_stage.json").read_text())["findings"]
+from customer_analytics.stage import run_as_of
 
 
 def run_rfm(cfg: Config, inputs: dict[str, Path], out: Path) -> dict[str, Any]:
     """Compute the RFM stage's outputs into ``out``; return its headline figures."""
     clean = inputs["02_clean"]
-    as_of = as_of_date(cfg, stage_findings(inputs["01_ingest"]))
+    as_of = run_as_of(inputs)
     earlier = as_of - dt.timedelta(days=cfg.run.snapshot_offset_days)
     con = ibis.duckdb.connect()
     orders = con.read_parquet(clean / "orders.parquet")

@@ -10,6 +10,7 @@ so no finished run is ever changed.
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib
 import json
 import os
@@ -34,6 +35,17 @@ STAGES: dict[str, tuple[str, str]] = {
 }
 
 META_FILE = "_stage.json"
+
+
+def stage_findings(folder: Path) -> dict[str, Any]:
+    """The findings a finished stage recorded in its output folder."""
+    return json.loads((folder / META_FILE).read_text())["findings"]
+
+
+def run_as_of(inputs: dict[str, Path]) -> dt.date:
+    """The run's ``as_of`` as stage 01_ingest settled it: the config's, else the data's
+    last day. Later stages read it from there rather than deciding again."""
+    return dt.date.fromisoformat(stage_findings(inputs["01_ingest"])["as_of"])
 
 
 def stage_title(stage: str) -> str:

@@ -22,6 +22,7 @@ import ibis.expr.datatypes as dt
 from customer_analytics.clean.engine import CleanContext, apply_rules, load_rules
 from customer_analytics.clean.rules import FUNCTIONS
 from customer_analytics.config import Config
+from customer_analytics.stage import stage_findings
 
 REFERENCE = Path(__file__).resolve().parents[1] / "reference"
 # Typed in the kept output; values that do not parse were quarantined first.
@@ -206,7 +207,7 @@ def _account(
 def run_clean(cfg: Config, inputs: dict[str, Path], out: Path) -> dict[str, Any]:
     """Compute the clean stage's outputs into ``out``; return its headline figures."""
     ingest = inputs["01_ingest"]
-    meta = json.loads((ingest / "_stage.json").read_text())["findings"]
+    meta = stage_findings(ingest)
     con = ibis.duckdb.connect()
     tables = {
         p.stem: con.read_parquet(p) for p in sorted(ingest.glob("*.parquet")) if p.stem != "profile"

@@ -43,7 +43,7 @@ from customer_analytics.clv.lifetimes_adapter import (
 from customer_analytics.clv.models import DAYS_PER_UNIT
 from customer_analytics.clv.validation import truth_scores
 from customer_analytics.config import Config
-from customer_analytics.rfm_stage import as_of_date, stage_findings
+from customer_analytics.stage import run_as_of
 
 MODELS = {"bgnbd": BetaGeoModel, "mbgnbd": ModifiedBetaGeoModel, "pareto_nbd": ParetoNBDModel}
 LABELS = {"bgnbd": "BG/NBD", "mbgnbd": "MBG/NBD", "pareto_nbd": "Pareto/NBD", "naive": "naive"}
@@ -149,7 +149,7 @@ def value_customers(
 
 def run_clv(cfg: Config, inputs: dict[str, Path], out: Path) -> dict[str, Any]:
     """Compute the CLV stage's outputs into ``out``; return its headline figures."""
-    as_of = as_of_date(cfg, stage_findings(inputs["01_ingest"]))
+    as_of = run_as_of(inputs)
     calibration_end = cfg.clv.calibration_end or as_of - dt.timedelta(days=cfg.clv.holdout_days)
     orders = pd.read_parquet(inputs["02_clean"] / "orders.parquet")
     tx = purchases(orders, as_of)
