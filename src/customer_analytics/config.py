@@ -184,6 +184,10 @@ class Config(_Section):
         """An absolute path; relative paths are relative to the project root."""
         return path if path.is_absolute() else self.root / path
 
+    def resolve_optional(self, path: Path | None) -> Path | None:
+        """:meth:`resolve` for a setting that may be unset (None: the package's default)."""
+        return None if path is None else self.resolve(path)
+
     @property
     def data_dir(self) -> Path:
         return self.resolve(self.data.dir)

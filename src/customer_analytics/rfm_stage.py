@@ -20,6 +20,7 @@ from typing import Any
 import ibis
 import pandas as pd
 
+from customer_analytics.clv.models import DAYS_PER_UNIT
 from customer_analytics.config import Config
 from customer_analytics.rfm import btyd_summary
 from customer_analytics.rfm_segments import (
@@ -38,8 +39,8 @@ def run_rfm(cfg: Config, inputs: dict[str, Path], out: Path) -> dict[str, Any]:
     earlier = as_of - dt.timedelta(days=cfg.run.snapshot_offset_days)
     con = ibis.duckdb.connect()
     orders = con.read_parquet(clean / "orders.parquet")
-    scheme = load_segments(cfg.resolve(cfg.rfm.segments) if cfg.rfm.segments else None)
-    scoring = cfg.resolve(cfg.rfm.scoring) if cfg.rfm.scoring else None
+    scheme = load_segments(cfg.resolve_optional(cfg.rfm.segments))
+    scoring = cfg.resolve_optional(cfg.rfm.scoring)
 
     moved = segment_movement(orders, as_of, earlier, "D", scoring=scoring, scheme=scheme)
     customers = moved.current
@@ -60,8 +61,8 @@ def run_rfm(cfg: Config, inputs: dict[str, Path], out: Path) -> dict[str, Any]:
 
     # Fractional periods of days / 7 for weeks, as the papers measure them (lifetimes: freq
     # "D" with freq_multiplier 7), so the 04_clv fit and its holdout use one clock.
-    multiplier = 7 if cfg.clv.time_unit == "weeks" else 1
-    summary = btyd_summary(orders, as_of, "D", freq_multiplier=multiplier).execute()
+    days = int(DAYS_PER_UNIT[cfg.clv.time_unit])
+    summary = btyd_summary(orders, as_of, "D", freq_multiplier=days).execute()
     summary.to_parquet(out / "btyd_summary.parquet", index=False)
     return {
         "as_of": str(as_of),

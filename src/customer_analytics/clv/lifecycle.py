@@ -25,22 +25,29 @@ def load_lifecycle_rules(path: str | Path | None = None) -> list[dict[str, str]]
     return rules
 
 
-def rhythm(purchase_days: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
-    """Each customer's purchase rhythm from (customer_id, day) rows of distinct purchase days.
+def rhythm(summary: pd.DataFrame, days_per_unit: float) -> pd.DataFrame:
+    """Each customer's purchase rhythm, in days, from the BTYD summary.
+
+    The summary already counts distinct purchase days (``frequency`` repeat days,
+    ``recency`` from the first to the last, ``T`` from the first to ``as_of``, in units
+    of ``days_per_unit`` days), so no second pass over the transactions is needed.
 
     Returns
     -------
     pandas.DataFrame
-        Indexed by customer_id: ``purchases``, ``days_since_first``, ``days_since_last``,
+        Same index: ``purchases``, ``days_since_first``, ``days_since_last``,
         ``own_gap_days`` (mean days between purchases; NaN for one-time buyers).
     """
-    by = purchase_days.groupby("customer_id")["day"]
-    first, last, n = by.min(), by.max(), by.size()
-    out = pd.DataFrame({"purchases": n})
-    out["days_since_first"] = (as_of - first).dt.days
-    out["days_since_last"] = (as_of - last).dt.days
-    out["own_gap_days"] = ((last - first).dt.days / (n - 1)).where(n > 1)
-    return out
+    repeat = summary["frequency"]
+    return pd.DataFrame(
+        {
+            "purchases": repeat + 1,
+            "days_since_first": (summary["T"] * days_per_unit).round(),
+            "days_since_last": ((summary["T"] - summary["recency"]) * days_per_unit).round(),
+            "own_gap_days": (summary["recency"] * days_per_unit / repeat).where(repeat > 0),
+        },
+        index=summary.index,
+    )
 
 
 def lifecycle_stage(

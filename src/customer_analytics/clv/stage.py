@@ -99,7 +99,8 @@ def holdout_by_frequency(
     summary: pd.DataFrame, fitted: dict[str, Any], cap: int = 7
 ) -> pd.DataFrame:
     """Mean actual and predicted holdout purchases by calibration repeat purchases (the
-    papers' calibration-vs-holdout chart); frequencies from ``cap`` up are pooled."""
+    papers' calibration-vs-holdout chart), one column per model as ``fitted`` names it;
+    frequencies from ``cap`` up are pooled."""
     cal = calibration_frame(summary)
     duration = summary["duration_holdout"].to_numpy(dtype=float)
     frame = pd.DataFrame(
@@ -109,7 +110,7 @@ def holdout_by_frequency(
         }
     )
     for name, model in fitted.items():
-        frame[LABELS[name]] = model.expected_purchases(cal, duration)
+        frame[name] = model.expected_purchases(cal, duration)
     table = frame.groupby("frequency_cal").mean()
     table.insert(0, "customers", frame.groupby("frequency_cal").size())
     return table.reset_index()
@@ -124,7 +125,7 @@ def tracking(fitted: dict[str, Any], tx: pd.DataFrame, calibration_end: dt.date)
     frames = []
     for name, model in fitted.items():
         track = repeat_transactions_tracking(model, tx, start, periods, date_col="date")
-        frames.append(track.reset_index().assign(model=LABELS[name]))
+        frames.append(track.reset_index().assign(model=name))
     out = pd.concat(frames, ignore_index=True)
     out["calibration_end"] = pd.Timestamp(calibration_end)
     return out
@@ -159,11 +160,11 @@ def run_clv(cfg: Config, inputs: dict[str, Path], out: Path) -> dict[str, Any]:
     scores.rename(index=LABELS).rename_axis("model").reset_index().to_parquet(
         out / "holdout_scores.parquet", index=False
     )
-    holdout_by_frequency(cal_summary, fitted).to_parquet(
+    labelled = {LABELS[name]: model for name, model in fitted.items()}
+    holdout_by_frequency(cal_summary, labelled).to_parquet(
         out / "holdout_by_frequency.parquet", index=False
     )
-    tracking(fitted, tx, calibration_end).to_parquet(out / "tracking.parquet", index=False)
-    labelled = {LABELS[name]: model for name, model in fitted.items()}
+    tracking(labelled, tx, calibration_end).to_parquet(out / "tracking.parquet", index=False)
     period_transactions(labelled, cal_summary).to_parquet(
         out / "period_transactions.parquet", index=False
     )
@@ -171,9 +172,8 @@ def run_clv(cfg: Config, inputs: dict[str, Path], out: Path) -> dict[str, Any]:
     summary = pd.read_parquet(inputs["03_rfm"] / "btyd_summary.parquet")
     model = MODELS[chosen](penalizer=cfg.clv.penalizer, time_unit=cfg.clv.time_unit).fit(summary)
     customers, spend = value_customers(cfg, model, summary)
-    days = tx.assign(day=tx["date"].dt.normalize())[["customer_id", "day"]].drop_duplicates()
-    customers = customers.join(rhythm(days, pd.Timestamp(as_of)), on="customer_id")
-    rules = load_lifecycle_rules(cfg.resolve(cfg.rfm.lifecycle) if cfg.rfm.lifecycle else None)
+    customers = customers.join(rhythm(summary, DAYS_PER_UNIT[cfg.clv.time_unit]))
+    rules = load_lifecycle_rules(cfg.resolve_optional(cfg.rfm.lifecycle))
     customers["lifecycle"] = lifecycle_stage(customers, rules).to_numpy()
     segments = pd.read_parquet(inputs["03_rfm"] / "customers_rfm.parquet")
     customers = customers.merge(
