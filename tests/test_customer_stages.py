@@ -1,7 +1,9 @@
-"""Stages 03_rfm and 04_clv end to end: against lifetimes, the papers, the planted truth and a holdout."""
+"""Stages 03_rfm to 06_personas end to end: against lifetimes, the papers, the planted
+truth and a holdout; audiences against consent and privacy."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -10,14 +12,15 @@ import pytest
 from conftest import shared_file
 
 from customer_analytics.config import load_config
+from customer_analytics.personas_stage import AUDIENCE_COLUMNS, run_personas
 from customer_analytics.rfm_segments import load_segments
-from customer_analytics.stage import ensure_stage, stage_findings
+from customer_analytics.stage import META_FILE, compute_function, ensure_stage, stage_findings
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def run(config: str, tmp: Path, **overrides: object) -> dict[str, Path]:
-    """Every stage of ``config`` through stage 04_clv (stage functions, no notebooks)."""
+    """Every stage of ``config`` (stage functions, no notebooks)."""
     cfg = load_config(
         ROOT / "configs" / config,
         {"data.dir": str(tmp / "data"), "reports.dir": str(tmp / "reports"), **overrides},
@@ -166,3 +169,109 @@ def test_single_bgnbd_shop_is_recovered_through_the_adapter(tmp_path: Path) -> N
     for name, value in planted.items():
         assert ours.params_[name] == pytest.approx(plain.params_[name], rel=1e-5)
         assert abs(ours.params_[name] - value) < 3 * plain.standard_errors_[name], name
+
+
+def test_every_buyer_has_one_cluster_and_no_persona_is_too_small(tiny: dict) -> None:
+    features = pd.read_parquet(tiny["05_clustering"] / "features.parquet")
+    clusters = pd.read_parquet(tiny["05_clustering"] / "clusters.parquet")
+    rfm = pd.read_parquet(tiny["03_rfm"] / "customers_rfm.parquet")
+    assert clusters["customer_id"].is_unique
+    assert set(clusters["customer_id"]) == set(features["customer_id"]) == set(rfm["customer_id"])
+    found = stage_findings(tiny["06_personas"])
+    minimum = load_config(ROOT / "configs/tiny.yaml").privacy.min_group_size
+    assert found["personas"] and all(p["customers"] >= minimum for p in found["personas"])
+    assert sum(p["customers"] for p in found["personas"]) == len(clusters)
+    assert len({p["name"] for p in found["personas"]}) == len(found["personas"])
+
+
+def test_audiences_hold_only_consenting_customers_and_no_pii(tiny: dict) -> None:
+    customers = pd.read_parquet(tiny["02_clean"] / "customers.parquet")
+    consent = (
+        (customers["marketing_consent"].str.upper() == "Y")
+        .groupby(customers["merged_customer_id"])
+        .all()
+    )
+    found = stage_findings(tiny["06_personas"])
+    assert found["audiences"], "the synthetic shop has a consent column"
+    pii = r"@|^\+?\d[\d -]{6,}$|^[0-9a-f]{64}$"
+    for name, rows in found["audiences"].items():
+        audience = pd.read_csv(tiny["06_personas"] / "audiences" / name, dtype=str)
+        assert list(audience.columns) == AUDIENCE_COLUMNS
+        assert len(audience) == rows
+        assert consent.reindex(audience["customer_id"]).fillna(False).all(), name
+        for column in audience.columns:
+            assert not audience[column].fillna("").str.contains(pii).any(), (name, column)
+    analysts = pd.read_parquet(tiny["06_personas"] / "customers_personas.parquet")
+    assert not {"email", "email_hash", "phone", "phone_hash", "name"} & set(analysts.columns)
+    assert len(analysts) == len(pd.read_parquet(tiny["05_clustering"] / "clusters.parquet"))
+
+
+def test_without_consent_no_audience_unless_the_config_states_a_basis(
+    tiny: dict, tmp_path: Path
+) -> None:
+    clustered = tmp_path / "05_clustering"
+    clustered.mkdir()
+    for item in tiny["05_clustering"].iterdir():
+        (clustered / item.name).symlink_to(item)
+    (clustered / "features.parquet").unlink()
+    features = pd.read_parquet(tiny["05_clustering"] / "features.parquet")
+    features.drop(columns=["consent"]).to_parquet(clustered / "features.parquet")
+    inputs = {**tiny, "05_clustering": clustered}
+    cfg = load_config(ROOT / "configs/tiny.yaml")
+    (tmp_path / "a").mkdir()
+    found = run_personas(cfg, inputs, tmp_path / "a")
+    assert found["audiences"] == {} and "no marketing-consent column" in found["audience_note"]
+    assert not (tmp_path / "a" / "audiences").exists()
+    stated = load_config(ROOT / "configs/tiny.yaml", {"personas.consent_basis": "soft opt-in"})
+    (tmp_path / "b").mkdir()
+    found = run_personas(stated, inputs, tmp_path / "b")
+    persona_rows = sum(v for k, v in found["audiences"].items() if k.startswith("persona-"))
+    assert persona_rows == len(features) and "soft opt-in" in found["audience_note"]
+
+
+def test_same_seed_same_clusters_and_names(tiny: dict, tmp_path: Path) -> None:
+    cfg = load_config(ROOT / "configs/tiny.yaml")
+    inputs = {s: tiny[s] for s in ("01_ingest", "02_clean", "03_rfm", "04_clv")}
+    (tmp_path / "05").mkdir()
+    again = compute_function("05_clustering")(cfg, inputs, tmp_path / "05")
+    assert again["k"] == stage_findings(tiny["05_clustering"])["k"]
+    first = pd.read_parquet(tiny["05_clustering"] / "clusters.parquet")
+    second = pd.read_parquet(tmp_path / "05" / "clusters.parquet")
+    pd.testing.assert_frame_equal(first, second)
+    (tmp_path / "05" / META_FILE).write_text(json.dumps({"findings": again}, default=str))
+    (tmp_path / "06").mkdir()
+    names = run_personas(cfg, {**inputs, "05_clustering": tmp_path / "05"}, tmp_path / "06")
+    assert names["personas"] == stage_findings(tiny["06_personas"])["personas"]
+
+
+@pytest.mark.slow
+def test_default_shop_clusters_recover_the_planted_personas(tmp_path: Path) -> None:
+    """Clusters match the planted personas (ARI >= 0.8) with k chosen equal to the planted
+    number; recency, frequency and monetary value alone do not (ARI < 0.5); and each
+    persona's card carries its planted persona's defining traits."""
+    stages = run("default.yaml", tmp_path)
+    clustering = stage_findings(stages["05_clustering"])
+    truth = clustering["truth"]
+    assert truth["customers_matched"] > 15_000
+    assert not clustering["k_fixed"] and clustering["k"] == truth["planted_personas"] == 6
+    assert truth["ari"] >= 0.8
+    assert truth["ari_rfm_only"] < 0.5
+    personas = stage_findings(stages["06_personas"])
+    for planted, check in personas["truth"].items():
+        assert check["matched"] == check["traits"], (planted, check["mismatches"])
+    assert len({check["persona"] for check in personas["truth"].values()}) == 6
+
+
+@pytest.mark.slow
+def test_online_retail_clusters_and_personas_with_the_features_it_has(tmp_path: Path) -> None:
+    stages = run(
+        "online_retail.yaml", tmp_path, **{"source.path": str(shared_file("online_retail.parquet"))}
+    )
+    clustering = stage_findings(stages["05_clustering"])
+    assert clustering["customers"] > 4_000
+    assert {"demographics", "preference", "browse_to_buy, cart_abandonment"} <= set(
+        clustering["missing_features"]
+    )
+    personas = stage_findings(stages["06_personas"])
+    assert personas["personas"] and "truth" not in personas
+    assert personas["audiences"] == {} and "consent" in personas["audience_note"]

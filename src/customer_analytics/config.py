@@ -124,11 +124,57 @@ class ClvSettings(_Section):
     prediction_days: int = Field(90, ge=1)  # "expected purchases in the next N days"
 
 
+class ClusteringSettings(_Section):
+    """Customer clusters (stage 05_clustering)."""
+
+    k: int | None = Field(None, ge=2)  # fixed number of clusters; None: chosen by criteria
+    k_min: int = Field(2, ge=2)
+    k_max: int = Field(10, ge=2)
+    method: Literal["kmeans", "gmm"] = "kmeans"
+    transform: Literal["log", "quantile"] = "log"
+    pca: float | None = Field(None, gt=0)  # keep this share of variance (or components, >= 1)
+    n_bootstrap: int = Field(10, ge=2)
+    min_share: float = Field(0.01, ge=0.0, lt=0.5)  # smaller clusters are merged
+    seed: int = 0
+    # Value columns left out of the distance: CLV and P(alive) are functions of recency,
+    # frequency, tenure and spend, which are already in; they describe personas instead.
+    exclude: tuple[str, ...] = ("clv", "p_alive", "order_hour", "consent")
+
+    @field_validator("k_max")
+    @classmethod
+    def _range(cls, k_max: int, info: Any) -> int:
+        if k_max < info.data.get("k_min", 2):
+            raise ValueError("k_max must be at least k_min")
+        return k_max
+
+
+class PersonaSettings(_Section):
+    """Persona cards, tags and audiences (stage 06_personas)."""
+
+    tags: Path | None = None  # a YAML like tags.yaml; None: the package's
+    actions: Path | None = None  # a YAML like actions.yaml; None: the package's
+    # Without a consent column no audience is written, unless the shop states the legal
+    # basis on which it contacts every customer (e.g. "soft opt-in of existing customers").
+    consent_basis: str | None = None
+
+
 class ShopSettings(_Section):
     """Facts about the shop that the data does not carry."""
 
     timezone: str = "UTC"
     currency: str = "EUR"
+    festivals: tuple[str, ...] = ()  # shopping festivals as "MM-DD" (seasonal buying)
+    festival_days: int = Field(10, ge=0)  # days before a festival that count as its season
+
+    @field_validator("festivals")
+    @classmethod
+    def _month_days(cls, festivals: tuple[str, ...]) -> tuple[str, ...]:
+        for day in festivals:
+            try:
+                dt.datetime.strptime(f"2024-{day}", "%Y-%m-%d")
+            except ValueError:
+                raise ValueError(f"festival {day!r} is not a month-day like 11-11") from None
+        return festivals
 
     @field_validator("timezone")
     @classmethod
@@ -171,6 +217,8 @@ class Config(_Section):
     clean: CleanSettings = CleanSettings()
     rfm: RfmSettings = RfmSettings()
     clv: ClvSettings = ClvSettings()
+    clustering: ClusteringSettings = ClusteringSettings()
+    personas: PersonaSettings = PersonaSettings()
     privacy: PrivacySettings = PrivacySettings()
     reports: ReportSettings = ReportSettings()
     data: DataSettings = DataSettings()

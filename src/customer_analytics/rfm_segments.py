@@ -35,6 +35,7 @@ class SegmentRule:
     name: str
     bounds: dict[str, tuple[int, int]]
     description: str = ""
+    action: str = ""  # what marketing does for the segment; empty: not worth an audience
 
     def matches(self, scores: pd.DataFrame) -> pd.Series:
         """Which rows of a frame with ``r, f, m, fm`` columns the rule matches."""
@@ -83,14 +84,16 @@ def load_segments(path: str | Path | None = None) -> SegmentScheme:
     tree = yaml.safe_load(Path(path or SEGMENTS_FILE).read_text())
     rules = []
     for item in tree["segments"]:
-        unknown = set(item) - {"name", "description", *BOUNDED}
+        unknown = set(item) - {"name", "description", "action", *BOUNDED}
         if unknown:
             raise SegmentRulesError(f"segment {item['name']!r}: unknown keys {sorted(unknown)}")
         bounds = {k: (int(item[k][0]), int(item[k][1])) for k in BOUNDED if k in item}
         for key, (low, high) in bounds.items():
             if not 1 <= low <= high <= 5:
                 raise SegmentRulesError(f"segment {item['name']!r}: {key} bounds {[low, high]}")
-        rules.append(SegmentRule(item["name"], bounds, item.get("description", "")))
+        rules.append(
+            SegmentRule(item["name"], bounds, item.get("description", ""), item.get("action", ""))
+        )
     return SegmentScheme(tuple(rules), tree.get("prospects", "Prospects"))
 
 

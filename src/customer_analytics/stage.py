@@ -32,6 +32,8 @@ STAGES: dict[str, tuple[str, str]] = {
     "02_clean": ("Cleaning, quarantine and identity", "customer_analytics.clean.stage:run_clean"),
     "03_rfm": ("RFM segments", "customer_analytics.rfm_stage:run_rfm"),
     "04_clv": ("Customer lifetime value", "customer_analytics.clv.stage:run_clv"),
+    "05_clustering": ("Customer clusters", "customer_analytics.clustering_stage:run_clustering"),
+    "06_personas": ("Personas and audiences", "customer_analytics.personas_stage:run_personas"),
 }
 
 META_FILE = "_stage.json"

@@ -8,7 +8,6 @@ ranked by predicted CLV, by RFM score or by past spend.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -16,13 +15,15 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_auc_score
 
+from customer_analytics.truth import truth_folder
+
 
 def load_truth(ingest_dir: Path) -> pd.DataFrame | None:
     """Per person (the oldest account's id): alive at the end, next-12-month value."""
-    paths = ingest_dir / "paths.json"
-    if not paths.is_file():
+    folder = truth_folder(ingest_dir)
+    if folder is None:
         return None
-    truth = pd.read_parquet(Path(json.loads(paths.read_text())["truth"]) / "customers.parquet")
+    truth = pd.read_parquet(folder / "customers.parquet")
     truth = truth[~truth["is_test_account"]]
     alive = truth["alive_at_end"].astype("boolean").fillna(False).astype(bool)
     return (
