@@ -97,7 +97,7 @@ def measure(function: str, *args: object) -> dict:
     done = subprocess.run(
         [sys.executable, "-c", code, json.dumps(list(args))],
         check=True,
-        capture_output=True,
+        stdout=subprocess.PIPE,  # stderr passes through: a failing child says why
         text=True,
         cwd=ROOT,
     )

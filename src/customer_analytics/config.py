@@ -82,14 +82,36 @@ class FileMapping(_Section):
     sheet: str | None = None  # Excel only; the first sheet when empty
 
 
+class CampaignSettings(_Section):
+    """A campaign file with one row per customer (``source.kind: campaign``).
+
+    Column names refer to the file (``source.path``, CSV or Parquet). The file becomes
+    the canonical ``exposures`` (who got which arm, when) and ``outcomes`` (what each
+    customer did, plus covariates and segment columns) tables.
+    """
+
+    experiment_id: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    arm: str  # the column naming each row's variant
+    # The column of customer ids; None: the file has none, the 1-based data row is the id.
+    customer_id: str | None = None
+    # When customers were assigned: one date or timestamp for every row (a date is
+    # midnight in shop.timezone), or the name of a column holding it per row. Text that
+    # is not a column of the file but reads as an ISO date or timestamp is one too.
+    assigned: dt.datetime | dt.date | str
+    outcomes: tuple[str, ...] = Field(min_length=1)
+    covariates: tuple[str, ...] = ()  # pre-assignment values, e.g. for CUPED
+    segments: tuple[str, ...] = ()  # columns to split effects by
+
+
 class SourceSettings(_Section):
     """Where the shop's data comes from."""
 
-    kind: Literal["synthetic", "online_retail", "cdnow", "files"]
+    kind: Literal["synthetic", "online_retail", "cdnow", "files", "campaign"]
     path: Path | None = None
     sha256: str | None = Field(None, pattern=r"^[0-9a-f]{64}$")
     synthetic: SyntheticSettings = SyntheticSettings()
     tables: dict[str, FileMapping] = {}
+    campaign: CampaignSettings | None = None  # kind campaign only
 
 
 class CleanSettings(_Section):
@@ -158,6 +180,56 @@ class PersonaSettings(_Section):
     consent_basis: str | None = None
 
 
+class MetricSpec(_Section):
+    """One metric of an experiment (stage 07_ab_test)."""
+
+    name: str  # a column of the unit table: conversion, orders, revenue, or an outcome column
+    type: Literal["proportion", "mean", "ratio"] = "mean"
+    numerator: str | None = None  # ratio metrics: the per-unit numerator (revenue)
+    denominator: str | None = None  # ratio metrics: the per-unit denominator (orders)
+    role: Literal["goal", "guardrail"] = "goal"
+    direction: Literal["increase", "decrease"] = "increase"  # which way is better
+    min_effect: float = Field(0.05, gt=0)  # relative lift the test was planned to detect
+    covariate: str | None = None  # pre-period column for CUPED (e.g. revenue_pre)
+    winsorize: float | None = Field(None, gt=0.5, lt=1)  # cap at this quantile (revenue)
+
+    @property
+    def column(self) -> str:
+        """The unit-table column the metric sums (a ratio's numerator)."""
+        return self.numerator or self.name
+
+
+class ExperimentSpec(_Section):
+    """One experiment: its arms (control first), planned split, window and metrics."""
+
+    description: str = ""
+    arms: tuple[str, ...] = Field(min_length=2)
+    planned_split: tuple[float, ...]
+    window_days: int = Field(14, ge=1)  # outcomes counted from assignment for this long
+    metrics: tuple[MetricSpec, ...] = Field(min_length=1)
+
+    @field_validator("planned_split")
+    @classmethod
+    def _split(cls, split: tuple[float, ...], info: Any) -> tuple[float, ...]:
+        if len(split) != len(info.data.get("arms", ())):
+            raise ValueError("planned_split needs one share per arm")
+        return split
+
+
+class AbSettings(_Section):
+    """Experiment analysis (stage 07_ab_test)."""
+
+    alpha: float = Field(0.05, gt=0, lt=0.5)
+    srm_alpha: float = Field(0.001, gt=0, lt=0.5)
+    correction: Literal["holm", "bh"] = "holm"
+    # Segment columns of the unit table for the effects-by-segment view.
+    segments: tuple[str, ...] = ("persona", "rfm_segment", "channel", "customer_type")
+    experiments: dict[str, ExperimentSpec] = {}
+    # A YAML file of experiments (mapping name -> the fields of ExperimentSpec), for
+    # configs that share them; experiments given inline come first.
+    experiments_file: Path | None = None
+
+
 class ShopSettings(_Section):
     """Facts about the shop that the data does not carry."""
 
@@ -219,6 +291,7 @@ class Config(_Section):
     clv: ClvSettings = ClvSettings()
     clustering: ClusteringSettings = ClusteringSettings()
     personas: PersonaSettings = PersonaSettings()
+    ab: AbSettings = AbSettings()
     privacy: PrivacySettings = PrivacySettings()
     reports: ReportSettings = ReportSettings()
     data: DataSettings = DataSettings()
@@ -231,6 +304,19 @@ class Config(_Section):
     def resolve(self, path: Path) -> Path:
         """An absolute path; relative paths are relative to the project root."""
         return path if path.is_absolute() else self.root / path
+
+    def experiments(self) -> dict[str, ExperimentSpec]:
+        """The experiments to analyse: ``ab.experiments`` and those of ``ab.experiments_file``."""
+        specs = dict(self.ab.experiments)
+        if self.ab.experiments_file is not None:
+            path = self.resolve(self.ab.experiments_file)
+            tree = yaml.safe_load(path.read_text()) or {}
+            try:
+                for name, spec in tree.items():
+                    specs.setdefault(name, ExperimentSpec.model_validate(spec))
+            except ValidationError as err:
+                raise ConfigError(_describe(err, str(path))) from None
+        return specs
 
     def resolve_optional(self, path: Path | None) -> Path | None:
         """:meth:`resolve` for a setting that may be unset (None: the package's default)."""
@@ -396,6 +482,13 @@ def check_source(cfg: Config) -> None:
                     f"key 'source.tables.{name}.file': input file {path} does not exist"
                 )
         return
+    if cfg.source.kind == "campaign" and cfg.source.campaign is None:
+        raise ConfigError(
+            "key 'source.campaign': kind 'campaign' needs experiment_id, arm, customer_id, "
+            "assigned and outcomes"
+        )
+    if cfg.source.kind == "campaign" and cfg.source.path is None:
+        raise ConfigError("key 'source.path': kind 'campaign' needs the campaign file")
     path = cfg.source_path
     if not path.exists():
         raise ConfigError(f"key 'source.path': input file {path} does not exist")

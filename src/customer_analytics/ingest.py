@@ -21,18 +21,28 @@ from customer_analytics.config import Config
 from customer_analytics.profile import profile_table
 from customer_analytics.sources import read_source
 
+# Where the data's end is read, first found wins. Without orders (a campaign file) the
+# latest assignment is the latest moment the data names: its outcomes may run later,
+# but the file carries no time for them.
+DATA_END_COLUMNS = (
+    ("orders", "order_ts"),
+    ("order_items", "order_ts"),
+    ("exposures", "assigned_ts"),
+)
+
 
 def last_order_utc(tables: dict[str, ibis.Table], zone: str) -> str | None:
-    """The latest order time delivered, in UTC: the data's end when the source does not say.
+    """The latest order (else assignment) time delivered, in UTC: the data's end when the
+    source does not say.
 
     ``tables`` are the stage's written Parquet files, so a CSV is not parsed again.
     """
     from customer_analytics.clean.timestamps import to_utc
 
-    for name in ("orders", "order_items"):
+    for name, column in DATA_END_COLUMNS:
         table = tables.get(name)
-        if table is not None and "order_ts" in table.columns:
-            parsed, _ = to_utc(table.order_ts, zone)
+        if table is not None and column in table.columns:
+            parsed, _ = to_utc(table[column], zone)
             latest = table.aggregate(latest=parsed.max()).execute()["latest"].iloc[0]
             return None if pd.isna(latest) else str(pd.Timestamp(latest))
     return None

@@ -34,6 +34,7 @@ STAGES: dict[str, tuple[str, str]] = {
     "04_clv": ("Customer lifetime value", "customer_analytics.clv.stage:run_clv"),
     "05_clustering": ("Customer clusters", "customer_analytics.clustering_stage:run_clustering"),
     "06_personas": ("Personas and audiences", "customer_analytics.personas_stage:run_personas"),
+    "07_ab_test": ("Experiments (A/B tests)", "customer_analytics.ab_stage:run_ab"),
 }
 
 META_FILE = "_stage.json"

@@ -104,4 +104,8 @@ def read_source(cfg: Config, con: ibis.BaseBackend) -> SourceTables:
         from customer_analytics.sources.files import read_files
 
         return read_files(cfg, con)
+    if cfg.source.kind == "campaign":
+        from customer_analytics.sources.campaign import read_campaign
+
+        return read_campaign(cfg, con)
     raise ValueError(f"key 'source.kind': no adapter for {cfg.source.kind!r}")
