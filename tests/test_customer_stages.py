@@ -355,3 +355,19 @@ def test_hillstrom_campaign_reproduces_the_published_figures(tmp_path: Path) -> 
     assert lifts["1"] == pytest.approx(0.073, abs=0.0005)
     assert lifts["0"] == pytest.approx(0.011, abs=0.0005)
     assert womens["heterogeneity"]["p"] < 0.001
+
+
+def test_customers_whose_returns_exceed_their_purchases_are_still_valued(tiny: dict) -> None:
+    """Net of returns a mean repeat spend can be negative (the 1M-customer benchmark shop
+    has four such buyers); valuing the shop must not fail on them."""
+    from customer_analytics.clv import BetaGeoModel
+    from customer_analytics.clv.stage import value_customers
+
+    summary = pd.read_parquet(tiny["03_rfm"] / "btyd_summary.parquet")
+    repeat = summary.index[summary["frequency"] > 0][0]
+    summary.loc[repeat, "monetary_value"] = -49.17
+    cfg = load_config(ROOT / "configs/tiny.yaml")
+    model = BetaGeoModel(time_unit="weeks").fit(summary)
+    customers, _ = value_customers(cfg, model, summary)
+    assert np.isfinite(customers["clv"]).all() and (customers["clv"] >= 0).all()
+    assert customers.loc[repeat, "expected_spend"] < customers["expected_spend"].median()

@@ -135,6 +135,10 @@ def value_customers(
     cfg: Config, model: Any, summary: pd.DataFrame
 ) -> tuple[pd.DataFrame, GammaGammaModel]:
     """P(alive), expected purchases, P(at least one purchase), spend and CLV per customer."""
+    # Net of returns, a customer's mean repeat spend can fall below zero (returns larger
+    # than purchases); Gamma-Gamma models positive spend, so such a customer counts as
+    # spending nothing: excluded from the fit, their expected spend shrunk towards zero.
+    summary = summary.assign(monetary_value=summary["monetary_value"].clip(lower=0))
     spend = GammaGammaModel(penalizer=cfg.clv.penalizer).fit(summary)
     t = cfg.clv.prediction_days / DAYS_PER_UNIT[cfg.clv.time_unit]
     customers = summary[["customer_id", "frequency", "recency", "T", "monetary_value"]].copy()
