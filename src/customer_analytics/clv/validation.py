@@ -35,11 +35,25 @@ def load_truth(ingest_dir: Path) -> pd.DataFrame | None:
 
 
 def top_share(score: pd.Series, value: pd.Series, share: float = 0.10) -> float:
-    """Share of ``value``'s total held by the top ``share`` of rows ranked by ``score``."""
-    n = max(int(np.ceil(share * len(score))), 1)
-    top = score.rank(method="first", ascending=False) <= n
+    """Share of ``value``'s total held by the top ``share`` of rows ranked by ``score``.
+
+    Rows tied with the last one admitted count in proportion to the places left for
+    them (the expected share under a random tie-break), so the figure does not depend on
+    the rows' order: an RFM score sum ties hundreds of customers.
+    """
     total = value.sum()
-    return float(value[top].sum() / total) if total else float("nan")
+    if not total:
+        return float("nan")
+    n = max(int(np.ceil(share * len(score))), 1)
+    groups = (
+        pd.DataFrame({"score": score.to_numpy(), "value": value.to_numpy()})
+        .groupby("score")["value"]
+        .agg(["sum", "size"])
+        .sort_index(ascending=False)
+    )
+    before = groups["size"].cumsum() - groups["size"]
+    places = (n - before).clip(lower=0, upper=groups["size"])
+    return float((groups["sum"] * places / groups["size"]).sum() / total)
 
 
 def truth_scores(ingest_dir: Path, customers: pd.DataFrame) -> dict[str, Any]:
