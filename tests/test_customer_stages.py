@@ -33,6 +33,23 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return run("tiny.yaml", tmp_path_factory.mktemp("tiny"))
 
 
+# The default shop and Online Retail take minutes through every stage: computed once per
+# module, and their tests kept on one worker (xdist_group) so the fixture is shared.
+DEFAULT_SHOP = pytest.mark.xdist_group("default_shop")
+ONLINE_RETAIL = pytest.mark.xdist_group("online_retail")
+
+
+@pytest.fixture(scope="module")
+def default_shop(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    return run("default.yaml", tmp_path_factory.mktemp("default"))
+
+
+@pytest.fixture(scope="module")
+def online_retail(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    path = shared_file("online_retail.parquet")
+    return run("online_retail.yaml", tmp_path_factory.mktemp("or"), **{"source.path": str(path)})
+
+
 def test_every_buyer_lands_in_exactly_one_segment_and_shares_add_up(tiny: dict) -> None:
     customers = pd.read_parquet(tiny["03_rfm"] / "customers_rfm.parquet")
     assert customers["customer_id"].is_unique
@@ -118,10 +135,11 @@ def test_cdnow_pipeline_reproduces_the_papers(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_default_shop_value_ranking_against_the_planted_truth(tmp_path: Path) -> None:
+@DEFAULT_SHOP
+def test_default_shop_value_ranking_against_the_planted_truth(default_shop: dict) -> None:
     """Top 10% by predicted CLV hold more of the true next-12-month value than the top
     10% by RFM score or by past spend; P(alive) beats recency at telling who is active."""
-    truth = stage_findings(run("default.yaml", tmp_path)["04_clv"])["truth"]
+    truth = stage_findings(default_shop["04_clv"])["truth"]
     assert truth["customers_matched"] > 15_000
     assert truth["top10_share_by_clv"] > truth["top10_share_by_rfm"]
     assert truth["top10_share_by_clv"] > truth["top10_share_by_past_spend"]
@@ -129,11 +147,9 @@ def test_default_shop_value_ranking_against_the_planted_truth(tmp_path: Path) ->
 
 
 @pytest.mark.slow
-def test_online_retail_runs_end_to_end_and_beats_the_baseline(tmp_path: Path) -> None:
-    stages = run(
-        "online_retail.yaml", tmp_path, **{"source.path": str(shared_file("online_retail.parquet"))}
-    )
-    found = stage_findings(stages["04_clv"])
+@ONLINE_RETAIL
+def test_online_retail_runs_end_to_end_and_beats_the_baseline(online_retail: dict) -> None:
+    found = stage_findings(online_retail["04_clv"])
     assert found["customers"] > 4_000
     chosen = found["holdout"][found["chosen_model"]]
     assert chosen["mae"] < found["holdout"]["naive"]["mae"]
@@ -245,11 +261,12 @@ def test_same_seed_same_clusters_and_names(tiny: dict, tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_default_shop_clusters_recover_the_planted_personas(tmp_path: Path) -> None:
+@DEFAULT_SHOP
+def test_default_shop_clusters_recover_the_planted_personas(default_shop: dict) -> None:
     """Clusters match the planted personas (ARI >= 0.8) with k chosen equal to the planted
     number; recency, frequency and monetary value alone do not (ARI < 0.5); and each
     persona's card carries its planted persona's defining traits."""
-    stages = run("default.yaml", tmp_path)
+    stages = default_shop
     clustering = stage_findings(stages["05_clustering"])
     truth = clustering["truth"]
     assert truth["customers_matched"] > 15_000
@@ -263,10 +280,9 @@ def test_default_shop_clusters_recover_the_planted_personas(tmp_path: Path) -> N
 
 
 @pytest.mark.slow
-def test_online_retail_clusters_and_personas_with_the_features_it_has(tmp_path: Path) -> None:
-    stages = run(
-        "online_retail.yaml", tmp_path, **{"source.path": str(shared_file("online_retail.parquet"))}
-    )
+@ONLINE_RETAIL
+def test_online_retail_clusters_and_personas_with_the_features_it_has(online_retail: dict) -> None:
+    stages = online_retail
     clustering = stage_findings(stages["05_clustering"])
     assert clustering["customers"] > 4_000
     assert {"demographics", "preference", "browse_to_buy, cart_abandonment"} <= set(
@@ -310,11 +326,12 @@ def test_every_experiment_is_analysed_from_statistics_with_a_verdict(tiny: dict)
 
 
 @pytest.mark.slow
-def test_default_shop_experiments_against_the_planted_truth(tmp_path: Path) -> None:
+@DEFAULT_SHOP
+def test_default_shop_experiments_against_the_planted_truth(default_shop: dict) -> None:
     """Planted effects inside intervals adjusted for the number checked; the broken
     assignment caught by the SRM check; the A/A test quiet; the persona-dependent push
     lift found in the segment view."""
-    stages = run("default.yaml", tmp_path)
+    stages = default_shop
     found = stage_findings(stages["07_ab_test"])
     truth = found["truth"]
     assert truth["effects_checked"] >= 5 and truth["covered"] == truth["effects_checked"]
