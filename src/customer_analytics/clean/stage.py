@@ -50,16 +50,15 @@ def clean_tables(
     (out / "quarantine").mkdir(parents=True, exist_ok=True)
     (out / "fixes").mkdir(exist_ok=True)
     accounting = {}
+    # Kept orders wait for the kept lines and are written once, with their revenue.
+    orders_wait = {"orders", "order_items"} <= set(tables)
+    orders_wait = orders_wait and "revenue" not in tables["orders"].columns
     for name, rules in load_rules().items():
         if name not in tables:
             continue
-        # Materialised once (counts, outputs and logs all read it). A file, because
-        # ibis 12's create_table/cache emit a DROP statement DuckDB 2.0 cannot parse.
-        scratch = out / "_marked" / f"{name}.parquet"
-        scratch.parent.mkdir(exist_ok=True)
-        ctx.checkpoint = _checkpoint(con, scratch)
-        apply_rules(tables[name], rules, ctx, FUNCTIONS).to_parquet(scratch)
-        marked = con.read_parquet(scratch)
+        ctx.checkpoint = _checkpoint(con, name)
+        # Materialised once (counts, outputs and later rules all read it).
+        marked = ctx.checkpoint(apply_rules(tables[name], rules, ctx, FUNCTIONS))
         counts = marked.group_by("_rule").aggregate(n=marked.count()).execute()
         fixes = {
             c.removeprefix("_fixed_"): int(v or 0)
@@ -72,11 +71,13 @@ def clean_tables(
             kept = _with_merged_ids(kept, ctx.done["identity"]["map"])
         quarantined = marked.filter(marked._rule.notnull())
         quarantined = quarantined.select(*[c for c in tables[name].columns], "_rule", "_detail")
-        kept.to_parquet(out / f"{name}.parquet")
+        if not (name == "orders" and orders_wait):
+            kept.to_parquet(out / f"{name}.parquet")
+            kept = con.read_parquet(out / f"{name}.parquet")
         _fix_log(marked, rules, out / "fixes" / f"{name}.parquet")
         quarantined.to_parquet(out / "quarantine" / f"{name}.parquet")
         ctx.done[name] = {
-            "kept": con.read_parquet(out / f"{name}.parquet"),
+            "kept": kept,
             "quarantine": con.read_parquet(out / "quarantine" / f"{name}.parquet"),
         }
         accounting[name] = _account(
@@ -89,8 +90,9 @@ def clean_tables(
         tables.get("order_items", ibis.memtable({"x": [1]})).columns
     ):
         derive_orders(con, out)
-    elif {"orders", "order_items"} <= set(tables) and "revenue" not in tables["orders"].columns:
-        add_order_revenue(con, out)
+    elif orders_wait:
+        lines = con.read_parquet(out / "order_items.parquet")
+        with_revenue(ctx.done["orders"]["kept"], lines).to_parquet(out / "orders.parquet")
     for name, table in tables.items():
         if name not in accounting:
             table.to_parquet(out / f"{name}.parquet")
@@ -104,14 +106,17 @@ def clean_tables(
     return accounting
 
 
-def _checkpoint(con: ibis.BaseBackend, scratch: Path) -> Callable[[ibis.Table], ibis.Table]:
-    """Write a table half-way through its rules to a numbered file beside ``scratch``."""
+def _checkpoint(con: ibis.BaseBackend, prefix: str) -> Callable[[ibis.Table], ibis.Table]:
+    """Materialise a table as a numbered temporary table of the connection.
+
+    A table in DuckDB's own format costs half of writing and reading back Parquet
+    (10 million order lines: 3.2 against 6.5 CPU seconds); DuckDB spills it to disk
+    beyond its memory limit.
+    """
     count = itertools.count(1)
 
     def checkpoint(table: ibis.Table) -> ibis.Table:
-        path = scratch.with_suffix(f".{next(count)}.parquet")
-        table.to_parquet(path)
-        return con.read_parquet(path)
+        return con.create_table(f"_{prefix}_{next(count)}", obj=table, temp=True)
 
     return checkpoint
 
@@ -140,28 +145,24 @@ def derive_orders(con: ibis.BaseBackend, out: Path) -> None:
     orders.order_by("order_id").to_parquet(out / "orders.parquet")
 
 
-def add_order_revenue(con: ibis.BaseBackend, out: Path) -> None:
-    """Each kept order's net revenue: its kept lines' amounts less its discount.
+def with_revenue(orders: ibis.Table, lines: ibis.Table) -> ibis.Table:
+    """Each kept order with its net revenue: its kept lines' amounts less its discount.
 
     Shipping is left out (it pays the carrier, not for goods). A return's lines carry
     negative amounts, so its revenue is negative and sums net value. An order whose
     lines were all set aside has ``n_lines`` 0 and revenue 0: it still happened, but
     nothing of its value is known (its discount alone would make it negative).
     """
-    orders = con.read_parquet(out / "orders.parquet")
-    lines = con.read_parquet(out / "order_items.parquet")
     per_order = lines.group_by("order_id").aggregate(
         _items=lines.line_amount.sum(), n_lines=lines.count()
     )
     joined = orders.left_join(per_order, "order_id")
     discount = joined.discount_amount.fill_null(0) if "discount_amount" in orders.columns else 0
-    with_revenue = joined.select(
+    return joined.select(
         *orders.columns,
         revenue=ibis.ifelse(joined.n_lines.isnull(), 0.0, (joined._items - discount).round(2)),
         n_lines=joined.n_lines.fill_null(0),
     )
-    with_revenue.to_parquet(out / "orders.revenue.parquet")
-    (out / "orders.revenue.parquet").replace(out / "orders.parquet")
 
 
 def _typed(name: str, table: ibis.Table) -> ibis.Table:
@@ -208,7 +209,9 @@ def run_clean(cfg: Config, inputs: dict[str, Path], out: Path) -> dict[str, Any]
     """Compute the clean stage's outputs into ``out``; return its headline figures."""
     ingest = inputs["01_ingest"]
     meta = stage_findings(ingest)
-    con = ibis.duckdb.connect()
+    con = ibis.duckdb.connect(
+        memory_limit=cfg.clean.memory_limit, temp_directory=str(out / "_spill")
+    )
     tables = {
         p.stem: con.read_parquet(p) for p in sorted(ingest.glob("*.parquet")) if p.stem != "profile"
     }
@@ -221,13 +224,15 @@ def run_clean(cfg: Config, inputs: dict[str, Path], out: Path) -> dict[str, Any]
     )
     accounting = clean_tables(con, tables, ctx, out)
     (out / "accounting.json").write_text(json.dumps(accounting, indent=1))
-    shutil.rmtree(out / "_marked", ignore_errors=True)
-    return {
+    found = {
         "tables": accounting,
         "input_rows": sum(a["input_rows"] for a in accounting.values()),
         "quarantined_rows": sum(a["quarantined_rows"] for a in accounting.values()),
         **scope(con, out),
     }
+    con.disconnect()
+    shutil.rmtree(out / "_spill", ignore_errors=True)
+    return found
 
 
 def scope(con: ibis.BaseBackend, out: Path) -> dict[str, int]:
