@@ -288,6 +288,24 @@ def test_unknown_arms_text_outcomes_and_outcomes_before_assignment_are_quarantin
     assert accounting["input_rows"] == 8 == accounting["kept_rows"] + 3
 
 
+def test_the_stage_counts_each_exposure_once_leaves_unknown_outcomes_out(tmp_path: Path) -> None:
+    """c3's spend is unknown (n/a): left out, not counted as zero. c4's only outcome was
+    before assignment: after assignment it did nothing, so it counts with zeros. c6
+    converted on day 8 of a 14-day window: counted."""
+    cfg = stamped_config(tmp_path)
+    found = stage_findings(ensure_stage(cfg, "07_ab_test"))["experiments"]["spring"]
+    assert found["outcomes"] == {
+        "delivered": {"control": 2, "treatment": 3},
+        "missing": {"control": 1},
+        "unknown": {"treatment": 1},
+    }
+    assert found["counts"] == {"control": 3, "treatment": 3}
+    assert found["arm_means"]["spend"] == pytest.approx(
+        {"control": (10.5 + 0 + 0) / 3, "treatment": (20 + 4 + 0) / 3}
+    )
+    assert found["arm_means"]["visit"] == pytest.approx({"control": 1 / 3, "treatment": 2 / 3})
+
+
 def test_outcome_time_column_must_exist(tmp_path: Path) -> None:
     path = write(tmp_path, STAMPED)
     with pytest.raises(SourceError, match=r"'converted' \(outcome_ts\)"):
