@@ -54,8 +54,20 @@ def _clause(e: dict[str, Any], arm: str, verdict: dict[str, Any]) -> str:
 
 
 def ab_sentences(found: dict[str, Any]) -> list[str]:
-    """Plain-language findings of the A/B stage for the run's index page, one per
-    experiment: each arm's decision with the lift and interval it rests on."""
+    """Plain-language findings of the A/B stage for the run's index page.
+
+    Parameters
+    ----------
+    found : dict
+        The stage's findings (:func:`customer_analytics.ab_stage.run_ab`).
+
+    Returns
+    -------
+    list of str
+        One sentence per experiment: each arm's decision with the lift and interval it
+        rests on (the family-wide interval, or the always-valid one with
+        ``ab.sequential``), and the guardrail that kept a goal win from shipping.
+    """
     if not found["experiments"]:
         return [f"No experiment analysed: {found.get('skipped', '')}."]
     sentences = []
@@ -71,10 +83,21 @@ def ab_sentences(found: dict[str, Any]) -> list[str]:
 
 
 def detail_frame(e: dict[str, Any]) -> pd.DataFrame:
-    """Every arm and metric of one experiment (``experiments.json`` entry) as a table:
-    lifts with their 95% and family-wide intervals, p-values, decision, chance to win,
-    power, MDE, CUPED's variance reduction and, with ``ab.sequential``, the always-valid
-    interval."""
+    """Every arm and metric of one experiment as a table.
+
+    Parameters
+    ----------
+    e : dict
+        One experiment of ``experiments.json``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Per arm and metric: lifts with their 95% and family-wide intervals, p-values,
+        decision, chance to win, power, MDE, a guardrail's one-sided bound, CUPED's
+        variance reduction and, with ``ab.sequential``, the always-valid interval
+        (format with :data:`DETAIL_FORMATS`).
+    """
     sequential = e.get("sequential") is not None
     rows = []
     for r in e["metrics"]:
@@ -131,7 +154,23 @@ def plan_frame(
     Baselines are each experiment's control: the plain mean and, for mean metrics, the
     unit-level standard deviation (CUPED would need fewer customers; the plan ignores it).
     Ratio metrics need the joint distribution of numerator and denominator and are left
-    out, as are proportions of 0 or 1 (nothing to detect a relative lift on).
+    out, as are proportions of 0 or 1 (nothing to detect a relative lift on). Sample
+    sizes and MDEs are those of :mod:`customer_analytics.experiments.power`.
+
+    Parameters
+    ----------
+    experiments : dict
+        ``experiments.json``.
+    lifts : tuple of float
+        Relative lifts to plan for.
+    alpha, power : float
+        Two-sided level and power.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Per experiment and metric: baseline, sd, customers per arm for each lift (None
+        where the lift would push a proportion past 1) and the finished test's MDE.
     """
     rows = []
     for name, e in experiments.items():
@@ -166,8 +205,20 @@ def plan_frame(
 
 
 def forest_rows(experiments: dict[str, Any]) -> pd.DataFrame:
-    """One row per arm and metric for the forest plot: relative lift, the family-wide
-    interval, decision, role, and whether interval and decision disagree (marked)."""
+    """One row per arm and metric for the forest plot.
+
+    Parameters
+    ----------
+    experiments : dict
+        ``experiments.json``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``label`` (with a dagger where interval and decision disagree), ``rel_lift``,
+        ``low`` and ``high`` of the family-wide interval, ``significant``, ``role``,
+        ``disagrees``.
+    """
     rows = [
         {
             "label": f"{name} · {r['key']}" + (" †" if r["ci_disagrees"] else ""),
@@ -185,8 +236,21 @@ def forest_rows(experiments: dict[str, Any]) -> pd.DataFrame:
 
 
 def forest_figure(experiments: dict[str, Any], palette: list[str]) -> Any:
-    """The forest plot of every arm and metric (matplotlib figure), or None without
-    metrics. A dagger marks a family-wide interval that disagrees with the decision."""
+    """The forest plot of every arm and metric.
+
+    Parameters
+    ----------
+    experiments : dict
+        ``experiments.json``.
+    palette : list of str
+        Colours of goal and guardrail metrics (``plots.PALETTE``).
+
+    Returns
+    -------
+    matplotlib.figure.Figure or None
+        None without metrics. A dagger marks a family-wide interval that disagrees with
+        the corrected decision, explained under the plot.
+    """
     import matplotlib.pyplot as plt
     from matplotlib.ticker import PercentFormatter
 

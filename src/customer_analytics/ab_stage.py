@@ -48,6 +48,23 @@ class ExperimentDataError(ValueError):
 def run_ab(cfg: Config, inputs: dict[str, Path], out: Path) -> dict[str, Any]:
     """Compute the A/B stage's outputs into ``out``; return its headline figures.
 
+    Parameters
+    ----------
+    cfg : Config
+        The run's configuration (``ab``, ``shop``, ``privacy``).
+    inputs : dict of str to Path
+        Output folders of the earlier stages: 01_ingest and 02_clean, and 03_rfm and
+        06_personas when they ran (segments).
+    out : Path
+        An empty folder for ``experiments.json`` and ``lifts.parquet``.
+
+    Returns
+    -------
+    dict
+        Per experiment its verdicts, SRM, counts, arm means and per-metric figures
+        (:func:`_findings`), exposures of unconfigured experiments, and on the synthetic
+        shop the planted-truth check.
+
     Raises
     ------
     ExperimentDataError
@@ -240,8 +257,20 @@ def check_metric_columns(
 
 
 def outcome_accounting(units: ibis.Table) -> dict[str, dict[str, int]]:
-    """Units per arm by outcome status: delivered, missing (counted as zeros) and
-    unknown (quarantined outcome: left out of the analysis)."""
+    """Units per arm by outcome status.
+
+    Parameters
+    ----------
+    units : ibis.Table
+        From :func:`~customer_analytics.experiments.units.units_from_outcomes`.
+
+    Returns
+    -------
+    dict
+        ``{"delivered": {arm: n}, "missing": {arm: n}, "unknown": {arm: n}}``: outcome
+        rows delivered, none delivered (counted as zeros), quarantined as unreadable
+        (left out of the analysis).
+    """
     counts = units.group_by(["outcome_status", "variant"]).aggregate(n=units.count()).to_pandas()
     out: dict[str, dict[str, int]] = {"delivered": {}, "missing": {}, "unknown": {}}
     for row in counts.itertuples():

@@ -34,7 +34,16 @@ KEY = ["experiment_id", "customer_id"]
 
 
 def merged_ids(table: ibis.Table, identity: ibis.Table | None) -> ibis.Table:
-    """``table`` with ``customer_id`` replaced by the person's merged id (clean stage)."""
+    """``table`` with ``customer_id`` replaced by the person's merged id.
+
+    Parameters
+    ----------
+    table : ibis.Table
+        Any table with ``customer_id``.
+    identity : ibis.Table or None
+        The clean stage's ``identity_map`` (``customer_id, merged_customer_id``); None
+        leaves the ids as they are.
+    """
     if identity is None:
         return table
     joined = table.left_join(identity.select("customer_id", "merged_customer_id"), "customer_id")
@@ -49,6 +58,20 @@ def assignments(exposures: ibis.Table, identity: ibis.Table | None, timezone: st
 
     Repeated exposures to the same arm count once, from the first; the clean stage has
     already set aside customers seen in two arms.
+
+    Parameters
+    ----------
+    exposures : ibis.Table
+        The clean ``exposures`` (``assigned_ts_utc`` parsed, else ``assigned_ts``).
+    identity : ibis.Table or None
+        See :func:`merged_ids`.
+    timezone : str
+        The shop's zone, for an unparsed local ``assigned_ts``.
+
+    Returns
+    -------
+    ibis.Table
+        ``experiment_id, customer_id, variant, assigned_ts`` (UTC).
     """
     if "assigned_ts_utc" in exposures.columns:
         assigned = exposures.assigned_ts_utc
@@ -70,6 +93,19 @@ def order_margins(
     product's ``unit_cost``) and less ``carrier_cost``, what the shop pays its carrier
     per order whatever the customer paid (``shop.carrier_cost_per_order``). This is the
     margin the synthetic shop plants (``synthetic/generate.py``, ``_money``).
+
+    Parameters
+    ----------
+    orders, lines, products : ibis.Table
+        The clean ``orders`` (with ``revenue``), ``order_items`` and ``products``
+        (``unit_cost`` as delivered text or numbers).
+    carrier_cost : float
+        Paid to the carrier per order.
+
+    Returns
+    -------
+    ibis.Table
+        ``orders`` with ``margin``.
 
     Raises
     ------
@@ -110,6 +146,20 @@ def units_from_orders(
     ``margin_pre`` in the window before assignment (the CUPED covariates);
     ``customer_type`` is "returning" with two or more purchases before assignment, else
     "new". Purchases before assignment are never outcomes: they are the pre-period.
+
+    Parameters
+    ----------
+    assigned : ibis.Table
+        :func:`assignments`.
+    orders : ibis.Table
+        The clean orders (returns are left out), with ``margin`` where computed.
+    window_days : mapping of str to int
+        Each experiment's outcome window.
+
+    Returns
+    -------
+    ibis.Table
+        One row per assignment.
     """
     windows = ibis.memtable(
         {"experiment_id": list(window_days), "window_days": [int(d) for d in window_days.values()]}
@@ -154,6 +204,19 @@ def outcome_aggregations(name: str, spec: ExperimentSpec, columns: list[str]) ->
     other column, such as segments (``"first"``, text): attributes of the customer
     repeated on each row. Columns the table lacks are left
     out (the stage then names them, :func:`check_metric_columns`).
+
+    Parameters
+    ----------
+    name : str
+        The experiment, for messages.
+    spec : ExperimentSpec
+    columns : list of str
+        The outcomes table's columns.
+
+    Returns
+    -------
+    dict of str to str
+        Column -> ``"sum"``, ``"max"``, ``"first_number"`` or ``"first"``.
 
     Raises
     ------
