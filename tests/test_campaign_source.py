@@ -219,3 +219,95 @@ def test_hillstrom_through_ingest_and_clean(tmp_path: Path) -> None:
     means = metrics.mean()
     for arm, values in expected.items():
         assert means.loc[arm].tolist() == pytest.approx(values, abs=1e-6), arm
+
+
+# --- rules that need the configured experiments, and the stage on what is kept ------------
+
+# Arms are spelled "control" and "treatment" in the config; row 5 says "Control". Row 3
+# spends "n/a"; row 4 converted on 30 April, before its assignment on 1 May; c7 and c8
+# have no conversion time (they did not convert): blank times are kept.
+STAMPED = """\
+cid,arm,when,converted_at,spend,visit
+c1,control,2024-05-01 09:00:00,2024-05-03 10:00:00,10.5,1
+c2,treatment,2024-05-01 09:00:00,2024-05-02 12:00:00,20,1
+c3,treatment,2024-05-01 09:00:00,2024-05-02 12:00:00,n/a,1
+c4,control,2024-05-01 09:00:00,2024-04-30 18:00:00,8,1
+c5,Control,2024-05-01 09:00:00,2024-05-02 08:00:00,3,1
+c6,treatment,2024-05-01 09:00:00,2024-05-09 08:00:00,4,1
+c7,control,2024-05-01 09:00:00,,0,0
+c8,treatment,2024-05-01 09:00:00,,0,0
+"""
+
+
+def stamped_config(tmp_path: Path) -> object:
+    tree = campaign(write(tmp_path, STAMPED), outcome_ts="converted_at", covariates=[], segments=[])
+    tree["run"]["stages"] = ["01_ingest", "02_clean", "07_ab_test"]
+    tree["ab"] = {
+        "segments": [],
+        "experiments": {
+            "spring": {
+                "arms": ["control", "treatment"],
+                "planned_split": [1, 1],
+                "metrics": [
+                    {"name": "visit", "type": "proportion"},
+                    {"name": "spend", "type": "mean"},
+                ],
+            }
+        },
+    }
+    tree["data"] = {"dir": str(tmp_path / "data")}
+    return config_from_dict(tree)
+
+
+def test_unknown_arms_text_outcomes_and_outcomes_before_assignment_are_quarantined(
+    tmp_path: Path,
+) -> None:
+    cfg = stamped_config(tmp_path)
+    clean = ensure_stage(cfg, "02_clean")
+    exposures = pd.read_parquet(clean / "quarantine" / "exposures.parquet").set_index("_row")
+    assert exposures["_rule"].to_dict() == {5: "exposure_unknown_arm"}
+    assert exposures.loc[5, "_detail"] == (
+        "arm 'Control' not one of the arms configured for spring "
+        "(ab.experiments.spring.arms): control, treatment"
+    )
+    outcomes = pd.read_parquet(clean / "quarantine" / "outcomes.parquet").set_index("_row")
+    assert outcomes["_rule"].to_dict() == {
+        3: "outcome_not_a_number",
+        4: "outcome_before_assignment",
+        5: "outcome_without_exposure",
+    }
+    assert outcomes.loc[3, "_detail"] == "spend=n/a"
+    # 09:00 in Berlin is 07:00 UTC; 18:00 the evening before is 16:00 UTC.
+    assert outcomes.loc[4, "_detail"] == (
+        "outcome at 2024-04-30 16:00:00 UTC, assigned at 2024-05-01 07:00:00 UTC"
+    )
+    assert outcomes.loc[5, "_detail"] == "exposure quarantined by exposure_unknown_arm"
+    kept = pd.read_parquet(clean / "outcomes.parquet").set_index("customer_id")
+    assert kept["outcome_ts_utc"].isna().tolist() == [False, False, False, True, True]
+    accounting = stage_findings(clean)["tables"]["outcomes"]
+    assert accounting["input_rows"] == 8 == accounting["kept_rows"] + 3
+
+
+def test_the_stage_counts_each_exposure_once_leaves_unknown_outcomes_out(tmp_path: Path) -> None:
+    """c3's spend is unknown (n/a): left out, not counted as zero. c4's only outcome was
+    before assignment: after assignment it did nothing, so it counts with zeros. c6
+    converted on day 8 of a 14-day window: counted."""
+    cfg = stamped_config(tmp_path)
+    found = stage_findings(ensure_stage(cfg, "07_ab_test"))["experiments"]["spring"]
+    assert found["outcomes"] == {
+        "delivered": {"control": 2, "treatment": 3},
+        "missing": {"control": 1},
+        "unknown": {"treatment": 1},
+    }
+    assert found["counts"] == {"control": 3, "treatment": 3}
+    assert found["arm_means"]["spend"] == pytest.approx(
+        {"control": (10.5 + 0 + 0) / 3, "treatment": (20 + 4 + 0) / 3}
+    )
+    assert found["arm_means"]["visit"] == pytest.approx({"control": 1 / 3, "treatment": 2 / 3})
+
+
+def test_outcome_time_column_must_exist(tmp_path: Path) -> None:
+    path = write(tmp_path, STAMPED)
+    with pytest.raises(SourceError, match=r"'converted' \(outcome_ts\)"):
+        read_source(config_from_dict(campaign(path, outcome_ts="converted", covariates=[],
+                                              segments=[])), ibis.duckdb.connect())  # fmt: skip

@@ -15,6 +15,7 @@ from customer_analytics.config import load_config
 from customer_analytics.personas_stage import AUDIENCE_COLUMNS, run_personas
 from customer_analytics.rfm_segments import load_segments
 from customer_analytics.stage import META_FILE, compute_function, ensure_stage, stage_findings
+from customer_analytics.truth import planted_personas, truth_folder
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -328,21 +329,64 @@ def test_every_experiment_is_analysed_from_statistics_with_a_verdict(tiny: dict)
 @pytest.mark.slow
 @DEFAULT_SHOP
 def test_default_shop_experiments_against_the_planted_truth(default_shop: dict) -> None:
-    """Planted effects inside intervals adjusted for the number checked; the broken
-    assignment caught by the SRM check; the A/A test quiet; the persona-dependent push
-    lift found in the segment view."""
+    """Planted effects inside intervals adjusted for the number checked, the margin
+    guardrail among them; the broken assignment caught by the SRM check; the A/A test
+    quiet; the free-shipping arm that hurts margin per order not shipped; the
+    persona-dependent push lift found in the segment view, ranked as planted."""
     stages = default_shop
     found = stage_findings(stages["07_ab_test"])
     truth = found["truth"]
     assert truth["effects_checked"] >= 5 and truth["covered"] == truth["effects_checked"]
+    checked = {(e["experiment"], e["arm"], e["metric"]) for e in truth["effects"]}
+    assert ("free_shipping", "free", "margin_per_order") in checked
+    # Every planted effect is either checked or listed with the reason it was not.
+    planted = pd.read_parquet(truth_folder(stages["01_ingest"]) / "experiments.parquet")
+    planted = planted[(planted["segment"] == "all") & (planted["true_lift_abs"] != 0)]
+    assert len(planted) == truth["effects_checked"] + len(truth["not_checked"])
+    assert all(e["reason"] for e in truth["not_checked"])
     experiments = found["experiments"]
     assert not experiments["srm_broken"]["srm_passed"]
     assert experiments["srm_broken"]["verdict"] == "blocked"
     assert all(e["srm_passed"] for n, e in experiments.items() if n != "srm_broken")
     assert experiments["aa_test"]["verdict"] == "inconclusive"
+    # The free arm lifts conversion but costs margin per order (planted -17%): it must
+    # not ship on a guardrail the test cannot clear.
+    free = experiments["free_shipping"]["verdicts"]["free"]
+    assert free["decision"] != "ship" and "margin_per_order" in free["reason"]
+
     detail = json.loads((stages["07_ab_test"] / "experiments.json").read_text())
     persona = detail["push_personalised"]["segments"]["by"]["persona"]["treatment"]
     assert persona["heterogeneity"]["p"] < 0.05
+    # Each found persona's planted lift: the mean of its exposed members' planted
+    # personas' true conversion lifts. The estimates must rank with them.
+    truth_lift = planted_persona_lifts(stages, "push_personalised", "treatment", "conversion")
+    estimate = pd.Series({v["value"]: v["abs_lift"] for v in persona["values"]})
+    both = pd.DataFrame({"planted": truth_lift, "estimate": estimate}).dropna()
+    assert len(both) >= 4
+    top, bottom = both["planted"].idxmax(), both["planted"].idxmin()
+    assert both.loc[top, "estimate"] > both.loc[bottom, "estimate"]
+    assert both["planted"].corr(both["estimate"], method="spearman") > 0
+
+
+def planted_persona_lifts(stages: dict, experiment: str, arm: str, metric: str) -> pd.Series:
+    """Per found persona (06_personas), the planted lift its exposed customers carry."""
+    planted, _ = planted_personas(stages["01_ingest"])
+    effects = pd.read_parquet(truth_folder(stages["01_ingest"]) / "experiments.parquet")
+    lift = effects[
+        (effects["experiment_id"] == experiment)
+        & (effects["arm"] == arm)
+        & (effects["metric"] == metric)
+        & (effects["segment"] != "all")
+    ].set_index("segment")["true_lift_abs"]
+    clean = stages["02_clean"]
+    exposed = pd.read_parquet(clean / "exposures.parquet")
+    exposed = exposed[exposed["experiment_id"] == experiment]
+    merged = pd.read_parquet(clean / "identity_map.parquet").set_index("customer_id")
+    ids = exposed["customer_id"].map(merged["merged_customer_id"]).fillna(exposed["customer_id"])
+    found = pd.read_parquet(stages["06_personas"] / "customers_personas.parquet")
+    found = found.set_index("customer_id")["persona"].reindex(ids.unique())
+    members = pd.DataFrame({"found": found, "lift": planted.reindex(found.index).map(lift)})
+    return members.dropna().groupby("found")["lift"].mean()
 
 
 @pytest.mark.slow

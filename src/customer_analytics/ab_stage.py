@@ -1,34 +1,75 @@
 """Stage 07_ab_test: every configured experiment, analysed on sufficient statistics.
 
-The unit table (one row per exposed customer) is built in DuckDB from the clean
+The unit table (one row per kept exposure) is built in DuckDB from the clean
 ``exposures`` and either the shop's orders after assignment or the campaign's own
-``outcomes``; segment columns (persona, RFM segment, channel) come from stages 03 and 06
-when they ran. Outputs: ``experiments.json`` (per experiment: SRM, every arm and metric
-with lifts, CIs, corrected p-values, chance to win, power, verdicts and effects by
-segment) and ``lifts.parquet`` (one row per arm and metric, for the forest plot).
+``outcomes`` (:mod:`customer_analytics.experiments.units`); segment columns (persona,
+RFM segment, channel) come from stages 03 and 06 when they ran. Outputs:
+``experiments.json`` (per experiment: SRM, every arm and metric with lifts, CIs,
+corrected p-values, chance to win, power and MDE, verdicts, effects by segment and the
+outcome accounting) and ``lifts.parquet`` (one row per arm and metric, for the forest
+plot). Tables and sentences for the notebook are in :mod:`customer_analytics.ab_report`.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import ibis
 import pandas as pd
 
-from customer_analytics.config import Config
+from customer_analytics.config import Config, ExperimentSpec
 from customer_analytics.experiments.analysis import analyse_experiment
 from customer_analytics.experiments.units import (
+    KEY,
     assignments,
+    merged_ids,
+    order_margins,
+    outcome_aggregations,
     units_from_orders,
     units_from_outcomes,
+    unknown_outcome_rules,
 )
 from customer_analytics.truth import truth_folder
 
+#: Unit-table columns that are bookkeeping, not metrics or segments.
+BOOKKEEPING = {*KEY, "variant", "assigned_ts", "outcome_status"}
+
+UnitBuilder = Callable[[str, ExperimentSpec], tuple[ibis.Table, dict[str, str]]]
+
+
+class ExperimentDataError(ValueError):
+    """An experiment the data cannot answer as configured; the message names the
+    experiment, the config key and what the data has."""
+
 
 def run_ab(cfg: Config, inputs: dict[str, Path], out: Path) -> dict[str, Any]:
-    """Compute the A/B stage's outputs into ``out``; return its headline figures."""
+    """Compute the A/B stage's outputs into ``out``; return its headline figures.
+
+    Parameters
+    ----------
+    cfg : Config
+        The run's configuration (``ab``, ``shop``, ``privacy``).
+    inputs : dict of str to Path
+        Output folders of the earlier stages: 01_ingest and 02_clean, and 03_rfm and
+        06_personas when they ran (segments).
+    out : Path
+        An empty folder for ``experiments.json`` and ``lifts.parquet``.
+
+    Returns
+    -------
+    dict
+        Per experiment its verdicts, SRM, counts, arm means and per-metric figures
+        (:func:`_findings`), exposures of unconfigured experiments, and on the synthetic
+        shop the planted-truth check.
+
+    Raises
+    ------
+    ExperimentDataError
+        A metric names a column the unit table lacks.
+    """
     clean = inputs["02_clean"]
     specs = cfg.experiments()
     if not specs or not (clean / "exposures.parquet").is_file():
@@ -36,32 +77,29 @@ def run_ab(cfg: Config, inputs: dict[str, Path], out: Path) -> dict[str, Any]:
         (out / "experiments.json").write_text("{}")
         return {"experiments": {}, "skipped": reason}
     con = ibis.duckdb.connect()
-    identity = clean / "identity_map.parquet"
-    assigned = assignments(
-        con.read_parquet(clean / "exposures.parquet"),
-        con.read_parquet(identity) if identity.is_file() else None,
-        cfg.shop.timezone,
-    )
-    if (clean / "outcomes.parquet").is_file():
-        numeric = sorted(
-            {
-                c
-                for s in specs.values()
-                for m in s.metrics
-                for c in (m.name, m.covariate, m.denominator)
-                if c
-            }
-        )
-        units = units_from_outcomes(assigned, con.read_parquet(clean / "outcomes.parquet"), numeric)
-    else:
-        windows = {name: spec.window_days for name, spec in specs.items()}
-        units = units_from_orders(assigned, con.read_parquet(clean / "orders.parquet"), windows)
-    units = _with_segments(units, con, inputs)
+    identity_file = clean / "identity_map.parquet"
+    identity = con.read_parquet(identity_file) if identity_file.is_file() else None
+    exposures = con.read_parquet(clean / "exposures.parquet")
+    assigned = assignments(exposures, identity, cfg.shop.timezone)
+    build = _unit_builder(cfg, con, clean, identity, assigned, specs)
 
+    tables = {}
+    for name, spec in specs.items():  # every experiment checked before any is analysed
+        units, unavailable = build(name, spec)
+        units = _with_segments(units, con, inputs)
+        check_metric_columns(name, spec, list(units.columns), _origin(cfg, name), unavailable)
+        tables[name] = units
     results = {}
     for name, spec in specs.items():
-        rows = units.filter(units.experiment_id == name)
-        results[name] = analyse_experiment(name, rows, spec, cfg.ab, cfg.privacy.min_group_size)
+        units = tables[name]
+        accounting = None
+        if "outcome_status" in units.columns:
+            accounting = outcome_accounting(units)
+            units = units.filter(units.outcome_status != "unknown")
+        results[name] = analyse_experiment(name, units, spec, cfg.ab, cfg.privacy.min_group_size)
+        results[name]["alpha"] = cfg.ab.alpha
+        if accounting is not None:
+            results[name]["outcomes"] = accounting
     truth = _truth(inputs, results)
     (out / "experiments.json").write_text(json.dumps(results, indent=1))
     lifts = pd.DataFrame(
@@ -72,28 +110,179 @@ def run_ab(cfg: Config, inputs: dict[str, Path], out: Path) -> dict[str, Any]:
         ]
     )
     lifts.to_parquet(out / "lifts.parquet", index=False)
+    unconfigured = _unconfigured(exposures, specs)
     return {
-        "experiments": {
-            name: {
-                "verdict": e["verdict"],
-                "srm_passed": e["srm"]["passed"],
-                "srm_p": e["srm"]["p"],
-                "counts": e["counts"],
-                "arm_means": e["arm_means"],
-                "metrics": {
-                    r["key"]: {
-                        "rel_lift": r["rel_lift"],
-                        "rel_ci": r["rel_ci"],
-                        "p_adjusted": r.get("p_adjusted"),
-                        "chance_to_win": r["chance_to_win"],
-                    }
-                    for r in e["metrics"]
-                },
-            }
-            for name, e in results.items()
-        },
+        "experiments": {name: _findings(e) for name, e in results.items()},
+        **({"unconfigured_experiments": unconfigured} if unconfigured else {}),
         **truth,
     }
+
+
+def _findings(e: dict[str, Any]) -> dict[str, Any]:
+    """One experiment's headline figures for the manifest."""
+    fields = ("abs_lift", "abs_ci", "rel_lift", "rel_ci", "family_ci", "family_ci_level",
+              "p_adjusted", "significant", "ci_disagrees", "chance_to_win",
+              "power_at_min_effect", "mde", "sequential_ci", "sequential_significant")  # fmt: skip
+    metrics = {}
+    for r in e["metrics"]:
+        metrics[r["key"]] = {k: r[k] for k in fields if k in r}
+        if r["role"] == "guardrail":
+            metrics[r["key"]]["harm_bound"] = r["harm_bound"]
+    return {
+        "verdict": e["verdict"],
+        "verdicts": e["verdicts"],
+        "decided_by": e["decided_by"],
+        "alpha": e["alpha"],
+        "srm_passed": e["srm"]["passed"],
+        "srm_p": e["srm"]["p"],
+        "counts": e["counts"],
+        "arm_means": e["arm_means"],
+        "metrics": metrics,
+        **({"outcomes": e["outcomes"]} if "outcomes" in e else {}),
+    }
+
+
+def _unit_builder(
+    cfg: Config,
+    con: ibis.BaseBackend,
+    clean: Path,
+    identity: ibis.Table | None,
+    assigned: ibis.Table,
+    specs: dict[str, ExperimentSpec],
+) -> UnitBuilder:
+    """A function giving an experiment's unit table and the derived columns the data
+    cannot provide (column -> why)."""
+    if (clean / "outcomes.parquet").is_file():
+        outcomes = merged_ids(con.read_parquet(clean / "outcomes.parquet"), identity)
+        quarantine = clean / "quarantine" / "outcomes.parquet"
+        unknown = None
+        if quarantine.is_file():
+            rows = con.read_parquet(quarantine)
+            unknown = merged_ids(rows.filter(rows._rule.isin(unknown_outcome_rules())), identity)
+
+        def from_outcomes(name: str, spec: ExperimentSpec) -> tuple[ibis.Table, dict[str, str]]:
+            how = outcome_aggregations(name, spec, list(outcomes.columns))
+            mine = outcomes.filter(outcomes.experiment_id == name)
+            units = units_from_outcomes(
+                assigned.filter(assigned.experiment_id == name),
+                mine,
+                how,
+                spec.window_days,
+                None if unknown is None else unknown.filter(unknown.experiment_id == name),
+            )
+            return units, {}
+
+        return from_outcomes
+
+    orders = con.read_parquet(clean / "orders.parquet")
+    unavailable: dict[str, str] = {}
+    wanted = {c for s in specs.values() for m in s.metrics for c in (m.column, m.covariate)}
+    if wanted & {"margin", "margin_pre"}:
+        try:
+            orders = _with_margin(cfg, con, clean, orders)
+        except ValueError as err:
+            unavailable = {"margin": str(err), "margin_pre": str(err)}
+    windows = {name: spec.window_days for name, spec in specs.items()}
+    every = units_from_orders(assigned, orders, windows)
+
+    def from_orders(name: str, spec: ExperimentSpec) -> tuple[ibis.Table, dict[str, str]]:
+        return every.filter(every.experiment_id == name), unavailable
+
+    return from_orders
+
+
+def _with_margin(cfg: Config, con: ibis.BaseBackend, clean: Path, orders: ibis.Table) -> ibis.Table:
+    """Orders with their margin, or a ValueError saying what the shop's data lacks."""
+    if cfg.shop.carrier_cost_per_order is None:
+        raise ValueError(
+            "margin needs shop.carrier_cost_per_order (what the shop pays its carrier per order)"
+        )
+    products = clean / "products.parquet"
+    if not products.is_file() or not (clean / "order_items.parquet").is_file():
+        raise ValueError("margin needs the products (with unit_cost) and order_items tables")
+    products_table = con.read_parquet(products)
+    if "unit_cost" not in products_table.columns:
+        raise ValueError("margin needs a unit_cost column in the products table")
+    lines = con.read_parquet(clean / "order_items.parquet")
+    return order_margins(orders, lines, products_table, cfg.shop.carrier_cost_per_order)
+
+
+def _origin(cfg: Config, name: str) -> str:
+    """Where an experiment's metrics are configured, for messages."""
+    key = f"ab.experiments.{name}.metrics"
+    if name in cfg.ab.experiments or cfg.ab.experiments_file is None:
+        return key
+    return f"{key}, from ab.experiments_file {cfg.ab.experiments_file}"
+
+
+def check_metric_columns(
+    name: str,
+    spec: ExperimentSpec,
+    columns: list[str],
+    origin: str,
+    unavailable: dict[str, str] | None = None,
+) -> None:
+    """Fail before any analysis when a metric names a column the unit table lacks.
+
+    Parameters
+    ----------
+    name : str
+        The experiment.
+    spec : ExperimentSpec
+    columns : list of str
+        The unit table's columns.
+    origin : str
+        The config key of the experiment's metrics, for the message.
+    unavailable : dict, optional
+        Derived columns the data could not provide, with the reason (margin without
+        product costs, say), added to the message.
+
+    Raises
+    ------
+    ExperimentDataError
+        Naming the experiment, the metric, the config key, the missing columns and the
+        columns available.
+    """
+    unavailable = unavailable or {}
+    available = sorted(c for c in columns if c not in BOOKKEEPING)
+    for metric in spec.metrics:
+        needed = [c for c in (metric.column, metric.denominator, metric.covariate) if c]
+        missing = [c for c in needed if c not in columns]
+        if missing:
+            why = "".join(f"; {unavailable[c]}" for c in missing if c in unavailable)
+            raise ExperimentDataError(
+                f"experiment {name}: metric {metric.name!r} ({origin}) needs column(s) "
+                f"{missing}, which the data does not have{why}; columns available: {available}"
+            )
+
+
+def outcome_accounting(units: ibis.Table) -> dict[str, dict[str, int]]:
+    """Units per arm by outcome status.
+
+    Parameters
+    ----------
+    units : ibis.Table
+        From :func:`~customer_analytics.experiments.units.units_from_outcomes`.
+
+    Returns
+    -------
+    dict
+        ``{"delivered": {arm: n}, "missing": {arm: n}, "unknown": {arm: n}}``: outcome
+        rows delivered, none delivered (counted as zeros), quarantined as unreadable
+        (left out of the analysis).
+    """
+    counts = units.group_by(["outcome_status", "variant"]).aggregate(n=units.count()).to_pandas()
+    out: dict[str, dict[str, int]] = {"delivered": {}, "missing": {}, "unknown": {}}
+    for row in counts.itertuples():
+        out[row.outcome_status][str(row.variant)] = int(row.n)
+    return out
+
+
+def _unconfigured(exposures: ibis.Table, specs: dict[str, ExperimentSpec]) -> dict[str, int]:
+    """Kept exposures of experiments the config does not name (left unanalysed)."""
+    rest = exposures.filter(~exposures.experiment_id.isin(list(specs)))
+    counts = rest.group_by("experiment_id").aggregate(n=rest.count()).to_pandas()
+    return {str(e): int(n) for e, n in zip(counts["experiment_id"], counts["n"], strict=True)}
 
 
 def _with_segments(units: ibis.Table, con: ibis.BaseBackend, inputs: dict[str, Path]) -> ibis.Table:
@@ -113,26 +302,35 @@ def _with_segments(units: ibis.Table, con: ibis.BaseBackend, inputs: dict[str, P
 
 def _truth(inputs: dict[str, Path], results: dict[str, Any]) -> dict[str, Any]:
     """Planted effects (synthetic shop) against our intervals, widened for the number of
-    planted effects checked (Bonferroni), so "all covered" is a 95% statement."""
+    planted effects checked (Bonferroni), so "all covered" is a 95% statement. Planted
+    effects on a metric, arm or experiment that is not analysed are listed with why."""
     folder = truth_folder(inputs["01_ingest"])
     if folder is None or not (folder / "experiments.parquet").is_file():
         return {}
-    effects = pd.read_parquet(folder / "experiments.parquet")
-    effects = effects[(effects["segment"] == "all") & (effects["true_lift_abs"] != 0)]
-    checks = []
-    for row in effects.itertuples():
-        found = next(
-            (
-                m
-                for m in results.get(row.experiment_id, {}).get("metrics", [])
-                if m["arm"] == row.arm and m["metric"] == row.metric
-            ),
-            None,
-        )
-        if found is not None:
-            checks.append((row, found))
     from scipy import stats
 
+    effects = pd.read_parquet(folder / "experiments.parquet")
+    effects = effects[(effects["segment"] == "all") & (effects["true_lift_abs"] != 0)]
+    checks, not_checked = [], []
+    for row in effects.itertuples():
+        experiment = results.get(row.experiment_id)
+        rows = [] if experiment is None else experiment["metrics"]
+        found = next((m for m in rows if m["arm"] == row.arm and m["metric"] == row.metric), None)
+        if found is not None:
+            checks.append((row, found))
+            continue
+        if experiment is None:
+            why = "experiment not configured"
+        elif row.arm not in experiment["arms"]:
+            why = "arm not configured"
+        elif not rows:
+            why = "experiment not analysed (an arm has no customers)"
+        else:
+            why = f"metric not analysed (not in ab.experiments.{row.experiment_id}.metrics)"
+        not_checked.append(
+            {"experiment": row.experiment_id, "arm": row.arm, "metric": row.metric,
+             "true_abs_lift": float(row.true_lift_abs), "reason": why}
+        )  # fmt: skip
     z = stats.norm.ppf(1 - 0.05 / (2 * max(len(checks), 1)))
     out = []
     for row, found in checks:
@@ -153,12 +351,6 @@ def _truth(inputs: dict[str, Path], results: dict[str, Any]) -> dict[str, Any]:
             "effects_checked": len(out),
             "covered": sum(c["covered"] for c in out),
             "effects": out,
+            "not_checked": not_checked,
         }
     }
-
-
-def ab_sentences(found: dict[str, Any]) -> list[str]:
-    """Plain-language findings of the A/B stage for the run's index page."""
-    if not found["experiments"]:
-        return [f"No experiment analysed: {found.get('skipped', '')}."]
-    return [f"{name}: {e['verdict']}." for name, e in found["experiments"].items()]

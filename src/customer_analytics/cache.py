@@ -69,6 +69,15 @@ def _secret_fingerprint() -> str:
     return key_fingerprint(secret.encode()) if secret else "no-secret"
 
 
+def _experiments_file_fingerprint(cfg: Config) -> str:
+    """The shared experiments file's bytes: the config holds only its path, and the
+    clean rules (arms, metric columns) and the A/B stage read what it says."""
+    if cfg.ab.experiments_file is None:
+        return ""
+    path = cfg.resolve(cfg.ab.experiments_file)
+    return sha256_file(path) if path.is_file() else "missing"
+
+
 def stage_key(cfg: Config, stage: str, upstream: list[str]) -> str:
     """The cache key of ``stage`` given the keys of the stages before it."""
     notebook = notebook_path(stage)
@@ -82,6 +91,7 @@ def stage_key(cfg: Config, stage: str, upstream: list[str]) -> str:
         "code": code_fingerprint(),
         "notebook": hashlib.sha256(notebook.read_bytes()).hexdigest() if notebook.exists() else "",
         "source": source_fingerprint(cfg),
+        "experiments_file": _experiments_file_fingerprint(cfg),
         "upstream": upstream,
         "secret": _secret_fingerprint(),
     }

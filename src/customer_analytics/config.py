@@ -80,6 +80,17 @@ class FileMapping(_Section):
     )
     encoding: Literal["utf-8", "latin-1", "utf-16"] = "utf-8"
     sheet: str | None = None  # Excel only; the first sheet when empty
+    # Canonical columns the file lacks, set to one value on every row: an exposure log
+    # of a single test (customer, time, arm) gets {experiment_id: spring_push}.
+    constants: dict[str, str] = {}
+
+    @field_validator("constants")
+    @classmethod
+    def _not_mapped_twice(cls, constants: dict[str, str], info: Any) -> dict[str, str]:
+        clash = sorted(set(constants) & set(info.data.get("columns", {}).values()))
+        if clash:
+            raise ValueError(f"column(s) {clash} are both mapped from the file and constant")
+        return constants
 
 
 class CampaignSettings(_Section):
@@ -101,6 +112,10 @@ class CampaignSettings(_Section):
     outcomes: tuple[str, ...] = Field(min_length=1)
     covariates: tuple[str, ...] = ()  # pre-assignment values, e.g. for CUPED
     segments: tuple[str, ...] = ()  # columns to split effects by
+    # The column holding when each outcome happened, if the file has one: outcomes
+    # stamped before the customer's assignment are quarantined (outcome_before_assignment)
+    # and those after window_days are not counted.
+    outcome_ts: str | None = None
 
 
 class SourceSettings(_Section):
@@ -210,6 +225,9 @@ class ExperimentSpec(_Section):
     planned_split: tuple[float, ...]
     window_days: int = Field(14, ge=1)  # outcomes counted from assignment for this long
     metrics: tuple[MetricSpec, ...] = Field(min_length=1)
+    # Units (all arms) the test is planned to reach: tunes the always-valid intervals of
+    # ab.sequential; set it before the first look. None: the units seen so far.
+    planned_units: int | None = Field(None, ge=2)
 
     @field_validator("planned_split")
     @classmethod
@@ -227,6 +245,9 @@ class AbSettings(_Section):
     correction: Literal["holm", "bh"] = "holm"
     # Segment columns of the unit table for the effects-by-segment view.
     segments: tuple[str, ...] = ("persona", "rfm_segment", "channel", "customer_type")
+    # Always-valid confidence sequences (experiments/sequential.py) beside the fixed-sample
+    # intervals, and the verdict read from them: for analysts who look before the end.
+    sequential: bool = False
     experiments: dict[str, ExperimentSpec] = {}
     # A YAML file of experiments (mapping name -> the fields of ExperimentSpec), for
     # configs that share them; experiments given inline come first.
@@ -240,6 +261,9 @@ class ShopSettings(_Section):
     currency: str = "EUR"
     festivals: tuple[str, ...] = ()  # shopping festivals as "MM-DD" (seasonal buying)
     festival_days: int = Field(10, ge=0)  # days before a festival that count as its season
+    # What the shop pays its carrier per order (whatever the customer paid for shipping):
+    # with products' unit_cost it gives each order's margin (stage 07_ab_test).
+    carrier_cost_per_order: float | None = Field(None, ge=0)
 
     @field_validator("festivals")
     @classmethod

@@ -92,6 +92,9 @@ class CleanContext:
         Reference tables by name (cities, countries, test e-mail domains).
     done
         Tables already cleaned, by name: ``{"kept": ..., "quarantine": ...}``.
+    experiments
+        The configured experiments by name (``ExperimentSpec``: arms, metrics), for the
+        exposure and outcome rules.
     checkpoint
         Materialises a table and returns it read back (the stage writes Parquet). A rule
         that reads its table more than once calls it first, so the rules before it are
@@ -103,6 +106,7 @@ class CleanContext:
     settings: dict[str, Any]
     reference: dict[str, ibis.Table]
     done: dict[str, dict[str, ibis.Table]] = field(default_factory=dict)
+    experiments: dict[str, Any] = field(default_factory=dict)
     artifacts: dict[str, Any] = field(default_factory=dict)
     checkpoint: Callable[[ibis.Table], ibis.Table] | None = None
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ibis
 import ibis.expr.datatypes as dt
 
+from customer_analytics.clean import experiment_rules
 from customer_analytics.clean.engine import CleanContext, Outcome, Rule, RuleFunction
 from customer_analytics.clean.timestamps import to_utc
 
@@ -259,75 +260,6 @@ def wholesale_outlier(t: ibis.Table, rule: Rule, ctx: CleanContext) -> Outcome:
     return Outcome(t, hit=big)
 
 
-def exposure_missing_arm(t: ibis.Table, rule: Rule, ctx: CleanContext) -> Outcome:
-    """An exposure without a variant: it belongs to no arm, so no comparison can count it."""
-    if "variant" not in t.columns:
-        return Outcome(t)
-    return Outcome(t, hit=t.variant.isnull() | (t.variant.strip() == ""))
-
-
-exposure_timestamp = _timestamp_fix
-
-_EXPERIMENT_KEY = ["experiment_id", "customer_id"]
-
-
-def exposure_two_arms(t: ibis.Table, rule: Rule, ctx: CleanContext) -> Outcome:
-    """Every exposure of a customer assigned more than one arm of the same experiment.
-
-    Arms are counted over all rows with a variant, including rows an earlier rule set
-    aside (a copy, an unreadable time): the customer saw that arm all the same, so their
-    outcome cannot be credited to either. Repeated rows of one arm are not a conflict;
-    the earliest ``assigned_ts_utc`` is the assignment later stages use.
-    """
-    if not {*_EXPERIMENT_KEY, "variant"} <= set(t.columns):
-        return Outcome(t)
-    t = ctx.materialised(t)  # read twice: for the arms per customer and for the join
-    arms = (
-        t.select(*_EXPERIMENT_KEY, _arm=t.variant.strip().nullif(""))
-        .filter(lambda a: a._arm.notnull() & a.customer_id.notnull())
-        .distinct()
-    )
-    # Count first, name later: an ordered string aggregate over every customer cost 9 of
-    # the 12 CPU seconds of 2.6 million exposures; only the few conflicts need names.
-    counted = arms.group_by(_EXPERIMENT_KEY).aggregate(_arms=arms.count())
-    conflicting = arms.semi_join(counted.filter(counted._arms > 1), _EXPERIMENT_KEY)
-    conflicts = conflicting.group_by(_EXPERIMENT_KEY).aggregate(
-        _names=conflicting._arm.group_concat(", ", order_by=conflicting._arm)
-    )
-    joined = t.left_join(conflicts, _EXPERIMENT_KEY).select(*t.columns, "_names")
-    return Outcome(joined, hit=joined._names.notnull(), detail="arms " + joined._names)
-
-
-def outcome_without_exposure(t: ibis.Table, rule: Rule, ctx: CleanContext) -> Outcome:
-    """An outcome of a customer with no kept exposure in the experiment.
-
-    Needs the exposures cleaned first (``rules.yaml`` lists them before outcomes). The
-    detail names the rule that set the customer's exposure aside, where there was one.
-    """
-    exposures = ctx.done.get("exposures")
-    if exposures is None or not set(_EXPERIMENT_KEY) <= set(t.columns):
-        return Outcome(t)
-    exposed = exposures["kept"].select(*_EXPERIMENT_KEY).distinct().mutate(_exposed=True)
-    dropped = exposures["quarantine"]
-    gone = (
-        dropped.group_by(_EXPERIMENT_KEY)
-        .aggregate(_exposure_rule=dropped._rule.argmin(dropped._row))
-        .anti_join(exposed, _EXPERIMENT_KEY)
-    )
-    joined = (
-        t.left_join(exposed, _EXPERIMENT_KEY)
-        .select(*t.columns, "_exposed")
-        .left_join(gone, _EXPERIMENT_KEY)
-        .select(*t.columns, "_exposed", "_exposure_rule")
-    )
-    detail = ibis.ifelse(
-        joined._exposure_rule.notnull(),
-        "exposure quarantined by " + joined._exposure_rule,
-        "no exposure delivered",
-    )
-    return Outcome(joined, hit=joined._exposed.isnull(), detail=detail)
-
-
 def _spelling(t: ibis.Table, column: str, reference: ibis.Table) -> Outcome:
     ref = reference.select(
         _variant=reference.variant.strip().lower(), _canonical=reference[column]
@@ -374,11 +306,15 @@ def identity_merged(t: ibis.Table, rule: Rule, ctx: CleanContext) -> Outcome:
     return Outcome(joined, hit=joined.merged_customer_id != joined.customer_id)
 
 
-FUNCTIONS: dict[str, RuleFunction] = {
-    name: fn
-    for name, fn in globals().items()
-    if callable(fn)
-    and not name.startswith("_")
-    and name not in {"to_utc", "Outcome", "Rule", "CleanContext"}
-    and fn.__module__ == __name__  # fmt: skip
-}
+def _functions(namespace: dict) -> dict[str, RuleFunction]:
+    """The public rule functions defined in a module's namespace, by name."""
+    module = namespace["__name__"]
+    return {
+        name: fn
+        for name, fn in namespace.items()
+        if callable(fn) and not name.startswith("_") and getattr(fn, "__module__", "") == module
+    }
+
+
+#: Every rule function by the name ``rules.yaml`` uses, the experiment tables' included.
+FUNCTIONS: dict[str, RuleFunction] = {**_functions(globals()), **experiment_rules.FUNCTIONS}

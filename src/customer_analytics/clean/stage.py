@@ -221,6 +221,7 @@ def run_clean(cfg: Config, inputs: dict[str, Path], out: Path) -> dict[str, Any]
         timezone=cfg.shop.timezone,
         settings=cfg.clean.model_dump(),
         reference=_reference(con),
+        experiments=cfg.experiments(),
     )
     accounting = clean_tables(con, tables, ctx, out)
     (out / "accounting.json").write_text(json.dumps(accounting, indent=1))

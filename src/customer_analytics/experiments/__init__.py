@@ -34,7 +34,9 @@ from customer_analytics.experiments.multiple import (
 from customer_analytics.experiments.power import (
     SampleSize,
     achieved_power,
+    mde_from_se,
     minimum_detectable_effect,
+    power_from_se,
     sample_size,
 )
 from customer_analytics.experiments.reduce import (
@@ -77,8 +79,10 @@ __all__ = [
     "covariate_stats",
     "cuped",
     "gaussian_posterior",
+    "mde_from_se",
     "minimum_detectable_effect",
     "per_arm",
+    "power_from_se",
     "ratio",
     "ratio_stats",
     "sample_size",

@@ -3,7 +3,9 @@ corrected for the family, with a Bayesian reading, power, effects by segment and
 
 Only sufficient statistics leave the database (:func:`.reduce.sufficient_stats`); the
 verdict reads the relative lift after the family correction (Holm by default), as
-GrowthBook reports it, and says why.
+GrowthBook reports it, and says why. With ``ab.sequential`` it reads the always-valid
+confidence sequences instead (:mod:`.sequential`), at the Bonferroni level of the
+family, so an analyst may look before the planned end.
 """
 
 from __future__ import annotations
@@ -19,9 +21,16 @@ from customer_analytics.experiments.bayes import bayesian_view
 from customer_analytics.experiments.compare import Comparison, cuped, ratio, two_proportion, welch
 from customer_analytics.experiments.heterogeneity import segment_heterogeneity
 from customer_analytics.experiments.multiple import adjust_pvalues, correct_family
-from customer_analytics.experiments.power import achieved_power
+from customer_analytics.experiments.power import (
+    achieved_power,
+    mde_from_se,
+    minimum_detectable_effect,
+    power_from_se,
+)
 from customer_analytics.experiments.reduce import per_arm, sample_stats, sufficient_stats
+from customer_analytics.experiments.sequential import sequential_interval
 from customer_analytics.experiments.srm import srm_check
+from customer_analytics.experiments.verdict import arm_verdict, overall
 
 TESTS = {"proportion": two_proportion, "mean": welch}
 
@@ -43,6 +52,7 @@ def compare_metric(
 def metric_stats(
     units: ibis.Table, metric: MetricSpec, segments: tuple[str, ...] = ()
 ) -> pd.DataFrame:
+    """Sufficient statistics of one metric per arm (and segment), as its test needs them."""
     return sufficient_stats(
         units,
         "variant",
@@ -57,12 +67,40 @@ def metric_stats(
 def analyse_experiment(
     name: str, units: ibis.Table, spec: ExperimentSpec, settings: AbSettings, min_group: int
 ) -> dict[str, Any]:
-    """Everything the report says about one experiment (JSON-ready)."""
+    """Everything the report says about one experiment (JSON-ready).
+
+    Parameters
+    ----------
+    name : str
+        The experiment's name in the config.
+    units : ibis.Table
+        One row per analysed unit: ``variant`` and the metric columns.
+    spec : ExperimentSpec
+        Arms (control first), planned split, metrics.
+    settings : AbSettings
+        Levels, correction, segments, sequential option.
+    min_group : int
+        Smallest segment value shown (``privacy.min_group_size``).
+
+    Raises
+    ------
+    ValueError
+        If the units hold an arm the experiment does not configure (the clean stage's
+        ``exposure_unknown_arm`` rule sets such rows aside, so this means the units did
+        not come through it).
+    """
     control, treatments = spec.arms[0], spec.arms[1:]
     counts = units.group_by("variant").aggregate(n=units.count()).to_pandas()
     counts = dict(zip(counts["variant"], counts["n"].astype(int), strict=True))
-    for arm in spec.arms:
-        counts.setdefault(arm, 0)
+    unknown = sorted(str(a) for a in set(counts) - set(spec.arms))
+    if unknown:
+        raise ValueError(
+            f"experiment {name}: arm value(s) {unknown} in the data are not among the "
+            f"configured arms {list(spec.arms)} (ab.experiments.{name}.arms); the clean "
+            "stage's exposure_unknown_arm rule quarantines them"
+        )
+    # In the configured order (control first): the database returns groups in any order.
+    counts = {arm: counts.get(arm, 0) for arm in spec.arms}
     srm = srm_check(
         counts, dict(zip(spec.arms, spec.planned_split, strict=True)), settings.srm_alpha
     )
@@ -72,6 +110,7 @@ def analyse_experiment(
         for metric in spec.metrics:
             stats = metric_stats(units, metric)
             by_arm = stats.groupby("variant")[[f"{metric.column}__sum", "n"]].sum()
+            by_arm = by_arm.reindex(list(spec.arms))
             means[metric.name] = {
                 str(a): _f(v) for a, v in (by_arm.iloc[:, 0] / by_arm["n"]).items()
             }
@@ -92,9 +131,14 @@ def analyse_experiment(
                 p_adjusted=_f(member.p_adjusted),
                 significant=bool(member.reject),
                 family_ci=[_f(v) for v in member.ci],
+                family_ci_level=1 - family.ci_alpha,
                 ci_disagrees=bool(member.disagrees),
             )
-    verdicts = {arm: _verdict(arm, rows, srm.passed, missing_arms) for arm in treatments}
+    sequential = None
+    if settings.sequential and comparisons:
+        sequential = _sequential(rows, comparisons, spec, sum(counts.values()), settings.alpha)
+    basis = "sequential_significant" if sequential else "significant"
+    verdicts = {arm: arm_verdict(arm, rows, srm.passed, missing_arms, basis) for arm in treatments}
     return {
         "description": spec.description,
         "arms": list(spec.arms),
@@ -108,10 +152,12 @@ def analyse_experiment(
         },
         "correction": settings.correction,
         "family_size": len(comparisons),
+        "decided_by": "sequential" if sequential else settings.correction,
+        "sequential": sequential,
         "arm_means": means,  # plain per-arm means (ratio metrics: the numerator per unit)
         "metrics": rows,
         "verdicts": verdicts,
-        "verdict": _overall(verdicts),
+        "verdict": overall(verdicts),
         "segments": _segments(units, spec, settings, min_group) if comparisons else {},
     }
 
@@ -126,10 +172,10 @@ def _row(
     alpha: float,
 ) -> dict[str, Any]:
     bayes = bayesian_view(c, "relative")
-    power = np.nan
-    if metric.type != "ratio":
-        arms = {a: sample_stats(rows, metric.name) for a, rows in stats.groupby("variant")}
-        power = achieved_power(arms[control], arms[arm], metric.min_effect, alpha)
+    power, mde, control_sd = _power_and_mde(metric, c, stats, control, arm, alpha)
+    # One-sided 1 - alpha bound in the bad direction: the non-inferiority check of a
+    # guardrail (experiments/verdict.py) reads it.
+    low, high = c.at_level(2 * alpha).rel_ci
     return {
         "key": key,
         "arm": arm,
@@ -151,7 +197,13 @@ def _row(
         ),
         "risk": _f(bayes.risk_treatment if metric.direction == "increase" else bayes.risk_control),
         "power_at_min_effect": _f(power),
+        "mde": _f(mde),
+        "harm_bound": _f(low if metric.direction == "increase" else high),
+        "harm_bound_level": 1 - alpha,
         "min_effect": metric.min_effect,
+        "control_n": int(c.control_n),
+        "treatment_n": int(c.treatment_n),
+        "control_sd": _f(control_sd),
         "variance_reduction": _f(c.variance_reduction)
         if c.variance_reduction is not None
         else None,
@@ -159,62 +211,60 @@ def _row(
     }
 
 
-def _good(row: dict[str, Any]) -> bool:
-    return (row["rel_lift"] > 0) == (row["direction"] == "increase")
+def _power_and_mde(
+    metric: MetricSpec, c: Comparison, stats: pd.DataFrame, control: str, arm: str, alpha: float
+) -> tuple[float, float, float]:
+    """Achieved power at the planned ``min_effect`` and the relative MDE at 80% power,
+    both at ``alpha`` before the family correction, of the test as run (CUPED-adjusted
+    and ratio tests through their standard errors); the control's unit sd (mean metrics,
+    for planning)."""
+    arms = {a: sample_stats(rows, metric.column) for a, rows in stats.groupby("variant")}
+    control_sd = float(np.sqrt(arms[control].variance)) if metric.type == "mean" else np.nan
+    if metric.type == "proportion":
+        power = achieved_power(arms[control], arms[arm], metric.min_effect, alpha)
+        base = float(c.control_mean)
+        mde = (
+            minimum_detectable_effect(
+                int(c.control_n), int(c.treatment_n), proportion=base, alpha=alpha
+            )
+            if 0 < base < 1
+            else np.nan
+        )
+        return power, mde, control_sd
+    se, base = float(c.abs_se), float(c.control_mean)
+    return (
+        power_from_se(se, base, metric.min_effect, alpha),
+        mde_from_se(se, base, alpha),
+        control_sd,
+    )
 
 
-def _verdict(
-    arm: str, rows: list[dict], srm_passed: bool, missing_arms: list[str]
-) -> dict[str, str]:
-    """Ship, don't ship or inconclusive for one arm, with the reason."""
-    if missing_arms:
-        return {
-            "decision": "blocked",
-            "reason": f"arm(s) {', '.join(missing_arms)} have no customers",
-        }
-    if not srm_passed:
-        return {
-            "decision": "blocked",
-            "reason": "sample-ratio mismatch: the arms' sizes do not match the planned split, "
-            "so assignment or logging is broken and no lift can be trusted",
-        }
-    mine = [r for r in rows if r["arm"] == arm]
-    harmed = [
-        r["metric"] for r in mine if r["role"] == "guardrail" and r["significant"] and not _good(r)
-    ]
-    worse = [r["metric"] for r in mine if r["role"] == "goal" and r["significant"] and not _good(r)]
-    better = [r["metric"] for r in mine if r["role"] == "goal" and r["significant"] and _good(r)]
-    if harmed:
-        return {
-            "decision": "don't ship",
-            "reason": f"guardrail {', '.join(harmed)} significantly worse",
-        }
-    if worse:
-        return {"decision": "don't ship", "reason": f"{', '.join(worse)} significantly worse"}
-    if better:
-        return {
-            "decision": "ship",
-            "reason": f"{', '.join(better)} significantly better after the correction, no guardrail harmed",
-        }
-    goals = [r for r in mine if r["role"] == "goal"]
-    low = [
-        r["metric"]
-        for r in goals
-        if r["power_at_min_effect"] == r["power_at_min_effect"] and r["power_at_min_effect"] < 0.8
-    ]
-    reason = "no goal metric moved significantly after the correction"
-    if low:
-        reason += f"; power to see the planned effect was under 80% for {', '.join(low)}"
-    return {"decision": "inconclusive", "reason": reason}
-
-
-def _overall(verdicts: dict[str, dict[str, str]]) -> str:
-    decisions = {v["decision"] for v in verdicts.values()}
-    for decision in ("blocked", "ship", "don't ship"):
-        if decision in decisions:
-            arms = [a for a, v in verdicts.items() if v["decision"] == decision]
-            return decision if decision == "blocked" else f"{decision}: {', '.join(arms)}"
-    return "inconclusive"
+def _sequential(
+    rows: list[dict[str, Any]],
+    comparisons: dict[str, Comparison],
+    spec: ExperimentSpec,
+    units: int,
+    alpha: float,
+) -> dict[str, Any]:
+    """Always-valid intervals of the relative lifts, at ``alpha / m`` for a family of
+    ``m`` (Bonferroni, which keeps the family-wise error at every look)."""
+    level = alpha / len(comparisons)
+    planned = spec.planned_units or units
+    for row in rows:
+        cs = sequential_interval(comparisons[row["key"]].at_level(level), planned, "relative")
+        row["sequential_ci"] = [_f(v) for v in cs.ci]
+        row["sequential_significant"] = bool(cs.excludes_zero)
+        # A guardrail's bound must hold at every look too.
+        row["harm_bound"] = row["sequential_ci"][0 if row["direction"] == "increase" else 1]
+        row["harm_bound_level"] = 1 - level / 2
+    return {
+        "planned_units": int(planned),
+        "planned_from": "ab.experiments.<name>.planned_units"
+        if spec.planned_units
+        else "the units seen so far (planned_units not set)",
+        "units": int(units),
+        "alpha_per_comparison": level,
+    }
 
 
 def _segments(
@@ -222,7 +272,9 @@ def _segments(
 ) -> dict[str, Any]:
     """The first goal metric by segment: lifts per segment value, Holm within each
     segment column and arm, and Cochran's Q for a lift that differs between values."""
-    metric = next(m for m in spec.metrics if m.role == "goal")
+    metric = next((m for m in spec.metrics if m.role == "goal"), None)
+    if metric is None:
+        return {}
     control = spec.arms[0]
     out: dict[str, Any] = {"metric": metric.name, "by": {}}
     for column in settings.segments:

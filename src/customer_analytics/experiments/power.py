@@ -179,6 +179,55 @@ def minimum_detectable_effect(
     return (p2 - base) / base
 
 
+def power_from_se(se: float, baseline: float, relative_effect: float, alpha: float = 0.05) -> float:
+    """Power of a two-sided z-test whose estimate has standard error ``se``.
+
+    The probability of rejecting at ``alpha`` if the true lift were ``relative_effect``
+    of ``baseline``, counting both tails: ``Phi(d/se - z) + Phi(-d/se - z)`` with
+    ``d = relative_effect * baseline`` (Cohen 1988, ch. 2; the normal approximation of
+    every test in :mod:`customer_analytics.experiments.compare` at large samples). Works
+    for any comparison with a standard error: CUPED-adjusted, ratio (delta method).
+
+    Parameters
+    ----------
+    se : float
+        Standard error of the absolute lift.
+    baseline : float
+        Control mean (the relative effect's base).
+    relative_effect : float
+    alpha : float, default 0.05
+
+    Returns
+    -------
+    float
+        ``nan`` when ``se`` is not positive.
+    """
+    if not se > 0:
+        return float("nan")
+    shift = relative_effect * baseline / se
+    z = sps.norm.ppf(1 - alpha / 2)
+    return float(sps.norm.cdf(shift - z) + sps.norm.cdf(-shift - z))
+
+
+def mde_from_se(se: float, baseline: float, alpha: float = 0.05, power: float = 0.8) -> float:
+    """Smallest relative lift a test with standard error ``se`` detects with ``power``.
+
+    ``(z_{1-alpha/2} + z_power) * se / |baseline|`` (Kohavi, Tang & Xu 2020, ch. 17),
+    ignoring the far tail as :func:`minimum_detectable_effect` does; for a mean metric
+    with ``se = sqrt(var_c/n_c + var_t/n_t)`` it is that function's MDE with the arms'
+    own variances.
+
+    Returns
+    -------
+    float
+        ``nan`` when ``se`` is not positive or the baseline is zero.
+    """
+    if not se > 0 or baseline == 0:
+        return float("nan")
+    z = sps.norm.ppf(1 - alpha / 2) + sps.norm.ppf(power)
+    return float(z * se / abs(baseline))
+
+
 def achieved_power(
     control: SampleStats,
     treatment: SampleStats,
@@ -189,9 +238,10 @@ def achieved_power(
 
     Uses the arms' observed sizes and variances and the control mean: the probability
     that a two-sided z-test at ``alpha`` rejects if the true lift were
-    ``relative_effect``, counting both tails. Pass the effect the test was planned for
-    (the MDE), not the observed lift: "observed power" at the observed effect is a
-    function of the p-value and says nothing more (Hoenig & Heisey 2001).
+    ``relative_effect``, counting both tails (:func:`power_from_se`). Pass the effect
+    the test was planned for (the MDE), not the observed lift: "observed power" at the
+    observed effect is a function of the p-value and says nothing more (Hoenig &
+    Heisey 2001).
 
     Parameters
     ----------
@@ -204,7 +254,5 @@ def achieved_power(
     -------
     float
     """
-    se = np.sqrt(control.mean_variance + treatment.mean_variance)
-    shift = relative_effect * control.mean / se
-    z = sps.norm.ppf(1 - alpha / 2)
-    return float(sps.norm.cdf(shift - z) + sps.norm.cdf(-shift - z))
+    se = float(np.sqrt(control.mean_variance + treatment.mean_variance))
+    return power_from_se(se, float(control.mean), relative_effect, alpha)

@@ -18,7 +18,8 @@ The file becomes two canonical tables, both keeping ``_row`` (the 1-based data r
 
 - ``exposures``: ``experiment_id, customer_id, variant, assigned_ts``, one row per file
   row, as the other sources deliver assignment logs;
-- ``outcomes``: ``experiment_id, customer_id`` and every outcome, covariate and
+- ``outcomes``: ``experiment_id, customer_id``, ``outcome_ts`` when the file says when
+  each outcome happened (``outcome_ts: <column>``), and every outcome, covariate and
   segment column under its name in the file.
 
 Values stay text as delivered (a Parquet file's typed columns are cast to text, so the
@@ -38,7 +39,7 @@ from customer_analytics.sources import SourceError, SourceTables, verify_checksu
 from customer_analytics.sources.files import _read
 
 #: Columns the adapter writes itself: a delivered column of the same name would be lost.
-RESERVED = {"experiment_id", "customer_id", "variant", "assigned_ts", "_row"}
+RESERVED = {"experiment_id", "customer_id", "variant", "assigned_ts", "outcome_ts", "_row"}
 
 
 def _constant_time(value: dt.date | dt.datetime | str) -> str | None:
@@ -97,7 +98,7 @@ def read_campaign(cfg: Config, con: ibis.BaseBackend) -> SourceTables:
     if assigned is None or assigned not in found:
         fixed_time = _constant_time(spec.assigned)
         assigned = None
-    mapped = {"arm": spec.arm, "customer_id": spec.customer_id}
+    mapped = {"arm": spec.arm, "customer_id": spec.customer_id, "outcome_ts": spec.outcome_ts}
     if fixed_time is None:
         mapped["assigned"] = str(spec.assigned)
     mapped.update({f"outcome/covariate/segment {c!r}": c for c in _columns(spec)})
@@ -135,14 +136,18 @@ def read_campaign(cfg: Config, con: ibis.BaseBackend) -> SourceTables:
         assigned_ts=when,
         _row=numbered._row,
     )
+    stamped = {"outcome_ts": _text(numbered[spec.outcome_ts])} if spec.outcome_ts else {}
     outcomes = numbered.select(
         experiment_id=experiment,
         customer_id=customer,
+        **stamped,
         **{c: _text(numbered[c]) for c in _columns(spec)},
         _row=numbered._row,
     )
     # Outcomes and covariates should be numbers: the profile counts the ones that are not.
     numeric = dict.fromkeys([*spec.outcomes, *spec.covariates], "float")
+    if spec.outcome_ts:
+        numeric["outcome_ts"] = "timestamp"
     notes = {"campaign_assigned": "column " + assigned if assigned else fixed_time}
     return SourceTables(
         tables={"exposures": exposures, "outcomes": outcomes},

@@ -12,11 +12,17 @@ Example (``configs/example_files.yaml``)::
           date_format: "%d/%m/%Y %H:%M"
           columns: {Invoice: order_id, Item: product_id, Qty: quantity, Price: unit_price,
                     Client: customer_id, When: order_ts}
+        exposures:                     # an exposure log of one test: customer, time, arm
+          file: push_log.csv
+          columns: {user: customer_id, sent_at: assigned_ts, group: variant}
+          constants: {experiment_id: spring_push}
 
 Every mapped column must exist in the file (the error lists what was expected and what
 was found); values are kept as delivered (text), except timestamp columns when a
 ``date_format`` is given, which must all parse (the error names the column, an example
-and the count). The cleaning stage types and checks the rest.
+and the count). ``constants`` sets canonical columns the file lacks to one text value on
+every row (a log of a single experiment has no ``experiment_id`` column). The cleaning
+stage types and checks the rest.
 """
 
 from __future__ import annotations
@@ -31,7 +37,7 @@ from customer_analytics.clean.timestamps import try_strptime
 from customer_analytics.config import Config, FileMapping
 from customer_analytics.sources import SourceError, SourceTables, parse_or_fail, verify_checksum
 
-TIMESTAMP_COLUMNS = {"order_ts", "signup_ts", "event_ts", "assigned_ts", "ts"}
+TIMESTAMP_COLUMNS = {"order_ts", "signup_ts", "event_ts", "assigned_ts", "outcome_ts", "ts"}
 
 
 def _read(con: ibis.BaseBackend, path: Path, mapping: FileMapping) -> ibis.Table:
@@ -84,7 +90,8 @@ def read_files(cfg: Config, con: ibis.BaseBackend) -> SourceTables:
                 f"expected {list(mapping.columns)}, found {list(raw.columns)}"
             )
         table = raw.select(
-            **{canonical: raw[source] for source, canonical in mapping.columns.items()}
+            **{canonical: raw[source] for source, canonical in mapping.columns.items()},
+            **{column: ibis.literal(value) for column, value in mapping.constants.items()},
         )
         if mapping.date_format:
             table = _parse_dates(

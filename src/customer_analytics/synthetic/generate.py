@@ -282,13 +282,17 @@ def _orders(rng, purchases, pop, personas, customers, start_ts) -> pd.DataFrame:
 
 
 def _money(orders: pd.DataFrame, free_over: float) -> pd.DataFrame:
+    """Each order's value under a free-shipping threshold, defined as the clean stage and
+    stage 07_ab_test measure it: revenue is the goods less the discount (shipping left
+    out, as the clean orders' revenue); margin adds the shipping the customer paid and
+    takes off the goods' cost and what the carrier is paid."""
     shipping = np.where(orders["_items_total"] >= free_over, 0.0, shop.SHIPPING_FEE)
-    revenue = orders["_items_total"] - orders["discount_amount"] + shipping
+    revenue = orders["_items_total"] - orders["discount_amount"]
     return pd.DataFrame(
         {
             "shipping": shipping,
             "revenue": revenue,
-            "margin": revenue - orders["_cost"] - CARRIER_COST,
+            "margin": revenue + shipping - orders["_cost"] - CARRIER_COST,
         }
     )
 
