@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 from lifetimes import BetaGeoFitter, GammaGammaFitter, ModifiedBetaGeoFitter, ParetoNBDFitter
 from lifetimes.utils import ConvergenceError
-from scipy.optimize import minimize
+from scipy.optimize import OptimizeResult, minimize
 
 from customer_analytics.clv import models, pareto
 from customer_analytics.clv.models import (
@@ -40,6 +40,9 @@ from customer_analytics.clv.models import (
     check_summary,
     deduplicate,
 )
+
+#: A Pareto/NBD parameter beyond this share of the search bound is "at the edge": no estimate.
+EDGE = 0.99
 
 
 def _advice(time_unit: str) -> str:
@@ -282,9 +285,21 @@ class _ParetoNBDFitter(ParetoNBDFitter):
             x0=initial_params,
             method=fit_method,
             tol=tol,
+            callback=_stop_at_the_edge,
             options={"maxiter": maxiter, "disp": disp, **kwargs},
         )
         return self.optimize_result_.x, self.optimize_result_.fun
+
+
+def _stop_at_the_edge(intermediate_result: OptimizeResult) -> None:
+    """Stop the search once its best point reaches the parameter bound.
+
+    Such a fit is refused anyway (no estimate at the edge), and Nelder-Mead crawls along
+    the bound long after reaching it: on the default synthetic shop it got there in 300
+    of 1,136 evaluations (12 of 45 seconds).
+    """
+    if np.any(intermediate_result.x > EDGE * pareto.ParetoNBDObjective.max_param):
+        raise StopIteration
 
 
 class ParetoNBDModel(_CountModel):
@@ -341,16 +356,16 @@ class ParetoNBDModel(_CountModel):
         start = np.array(self.INITIAL_PARAMS)
         fitter.fit(x, t_x, T, weights=weights, initial_params=start, tol=tol, maxiter=self.max_iter)
         result = fitter.optimize_result_
-        if not result.success or not np.isfinite(result.fun):
-            raise ClvFitError(
-                f"Pareto/NBD fit did not converge ({result.message}). {_advice(self.time_unit)}"
-            )
-        if np.any(result.x > 0.99 * pareto.ParetoNBDObjective.max_param):
+        if np.any(result.x > EDGE * pareto.ParetoNBDObjective.max_param):
             raise ClvFitError(
                 "Pareto/NBD fit ran to the edge of the parameter space (s and beta growing "
                 "without bound: the data show too little dropout, or too little variation "
                 "in it, to estimate its distribution), so it gives no estimate; use BG/NBD "
                 "or MBG/NBD for this data"
+            )
+        if not result.success or not np.isfinite(result.fun):
+            raise ClvFitError(
+                f"Pareto/NBD fit did not converge ({result.message}). {_advice(self.time_unit)}"
             )
         return fitter
 
