@@ -192,6 +192,21 @@ def test_failed_fits_say_why_and_what_to_try(data):
         BetaGeoModel().fit(nobody_returns)
 
 
+def test_pareto_fit_without_dropout_variation_stops_at_the_edge_and_says_so():
+    """Everyone drops out at one rate: s and beta run off together to the bound, where
+    the fit is refused with the reason."""
+    rng = np.random.default_rng(3)
+    n = 2000
+    T = rng.integers(40, 79, n).astype(float)
+    lam = rng.gamma(0.553, 1 / 10.578, n)
+    active = np.minimum(rng.exponential(1 / 0.05, n), T)
+    x = rng.poisson(lam * active).astype(float)
+    last = np.where(x > 0, active * rng.random(n) ** (1 / np.maximum(x, 1)), 0.0)
+    data = pd.DataFrame({"frequency": x, "recency": np.floor(last), "T": T})
+    with pytest.raises(ClvFitError, match="edge of the parameter space.*use BG/NBD"):
+        ParetoNBDModel().fit(data)
+
+
 # ------------------------------------------------------------ Pareto/NBD stability
 
 
