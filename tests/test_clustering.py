@@ -235,8 +235,8 @@ def test_rule_votes_among_stable_k() -> None:
     assert "Calinski–Harabasz preferred k=4, Davies–Bouldin preferred k=3" in reason
     assert "unstable: k=6 (ARI 0.62)" in reason
     assert choose_k(criteria).summary == (
-        "k=5, chosen by silhouette among the stable k (3–5) (a tie, broken by silhouette); "
-        "bootstrap stability (ARI) 0.85"
+        "k=5, chosen by silhouette among the stable k (3–5), as the criteria split between "
+        "k=3, 4 and 5; bootstrap stability (ARI) 0.85"
     )
     assert choose_k(criteria, fixed=6).summary == (
         "k=6, fixed by parameter; bootstrap stability (ARI) 0.62"

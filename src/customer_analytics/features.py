@@ -13,9 +13,9 @@ who buys in several categories, and distances between shares are comparable.
 The hour of day is circular (23:00 is next to 00:00), so it enters as the mean of the
 orders' hour angles, ``hour_sin`` and ``hour_cos`` (Fisher 1993, *Statistical analysis
 of circular data*), and for reading as ``order_hour``, the circular mean hour. The
-weekday habit is one share, ``weekend_share`` (Saturday and Sunday, local time): finer
-day-of-week shares would add six noisy columns to the clustering distance for a habit
-that, in the shops we have, splits only into weekdays and weekends.
+weekday habit is one share, ``weekend_share`` (Saturday and Sunday, local time): the
+split marketing acts on. Day-of-week shares would add six columns to the clustering
+distance, pure noise on the synthetic shop, which plants no weekday habit.
 """
 
 from __future__ import annotations

@@ -168,7 +168,7 @@ def choose_k(c: pd.DataFrame, fixed: int | None = None, n_bootstrap: int = 10) -
     summary = f"k={chosen}, chosen by {_and([n for n, k in votes.items() if k == chosen])} "
     summary += short_scope
     if len(tied) > 1:
-        summary += " (a tie, broken by silhouette)"
+        summary += f", as the criteria split between k={_and([str(k) for k in sorted(tied)])}"
     stability = _stability(c, chosen)
     return KChoice(chosen, reason, summary + (f"; {stability}" if stability else ""))
 
