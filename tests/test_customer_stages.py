@@ -309,6 +309,7 @@ def test_a_persona_under_the_minimum_is_shown_nowhere(tiny: dict, tmp_path: Path
         assert pd.read_csv(out / "audiences" / name)["persona"].isna().all()
         assert personas["headline"][f"Audience · {name}"] == (0 if rows == 0 else "<1000")
     assert personas["headline"]["Personas"] == 0
+    assert all(check["matched"] == 0 for check in personas["truth"].values())
     assert persona_sentences(personas)[0] == "No persona is large enough to describe."
 
 

@@ -68,7 +68,7 @@ def run_personas(cfg: Config, inputs: dict[str, Path], out: Path) -> dict[str, A
         "persona_kept_share": _stayed(movement),
         "movement_customers": int(movement.drop(index=NEW, errors="ignore").to_numpy().sum()),
         **audiences,
-        **_truth_traits(inputs, labels, cards),
+        **_truth_traits(inputs, labels, shown),
     }
     return {**found, "headline": _headline(found, minimum)}
 
@@ -95,7 +95,8 @@ def _headline(found: dict[str, Any], minimum: int) -> dict[str, Any]:
 
 def _truth_traits(inputs: dict[str, Path], labels: pd.Series, cards: list[PersonaCard]) -> dict:
     """Against the planted personas: does the card of the cluster holding most of a
-    planted persona's customers carry that persona's defining traits?"""
+    planted persona's customers carry that persona's defining traits? A cluster with no
+    card (under the privacy minimum) carries none."""
     planted = planted_personas(inputs["01_ingest"])
     if planted is None:
         return {}
@@ -107,13 +108,13 @@ def _truth_traits(inputs: dict[str, Path], labels: pd.Series, cards: list[Person
         members = labels[truth == name]
         if members.empty:
             continue
-        card = by_cluster[int(members.value_counts().index[0])]
-        tags = {t.trait: t.value for t in card.tags}
+        card = by_cluster.get(int(members.value_counts().index[0]))
+        tags = {t.trait: t.value for t in card.tags} if card else {}
         wrong = {
             k: f"planted {v}, tagged {tags.get(k)}" for k, v in wanted.items() if tags.get(k) != v
         }
         out[name] = {
-            "persona": card.name,
+            "persona": card.name if card else "(no card: under the privacy minimum)",
             "traits": len(wanted),
             "matched": len(wanted) - len(wrong),
             "mismatches": wrong,
