@@ -19,7 +19,7 @@ from sklearn.datasets import make_blobs
 from sklearn.metrics import adjusted_rand_score
 from sklearn.mixture import GaussianMixture
 
-from customer_analytics.clustering import CRITERIA, CustomerClusters
+from customer_analytics.clustering import CRITERIA, CustomerClusters, choose_k
 
 SIZES = [500, 450, 400, 350, 300, 250]  # six planted groups, unequal as real segments
 
@@ -209,6 +209,11 @@ def test_missing_columns_and_bad_input(blobs) -> None:
         CustomerClusters(k=1).fit(X)
 
 
+def _k(criteria: pd.DataFrame) -> tuple[int, str]:
+    choice = choose_k(criteria)
+    return choice.k, choice.reason
+
+
 def test_rule_votes_among_stable_k() -> None:
     criteria = pd.DataFrame(
         {
@@ -221,7 +226,7 @@ def test_rule_votes_among_stable_k() -> None:
         },
         index=pd.Index([3, 4, 5, 6], name="k"),
     )
-    k, reason = CustomerClusters()._choose_k(criteria)
+    k, reason = _k(criteria)
     # k=6 scores best but is unstable; among k=3-5 each criterion names another k, so the
     # three-way tie goes to the best silhouette.
     assert k == 5
@@ -229,6 +234,13 @@ def test_rule_votes_among_stable_k() -> None:
     assert "a tie between k=3–5 broken by silhouette" in reason
     assert "Calinski–Harabasz preferred k=4, Davies–Bouldin preferred k=3" in reason
     assert "unstable: k=6 (ARI 0.62)" in reason
+    assert choose_k(criteria).summary == (
+        "k=5, chosen by silhouette among the stable k (3–5), as the criteria split between "
+        "k=3, 4 and 5; bootstrap stability (ARI) 0.85"
+    )
+    assert choose_k(criteria, fixed=6).summary == (
+        "k=6, fixed by parameter; bootstrap stability (ARI) 0.62"
+    )
     criteria["ari_mean"] = 0.5
-    k, reason = CustomerClusters()._choose_k(criteria)
+    k, reason = _k(criteria)
     assert k == 6 and "none reached bootstrap ARI ≥ 0.8" in reason

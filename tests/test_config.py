@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import get_args
 
 import pytest
 
-from customer_analytics.config import ConfigError, load_config, parse_overrides
+from customer_analytics.clustering.estimator import Method
+from customer_analytics.config import (
+    ClusteringSettings,
+    ConfigError,
+    load_config,
+    parse_overrides,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -49,3 +56,13 @@ def test_missing_config_file_is_named(tmp_path: Path) -> None:
 def test_malformed_override_is_explained() -> None:
     with pytest.raises(ConfigError, match="expected key=value"):
         parse_overrides(["run.as_of"])
+
+
+def test_every_clustering_method_of_the_estimator_is_accepted() -> None:
+    methods = get_args(Method)
+    assert get_args(ClusteringSettings.model_fields["method"].annotation) == methods
+    for method in methods:
+        cfg = load_config(
+            ROOT / "configs/tiny.yaml", parse_overrides([f"clustering.method={method}"])
+        )
+        assert cfg.clustering.method == method

@@ -12,7 +12,13 @@ import pytest
 from conftest import shared_file
 
 from customer_analytics.config import load_config
-from customer_analytics.personas_stage import AUDIENCE_COLUMNS, run_personas
+from customer_analytics.features import slug
+from customer_analytics.personas_stage import (
+    AUDIENCE_COLUMNS,
+    NEW,
+    persona_sentences,
+    run_personas,
+)
 from customer_analytics.rfm_segments import load_segments
 from customer_analytics.stage import META_FILE, compute_function, ensure_stage, stage_findings
 from customer_analytics.truth import planted_personas, truth_folder
@@ -246,19 +252,66 @@ def test_without_consent_no_audience_unless_the_config_states_a_basis(
     assert persona_rows == len(features) and "soft opt-in" in found["audience_note"]
 
 
-def test_same_seed_same_clusters_and_names(tiny: dict, tmp_path: Path) -> None:
-    cfg = load_config(ROOT / "configs/tiny.yaml")
+def cluster_again(tiny: dict, tmp: Path, **overrides: object) -> tuple[dict, dict, Path]:
+    """Stages 05_clustering and 06_personas of the tiny shop again, with ``overrides``;
+    their findings and the personas stage's folder."""
+    cfg = load_config(ROOT / "configs/tiny.yaml", overrides)
     inputs = {s: tiny[s] for s in ("01_ingest", "02_clean", "03_rfm", "04_clv")}
-    (tmp_path / "05").mkdir()
-    again = compute_function("05_clustering")(cfg, inputs, tmp_path / "05")
+    (tmp / "05").mkdir()
+    (tmp / "06").mkdir()
+    clustering = compute_function("05_clustering")(cfg, inputs, tmp / "05")
+    (tmp / "05" / META_FILE).write_text(json.dumps({"findings": clustering}, default=str))
+    personas = run_personas(cfg, {**inputs, "05_clustering": tmp / "05"}, tmp / "06")
+    return clustering, personas, tmp / "06"
+
+
+def test_same_seed_same_clusters_and_names(tiny: dict, tmp_path: Path) -> None:
+    again, names, _ = cluster_again(tiny, tmp_path)
     assert again["k"] == stage_findings(tiny["05_clustering"])["k"]
     first = pd.read_parquet(tiny["05_clustering"] / "clusters.parquet")
     second = pd.read_parquet(tmp_path / "05" / "clusters.parquet")
     pd.testing.assert_frame_equal(first, second)
-    (tmp_path / "05" / META_FILE).write_text(json.dumps({"findings": again}, default=str))
-    (tmp_path / "06").mkdir()
-    names = run_personas(cfg, {**inputs, "05_clustering": tmp_path / "05"}, tmp_path / "06")
     assert names["personas"] == stage_findings(tiny["06_personas"])["personas"]
+
+
+def test_groups_under_the_minimum_are_merged_before_they_become_personas(
+    tiny: dict, tmp_path: Path
+) -> None:
+    minimum = 100  # the tiny shop's 385 buyers hold at most three groups of 100
+    clustering, personas, out = cluster_again(
+        tiny, tmp_path, **{"clustering.k": 6, "privacy.min_group_size": minimum}
+    )
+    assert len(clustering["merged_small_clusters"]) >= 3
+    sizes = clustering["cluster_sizes"].values()
+    assert min(sizes) >= minimum and sum(sizes) == clustering["customers"]
+    assert personas["suppressed_groups"] == 0
+    assert all(p["customers"] >= minimum for p in personas["personas"])
+    names = {p["name"] for p in personas["personas"]}
+    movement = pd.read_parquet(out / "movement.parquet").set_index("at_snapshot")
+    assert set(movement.columns) == names and set(movement.index) == names | {NEW}
+    assert {f"persona-{slug(n, '-')}.csv" for n in names} <= set(personas["audiences"])
+
+
+def test_a_persona_under_the_minimum_is_shown_nowhere(tiny: dict, tmp_path: Path) -> None:
+    """Every group is under 1,000 customers: all merge into the largest, which is still
+    too small. No card, no name, no audience, no movement; small counts read "<1000"."""
+    clustering, personas, out = cluster_again(
+        tiny, tmp_path, **{"clustering.k": 2, "privacy.min_group_size": 1000}
+    )
+    assert clustering["cluster_sizes"] == {"0": clustering["customers"]}
+    assert personas["personas"] == [] and personas["suppressed_groups"] == 1
+    assert json.loads((out / "personas.json").read_text()) == []
+    assert pd.read_parquet(out / "customers_personas.parquet")["persona"].isna().all()
+    movement = pd.read_parquet(out / "movement.parquet").set_index("at_snapshot")
+    assert movement.columns.empty and personas["movement_customers"] == 0
+    assert personas["audiences"], "the segment audiences stay"
+    for name, rows in personas["audiences"].items():
+        assert not name.startswith("persona-")
+        assert pd.read_csv(out / "audiences" / name)["persona"].isna().all()
+        assert personas["headline"][f"Audience · {name}"] == (0 if rows == 0 else "<1000")
+    assert personas["headline"]["Personas"] == 0
+    assert all(check["matched"] == 0 for check in personas["truth"].values())
+    assert persona_sentences(personas)[0] == "No persona is large enough to describe."
 
 
 @pytest.mark.slow

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -9,7 +10,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from customer_analytics.personas import ActionRules, build_personas, persona_name
+from customer_analytics.personas import NAME_STRENGTH, ActionRules, build_personas, persona_name
+from customer_analytics.report.cards import card_html
 from customer_analytics.tags import TagDictionary
 
 PERSONAS = Path(__file__).resolve().parents[1] / "src/customer_analytics/synthetic/personas.yaml"
@@ -158,3 +160,59 @@ def test_planted_traits_are_decided_by_their_distributions() -> None:
         margin = min(abs(female - 0.4), abs(female - 0.6))
         if "gender" in spec["traits"]:
             assert margin >= 0.10 - 1e-9 and spec["traits"]["gender"] == gender, name
+
+
+def test_top_tags_and_names_only_from_tags_that_set_the_persona_apart() -> None:
+    """Both halves hold promo-sensitive (coupons on half or more of orders), but the
+    other half less than the shop does: not one of its top tags."""
+    table = shop().assign(coupon_share=np.repeat([0.7, 0.55], 200))
+    labels = pd.Series(np.repeat([0, 1], 200), index=table.index)
+    cards = build_personas(table, labels, TagDictionary.load(), ActionRules.load())
+    other = next(c for c in cards if c.cluster == 1)
+    promo = next(t for t in other.tags if t.trait == "promo_sensitive")
+    assert promo.value is True and promo.strength < 1
+    assert "promo_sensitive" not in {t.trait for t in other.top_tags}
+    for card in cards:
+        assert card.top_tags and all(t.strength >= NAME_STRENGTH for t in card.top_tags)
+
+
+def test_habit_brand_price_and_device_tags() -> None:
+    """Order time bands cross midnight; price band, brand loyalty, device and weekend
+    shopping are decided by the same dictionary for customers and personas."""
+    n = 400
+    night = np.arange(n) < n // 2
+    table = shop(n).assign(
+        order_hour=np.where(night, np.tile([23.5, 1.0, 3.0, 22.0], n // 4), 7.5),
+        price_index=np.where(night, 2.0, 0.6),
+        brand_loyalty=np.where(night, 0.9, 0.3),
+        device_desktop=np.where(night, 0.8, 0.1),
+        device_ios=np.where(night, 0.2, 0.9),
+        weekend_share=np.where(night, 0.1, 0.6),
+    )
+    dictionary = TagDictionary.load()
+    customers = dictionary.tag_customers(table)
+    assert set(customers.loc[night, "time_of_day"]) == {"night-owl"}
+    assert set(customers.loc[~night, "time_of_day"]) == {"early-bird"}
+    assert set(customers.loc[night, "price_band"]) == {"premium"}
+    assert customers.loc[~night, "weekend_shopper"].all()
+    tags = {t.trait: t for t in dictionary.tag_group(table[night], table)}
+    assert tags["time_of_day"].value == "night-owl" and tags["time_of_day"].number == 1.0
+    assert tags["price_band"].value == "premium" and tags["price_band"].strength == 2.0
+    assert tags["brand_loyal"].value is True and tags["device"].value == "desktop"
+    assert tags["weekend_shopper"].value is False
+    assert "night-owl" in dictionary.tag_line(list(tags.values()))
+
+
+def test_cards_write_shares_as_percentages_and_money_in_the_shop_currency() -> None:
+    table = shop().assign(aov=250.0)
+    labels = pd.Series(np.repeat([0, 1], 200), index=table.index)
+    cards = build_personas(table, labels, TagDictionary.load(), ActionRules.load())
+    card = json.loads(json.dumps(cards[0].to_dict(), default=str))
+    page = card_html(card, "CNY")
+    female = card["demographics"]["female"]
+    assert f"female: {female:.0%}" in page and f"{female:.0%} female" in page
+    assert str(female) not in page
+    assert "average order value: 250 CNY" in page
+    high_value = next(t for t in card["tags"] if t["trait"] == "high_value")
+    assert f"{high_value['number']:,.0f} CNY" in page
+    assert "of orders with a coupon" in page

@@ -92,3 +92,18 @@ def test_small_groups_are_suppressed() -> None:
     assert shown.loc[0, "revenue"] == 1000.0
     assert shown.loc[1, "revenue"] is None and shown.loc[1, "customers"] is None
     assert "suppressed" in shown.loc[1, "segment"]
+
+
+def test_small_cells_of_a_crosstab_are_masked_and_empty_ones_kept() -> None:
+    table = pd.DataFrame({"a": [120, 4, 0], "b": [6, 10, 9]}, index=["x", "y", "z"])
+    masked = privacy.suppress_small_cells(table, 10)
+    assert masked.loc["x", "a"] == 120 and masked.loc["y", "b"] == 10
+    assert masked.loc["z", "a"] == 0
+    assert masked.isna().sum().sum() == 3  # 4, 6 and 9 people
+    assert [privacy.count_for_report(n, 10) for n in (0, 1, 9, 10, 550)] == [
+        0,
+        "<10",
+        "<10",
+        10,
+        550,
+    ]

@@ -14,6 +14,7 @@ import pytest
 from browser import check_report
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
+from customer_analytics import plots
 from customer_analytics.report import export_stage_html, write_index
 from customer_analytics.report.index import format_value, key_figures, short_error
 
@@ -255,6 +256,16 @@ def test_key_figures_flatten_one_level() -> None:
     assert key_figures(None) == []
 
 
+def test_a_stage_headline_chooses_the_key_figures() -> None:
+    many = {f"size {i}": i for i in range(20)}
+    findings = {**many, "headline": {"ARI": 0.8818, "Audience · a.csv": "<10", "Buyers": 19235}}
+    assert key_figures(findings) == [
+        ("ARI", "0.882"),
+        ("Audience · a.csv", "<10"),
+        ("Buyers", "19,235"),
+    ]
+
+
 def test_short_error_drops_traceback() -> None:
     assert short_error("boom: bad\nTraceback (most recent call last):\n  x") == "boom: bad"
     assert short_error(None) is None
@@ -307,3 +318,9 @@ def test_missing_chromium_skips_except_in_ci(
     assert not browser.chromium_available()
     with pytest.raises(outcome):
         browser.require_chromium()
+
+
+def test_group_colours_are_distinct_for_every_k() -> None:
+    for n in range(1, 16):
+        colours = [str(c) for c in plots.colours(n)]
+        assert len(colours) == len(set(colours)) == n

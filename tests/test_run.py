@@ -90,6 +90,12 @@ def test_rerun_reuses_every_stage_and_gets_its_own_folder(runs: dict) -> None:
     assert {s["status"] for s in second["stages"]} == {"reused"}
     assert first["findings"] == second["findings"]
     assert (second_dir / "figures").is_dir() and any((second_dir / "figures").iterdir())
+    # A reused stage runs no notebook: the runner itself publishes its audience files.
+    for report, manifest in ((first_dir, first), (second_dir, second)):
+        counts = manifest["findings"]["06_personas"]["audiences"]
+        assert counts, "the synthetic shop has consenting customers"
+        files = {p.name: len(pd.read_csv(p)) for p in (report / "audiences").glob("*.csv")}
+        assert files == counts, report.name
 
 
 @pytest.mark.browser

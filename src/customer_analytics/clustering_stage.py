@@ -5,7 +5,8 @@ Outputs (Parquet) in the stage's folder:
 - ``features``: one row per buying customer at ``as_of`` (:mod:`customer_analytics.features`);
 - ``clusters``: each customer's cluster at ``as_of``, and at the snapshot
   (``as_of - snapshot_offset_days``) for customers who had bought by then, assigned by
-  the same fitted model (so persona movement compares like with like);
+  the same fitted model (so persona movement compares like with like), and their RFM
+  segment at ``as_of`` when stage 03_rfm ran;
 - ``criteria``: the k-selection criteria per k, with bootstrap stability;
 - ``zscores``: each feature's mean z-score per cluster (the profile heatmap);
 - ``embedding``: 2-D PCA coordinates of up to 20,000 customers, with their cluster;
@@ -81,6 +82,11 @@ def run_clustering(cfg: Config, inputs: dict[str, Path], out: Path) -> dict[str,
         model.predict(_for_distance(snapshot.reindex(columns=columns))), index=snapshot.index
     )
     clusters["cluster_at_snapshot"] = clusters["customer_id"].map(before).astype("Int64")
+    if "03_rfm" in inputs:
+        rfm = pd.read_parquet(
+            inputs["03_rfm"] / "customers_rfm.parquet", columns=["customer_id", "segment"]
+        )
+        clusters["segment"] = clusters["customer_id"].map(rfm.set_index("customer_id")["segment"])
     clusters.to_parquet(out / "clusters.parquet", index=False)
 
     criteria = model.criteria_.reset_index()
@@ -91,11 +97,13 @@ def run_clustering(cfg: Config, inputs: dict[str, Path], out: Path) -> dict[str,
     embedding = pd.DataFrame(coords, columns=["pc1", "pc2"], index=sample.index)
     embedding["cluster"] = clusters.set_index("customer_id").loc[sample.index, "cluster"].to_numpy()
     embedding.reset_index().to_parquet(out / "embedding.parquet", index=False)
-    crosstab = _segment_crosstab(clusters, inputs)
-    if crosstab is not None:
-        crosstab.to_parquet(out / "crosstab.parquet", index=False)
+    if "segment" in clusters:
+        segment = clusters["segment"].astype(object).fillna("(none)")
+        crosstab = pd.crosstab(clusters["cluster"], segment)
+        crosstab.columns = crosstab.columns.astype(str)
+        crosstab.reset_index().to_parquet(out / "crosstab.parquet", index=False)
 
-    return {
+    found = {
         "as_of": str(as_of),
         "snapshot": str(earlier),
         "customers": len(features),
@@ -105,6 +113,7 @@ def run_clustering(cfg: Config, inputs: dict[str, Path], out: Path) -> dict[str,
         "k": int(model.k_),
         "k_fixed": cfg.clustering.k is not None,
         "k_reason": model.k_reason_,
+        "k_summary": model.k_summary_,
         "method": cfg.clustering.method,
         "criteria": _records(criteria),
         "stability_ari": round(float(pd.Series(model.stability_).mean()), 3),
@@ -113,6 +122,24 @@ def run_clustering(cfg: Config, inputs: dict[str, Path], out: Path) -> dict[str,
         "pca_explained": [round(float(v), 3) for v in explained],
         **_truth_scores(cfg, inputs, X, clusters),
     }
+    return {**found, "headline": _headline(found)}
+
+
+def _headline(found: dict[str, Any]) -> dict[str, Any]:
+    """The figures the run's index shows for this stage, most important first."""
+    headline = {
+        "Buyers": found["customers"],
+        "Groups (k)": found["k"],
+        "Stability (bootstrap ARI)": found["stability_ari"],
+        "Small groups merged": len(found["merged_small_clusters"]),
+        "Features": len(found["features"]),
+    }
+    if "truth" in found:
+        truth = found["truth"]
+        headline["Planted personas"] = truth["planted_personas"]
+        headline["ARI against the planted personas"] = truth["ari"]
+        headline["ARI on recency, frequency, monetary alone"] = truth["ari_rfm_only"]
+    return headline
 
 
 def _clusterer(cfg: Config, columns: list[str], **overrides: Any) -> CustomerClusters:
@@ -165,18 +192,6 @@ def _for_distance(table: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
-def _segment_crosstab(clusters: pd.DataFrame, inputs: dict[str, Path]) -> pd.DataFrame | None:
-    if "03_rfm" not in inputs:
-        return None
-    rfm = pd.read_parquet(
-        inputs["03_rfm"] / "customers_rfm.parquet", columns=["customer_id", "segment"]
-    )
-    joined = clusters.merge(rfm, on="customer_id", how="left")
-    table = pd.crosstab(joined["cluster"], joined["segment"].astype(object).fillna("(none)"))
-    table.columns = table.columns.astype(str)
-    return table.reset_index()
-
-
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return [
         {
@@ -191,8 +206,7 @@ def clustering_sentences(found: dict[str, Any]) -> list[str]:
     """Plain-language findings of the clustering stage for the run's index page."""
     how = "fixed by the config" if found["k_fixed"] else "chosen by the criteria"
     lines = [
-        f"{found['customers']:,} buyers form {found['k']} groups ({how}); refitted on "
-        f"bootstrap samples the grouping holds with an adjusted Rand index of {found['stability_ari']:.2f}.",
+        f"{found['customers']:,} buyers form {found['k']} groups ({how}): {found['k_summary']}.",
         f"The groups are built from {len(found['features'])} features of value, behaviour, "
         "preferences, promotions, returns and demographics.",
     ]
@@ -200,6 +214,13 @@ def clustering_sentences(found: dict[str, Any]) -> list[str]:
         lines.append(
             f"{len(found['merged_small_clusters'])} group(s) too small to act on were merged "
             "into their nearest neighbour."
+        )
+    if "truth" in found:
+        truth = found["truth"]
+        lines.append(
+            f"Against the {truth['planted_personas']} planted personas the groups score an "
+            f"adjusted Rand index of {truth['ari']:.2f}; recency, frequency and monetary "
+            f"value alone score {truth['ari_rfm_only']:.2f}."
         )
     if found["missing_features"]:
         lines.append("Not available in this source: " + ", ".join(found["missing_features"]) + ".")

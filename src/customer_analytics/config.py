@@ -170,7 +170,7 @@ class ClusteringSettings(_Section):
     k: int | None = Field(None, ge=2)  # fixed number of clusters; None: chosen by criteria
     k_min: int = Field(2, ge=2)
     k_max: int = Field(10, ge=2)
-    method: Literal["kmeans", "gmm"] = "kmeans"
+    method: Literal["kmeans", "gmm", "gmm_diag"] = "kmeans"
     transform: Literal["log", "quantile"] = "log"
     pca: float | None = Field(None, gt=0)  # keep this share of variance (or components, >= 1)
     n_bootstrap: int = Field(10, ge=2)

@@ -8,21 +8,26 @@ Outputs in the stage's folder:
   no PII; not limited by consent, so not for activation);
 - ``movement.parquet``: customers per (persona at the snapshot, persona at ``as_of``);
 - ``audiences/*.csv``: what marketing tools import, one file per persona and per
-  actionable RFM segment, consenting customers only (DESIGN section 7).
+  actionable RFM segment, consenting customers only (DESIGN section 7); the runner
+  copies them into the run's report folder (``runner.PUBLISHED``).
+
+A persona under ``privacy.min_group_size`` customers (the clustering merges such groups,
+so only a shop too small for any group of that size has one) is never shown: no card,
+no name on its customers, no audience, no row or column of the movement matrix.
 """
 
 from __future__ import annotations
 
 import json
-import re
-import shutil
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from customer_analytics.config import Config
+from customer_analytics.features import slug
 from customer_analytics.personas import ActionRules, PersonaCard, build_personas
+from customer_analytics.privacy import count_for_report
 from customer_analytics.rfm_segments import load_segments
 from customer_analytics.stage import stage_findings
 from customer_analytics.tags import TagDictionary
@@ -43,33 +48,55 @@ def run_personas(cfg: Config, inputs: dict[str, Path], out: Path) -> dict[str, A
 
     labels = clusters["cluster"].reindex(features.index)
     cards = build_personas(features, labels, dictionary, actions, missing=missing)
-    shown = [c for c in cards if c.customers >= cfg.privacy.min_group_size]
+    minimum = cfg.privacy.min_group_size
+    shown = [c for c in cards if c.customers >= minimum]
     (out / "personas.json").write_text(
         json.dumps([c.to_dict() for c in shown], indent=1, default=str)
     )
 
-    names = {c.cluster: c.name for c in cards}
-    customers = _customer_table(features, clusters, names, dictionary, actions, inputs)
+    names = {c.cluster: c.name for c in shown}
+    customers = _customer_table(features, clusters, names, dictionary, actions)
     customers.reset_index().to_parquet(out / "customers_personas.parquet", index=False)
     movement = _movement(clusters, names)
     movement.reset_index().to_parquet(out / "movement.parquet", index=False)
-    audiences = _write_audiences(customers, shown, cfg, inputs, out / "audiences")
+    audiences = _write_audiences(customers, shown, cfg, out / "audiences")
 
-    stayed = _stayed(movement)
-    return {
+    found = {
         "personas": [_summary(c) for c in shown],
         "suppressed_groups": len(cards) - len(shown),
         "missing_tags": dictionary.missing(features),
-        "persona_kept_share": stayed,
+        "persona_kept_share": _stayed(movement),
         "movement_customers": int(movement.drop(index=NEW, errors="ignore").to_numpy().sum()),
         **audiences,
-        **_truth_traits(inputs, labels, cards),
+        **_truth_traits(inputs, labels, shown),
     }
+    return {**found, "headline": _headline(found, minimum)}
+
+
+def _headline(found: dict[str, Any], minimum: int) -> dict[str, Any]:
+    """The figures the run's index shows for this stage, most important first; audiences
+    under the privacy minimum read "<10" (the files themselves are for activation)."""
+    headline: dict[str, Any] = {
+        "Personas": len(found["personas"]),
+        "Groups too small to show": found["suppressed_groups"],
+        "Kept their persona since the snapshot": found["persona_kept_share"],
+    }
+    if "truth" in found:
+        checks = found["truth"].values()
+        matched, traits = sum(c["matched"] for c in checks), sum(c["traits"] for c in checks)
+        headline["Planted traits matched"] = f"{matched} of {traits}"
+    audiences = found["audiences"]
+    headline["Audience files"] = len(audiences)
+    headline["Audience rows"] = count_for_report(sum(audiences.values()), minimum)
+    for name, rows in audiences.items():
+        headline[f"Audience · {name}"] = count_for_report(rows, minimum)
+    return headline
 
 
 def _truth_traits(inputs: dict[str, Path], labels: pd.Series, cards: list[PersonaCard]) -> dict:
     """Against the planted personas: does the card of the cluster holding most of a
-    planted persona's customers carry that persona's defining traits?"""
+    planted persona's customers carry that persona's defining traits? A cluster with no
+    card (under the privacy minimum) carries none."""
     planted = planted_personas(inputs["01_ingest"])
     if planted is None:
         return {}
@@ -81,13 +108,13 @@ def _truth_traits(inputs: dict[str, Path], labels: pd.Series, cards: list[Person
         members = labels[truth == name]
         if members.empty:
             continue
-        card = by_cluster[int(members.value_counts().index[0])]
-        tags = {t.trait: t.value for t in card.tags}
+        card = by_cluster.get(int(members.value_counts().index[0]))
+        tags = {t.trait: t.value for t in card.tags} if card else {}
         wrong = {
             k: f"planted {v}, tagged {tags.get(k)}" for k, v in wanted.items() if tags.get(k) != v
         }
         out[name] = {
-            "persona": card.name,
+            "persona": card.name if card else "(no card: under the privacy minimum)",
             "traits": len(wanted),
             "matched": len(wanted) - len(wrong),
             "mismatches": wrong,
@@ -101,17 +128,12 @@ def _customer_table(
     names: dict[int, str],
     dictionary: TagDictionary,
     actions: ActionRules,
-    inputs: dict[str, Path],
 ) -> pd.DataFrame:
     tags = dictionary.tag_customers(features)
     table = pd.DataFrame(index=features.index)
     table["cluster"] = clusters["cluster"].reindex(features.index)
     table["persona"] = table["cluster"].map(names)
-    if "03_rfm" in inputs:
-        rfm = pd.read_parquet(
-            inputs["03_rfm"] / "customers_rfm.parquet", columns=["customer_id", "segment"]
-        )
-        table["segment"] = rfm.set_index("customer_id")["segment"].reindex(table.index)
+    table["segment"] = clusters["segment"].reindex(table.index) if "segment" in clusters else None
     for column in ("clv", "p_alive", "consent"):
         table[column] = features[column] if column in features else float("nan")
     table["channel"] = tags["channel"] if "channel" in tags else None
@@ -120,12 +142,13 @@ def _customer_table(
 
 
 def _movement(clusters: pd.DataFrame, names: dict[int, str]) -> pd.DataFrame:
-    """Customers per (persona at the snapshot, persona now); new buyers on their own row."""
-    before = clusters["cluster_at_snapshot"].map(
-        lambda c: names.get(c, NEW) if pd.notna(c) else NEW
-    )
+    """Customers per (persona at the snapshot, persona now); new buyers on their own row.
+    Customers of a persona not shown (not in ``names``), then or now, are left out."""
+    snapshot = clusters["cluster_at_snapshot"]
+    before = snapshot.map(names).astype(object).where(snapshot.notna(), NEW)
     now = clusters["cluster"].map(names)
-    order = list(dict.fromkeys(names.values()))
+    order = list(names.values())
+    # crosstab drops the customers whose persona, then or now, is missing
     table = pd.crosstab(before.rename("at_snapshot"), now.rename("at_as_of"))
     return table.reindex(index=[*order, NEW], columns=order, fill_value=0)
 
@@ -141,7 +164,6 @@ def _write_audiences(
     customers: pd.DataFrame,
     cards: list[PersonaCard],
     cfg: Config,
-    inputs: dict[str, Path],
     folder: Path,
 ) -> dict[str, Any]:
     """One CSV per persona and per actionable RFM segment; consenting customers only."""
@@ -163,29 +185,19 @@ def _write_audiences(
     by_persona = {c.name: c.actions[0]["action"] for c in cards}
     for name, action in by_persona.items():
         rows = reachable[reachable["persona"] == name].assign(action=action)
-        counts[_write(rows, folder / f"persona-{_slug(name)}.csv")] = len(rows)
-    if "03_rfm" in inputs and "segment" in reachable:
+        counts[_write(rows, folder / f"persona-{slug(name, '-')}.csv")] = len(rows)
+    if reachable["segment"].notna().any():
         scheme = load_segments(cfg.resolve_optional(cfg.rfm.segments))
         for rule in scheme.rules:
             if rule.action:
                 rows = reachable[reachable["segment"] == rule.name].assign(action=rule.action)
-                counts[_write(rows, folder / f"segment-{_slug(rule.name)}.csv")] = len(rows)
+                counts[_write(rows, folder / f"segment-{slug(rule.name, '-')}.csv")] = len(rows)
     return {"audiences": counts, "audience_note": f"Consent: {consent}."}
 
 
 def _write(rows: pd.DataFrame, path: Path) -> str:
     rows.reset_index()[AUDIENCE_COLUMNS].round({"clv": 2, "p_alive": 4}).to_csv(path, index=False)
     return path.name
-
-
-def publish_audiences(out_dir: Path, run_dir: Path | None) -> Path | None:
-    """Copy the stage's audience files into the run's report folder (``<run>/audiences``)."""
-    source = out_dir / "audiences"
-    if run_dir is None or not source.is_dir():
-        return None
-    target = run_dir / "audiences"
-    shutil.copytree(source, target, dirs_exist_ok=True)
-    return target
 
 
 def _summary(card: PersonaCard) -> dict[str, Any]:
@@ -204,25 +216,32 @@ def _summary(card: PersonaCard) -> dict[str, Any]:
     }
 
 
-def _slug(name: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
-
-
 def persona_sentences(found: dict[str, Any]) -> list[str]:
-    """Plain-language findings of the personas stage for the run's index page."""
+    """Plain-language findings of the personas stage for the run's index page: each
+    persona with its size, share of net revenue and top three tags."""
     personas = found["personas"]
     if not personas:
         return ["No persona is large enough to describe."]
-    top = max(personas, key=lambda p: p["revenue_share"])
     lines = [
-        f"{len(personas)} personas; the most valuable, {top['name']} "
-        f"({top['customer_share']:.0%} of buyers), brings {top['revenue_share']:.0%} of net revenue.",
-        f"{found['persona_kept_share']:.0%} of customers who had bought by the snapshot kept their persona.",
+        f"{p['name']}: {p['customers']:,} buyers ({p['customer_share']:.0%}), "
+        f"{p['revenue_share']:.0%} of net revenue"
+        + (f"; {' · '.join(p['top_tags'][:3])}." if p["top_tags"] else ".")
+        for p in personas
     ]
-    if found["audiences"]:
+    if found["suppressed_groups"]:
         lines.append(
-            f"{len(found['audiences'])} audience files with "
-            f"{sum(found['audiences'].values()):,} rows (consenting customers only)."
+            f"{found['suppressed_groups']} group(s) under the privacy minimum are not shown."
+        )
+    lines.append(
+        f"{found['persona_kept_share']:.0%} of customers who had bought by the snapshot "
+        "kept their persona."
+    )
+    if found["audiences"]:
+        rows = found["headline"]["Audience rows"]
+        rows = f"{rows:,}" if isinstance(rows, int) else rows
+        lines.append(
+            f"{len(found['audiences'])} audience files with {rows} rows "
+            "(consenting customers only)."
         )
     else:
         lines.append(found["audience_note"])

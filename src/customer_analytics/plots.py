@@ -8,6 +8,15 @@ import pandas as pd
 import seaborn as sns
 
 PALETTE = ["#1f4e79", "#e07b39", "#3a9d8f", "#c44e52", "#8172b2", "#937860", "#da8bc3", "#8c8c8c"]
+#: After the palette, for charts with more groups than it has colours (up to 12 clusters).
+EXTRA = ["#bcbd22", "#17becf", "#7f3b08", "#4d9221"]
+
+
+def colours(n: int) -> list:
+    """``n`` distinct colours for groups: the house palette, then :data:`EXTRA`, then (for
+    more groups than that) evenly spaced hues, never a colour used twice."""
+    listed = PALETTE + EXTRA
+    return listed[:n] if n <= len(listed) else sns.color_palette("husl", n)
 
 
 def use_house_style() -> None:

@@ -180,3 +180,22 @@ def suppress_small_groups(
             f" (fewer than {min_size}, suppressed)"
         )
     return out
+
+
+def suppress_small_cells(table: pd.DataFrame, min_size: int) -> pd.DataFrame:
+    """A crosstab of counts with every cell of 1 to ``min_size - 1`` people masked (NaN).
+
+    Empty cells stay 0: that nobody is in a cell tells nothing about a person. Show a
+    masked cell as ``fewer_than(min_size)``.
+    """
+    return table.where((table == 0) | (table >= min_size))
+
+
+def fewer_than(min_size: int) -> str:
+    """How a suppressed count reads in a report: ``"<10"``."""
+    return f"<{min_size}"
+
+
+def count_for_report(count: int, min_size: int) -> int | str:
+    """A count of people as a report shows it: as it is, or ``"<10"`` for 1 to ``min_size - 1``."""
+    return fewer_than(min_size) if 0 < count < min_size else int(count)

@@ -31,6 +31,11 @@ from customer_analytics.stage import META_FILE, stage_keys, stage_title
 
 log = logging.getLogger("customer_analytics.run")
 
+#: Folders of a stage's outputs copied into the run's report folder, for the tools that
+#: import them (marketing tools read ``audiences/``). Copied by the runner for run and
+#: reused stages alike, so a report never lacks files its manifest counts.
+PUBLISHED = ("audiences",)
+
 _PACKAGES = (
     "pandas", "numpy", "scipy", "pyarrow", "duckdb", "ibis-framework", "lifetimes",
     "scikit-learn", "statsmodels", "matplotlib", "seaborn", "papermill", "nbconvert",
@@ -207,6 +212,8 @@ class Runner:
             record["error"] = error
             if not error:
                 self._store(entry, stage, report, data)
+        if record["status"] != "failed":
+            _publish(data / stage, report)
         meta_path = data / "_meta" / f"{stage}.json"
         meta = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
         record["summary"] = meta.get("summary", [])
@@ -296,6 +303,14 @@ class Runner:
         tmp = report / "manifest.json.tmp"
         tmp.write_text(json.dumps(manifest, indent=2, default=str))
         tmp.replace(report / "manifest.json")
+
+
+def _publish(outputs: Path, report: Path) -> None:
+    """Copy the stage's :data:`PUBLISHED` folders into the report (copies, not links: the
+    report folder must outlive a pruned cache)."""
+    for name in PUBLISHED:
+        if (outputs / name).is_dir():
+            shutil.copytree(outputs / name, report / name, dirs_exist_ok=True)
 
 
 def _cell_seconds(notebook: Path) -> float:

@@ -18,6 +18,9 @@ import yaml
 
 TAGS_FILE = Path(__file__).with_name("tags.yaml")
 THRESHOLDS = ("at_least", "at_most", "at_least_times_average", "at_most_times_average")
+#: How a card writes a tag's number when its trait gives no ``figure``: the share of
+#: members in the band most hold, or the largest share.
+_DEFAULT_FIGURES = {"plurality": "{:.0%} of customers", "argmax": "{:.0%}"}
 
 
 @dataclass(frozen=True)
@@ -29,13 +32,14 @@ class Trait:
     label: str
     features: tuple[str, ...] = ()
     decide: str = "mean"
-    bands: dict[str, tuple[float, float]] = field(default_factory=dict)
+    bands: dict[str, tuple[tuple[float, float], ...]] = field(default_factory=dict)
     argmax: str | None = None
     rule: str | None = None  # one of THRESHOLDS for a yes/no tag
     threshold: float | None = None
     names: dict[str, str] | str | None = None
     nouns: dict[str, str] | None = None
     says: str = ""
+    figure: str | None = None
 
     @property
     def is_flag(self) -> bool:
@@ -65,7 +69,8 @@ class Tag:
 
     ``number`` is the members' figure (mean feature, or share of members with the value)
     and ``average`` the shop's; ``strength`` is their ratio (inverted for ``at_most``
-    rules), which ranks how characteristic a tag is.
+    rules), which ranks how characteristic a tag is. ``figure`` formats either number
+    for reading (``"{:.0%} of orders with a coupon"``; ``{currency}`` is the shop's).
     """
 
     trait: str
@@ -77,6 +82,7 @@ class Tag:
     average: float
     strength: float
     says: str = ""
+    figure: str = ""
 
     @property
     def shown(self) -> bool:
@@ -193,14 +199,21 @@ def _trait(name: str, spec: dict[str, Any]) -> Trait:
         label=spec.get("label", name),
         features=(features,) if isinstance(features, str) else tuple(features),
         decide=spec.get("decide", "mean"),
-        bands={k: tuple(v) for k, v in spec.get("bands", {}).items()},
+        bands={k: _ranges(v) for k, v in spec.get("bands", {}).items()},
         argmax=spec.get("argmax"),
         rule=rule,
         threshold=spec.get(rule) if rule else None,
         names=spec.get("name"),
         nouns=spec.get("noun"),
         says=spec.get("says", ""),
+        figure=spec.get("figure"),
     )
+
+
+def _ranges(spec: list) -> tuple[tuple[float, float], ...]:
+    """A band's ranges: ``[from, to]``, or a list of them (a band across midnight)."""
+    ranges = spec if isinstance(spec[0], list | tuple) else [spec]
+    return tuple((float(low), float(high)) for low, high in ranges)
 
 
 def _passes(trait: Trait, values: pd.Series, average: float) -> pd.Series:
@@ -211,8 +224,9 @@ def _passes(trait: Trait, values: pd.Series, average: float) -> pd.Series:
 def _band(trait: Trait, values: pd.Series) -> pd.Series:
     """Each value's band label (None outside every band or missing)."""
     out = pd.Series(None, index=values.index, dtype=object)
-    for label, (low, high) in trait.bands.items():
-        out[(values >= low) & (values < high)] = label
+    for label, ranges in trait.bands.items():
+        for low, high in ranges:
+            out[(values >= low) & (values < high)] = label
     return out
 
 
@@ -229,6 +243,7 @@ def _tag(trait: Trait, value: Any, feature: str, number: float, average: float) 
         average=float(average),
         strength=float(strength),
         says=trait.says,
+        figure=trait.figure or _DEFAULT_FIGURES.get("argmax" if trait.argmax else trait.decide, ""),
     )
 
 

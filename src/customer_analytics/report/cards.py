@@ -35,15 +35,27 @@ def tag_chart(card: dict[str, Any]) -> bytes:
 
 def card_html(card: dict[str, Any], currency: str = "") -> str:
     """One persona card: name, size and value, tag line, the numbers behind the tags,
-    who they are, what they buy, how and when, churn risk and what to do."""
+    who they are, what they buy, how and when, churn risk and what to do.
+
+    Parameters
+    ----------
+    card
+        A card of ``personas.json`` (:class:`customer_analytics.personas.PersonaCard`).
+    currency
+        The shop's currency (``shop.currency``), written after money figures.
+    """
     e = html.escape
     chart = base64.b64encode(tag_chart(card)).decode()
     clv = card["share_clv"]
     clv_text = f"{clv:.0%}" if isinstance(clv, float) else e(str(clv))
     numbers = "".join(
-        f"<li><b>{e(t['label'])}</b>: {_figure(t)} <span class='ca-muted'>(shop {_figure(t, 'average')})</span></li>"
+        f"<li><b>{e(t['label'])}</b>: {e(_figure(t, 'number', currency))} "
+        f"<span class='ca-muted'>(shop {e(_figure(t, 'average', currency))})</span></li>"
         for t in card["tags"]
         if t["value"] is not False
+    )
+    worth = " · ".join(
+        f"{e(key)}: {value:,.0f} {e(currency)}".strip() for key, value in card["value"].items()
     )
     actions = "".join(
         f"<li><b>{e(a['action'])}</b> · {e(a['detail'])}</li>" for a in card["actions"]
@@ -57,11 +69,12 @@ def card_html(card: dict[str, Any], currency: str = "") -> str:
   <img alt="tags against the shop average" src="data:image/png;base64,{chart}">
   <ul class="ca-facts">{numbers}</ul>
   <dl>
-    <dt>Who</dt><dd>{_pairs(card["demographics"])}</dd>
+    <dt>Worth</dt><dd>{worth}</dd>
+    <dt>Who</dt><dd>{_pairs(card["demographics"], percent=True)}</dd>
     <dt>Buys</dt><dd>{_pairs(card["categories"], percent=True)}</dd>
     <dt>Channels</dt><dd>{_pairs(card["channels"], percent=True)}</dd>
     <dt>Rhythm</dt><dd>{_pairs(card["rhythm"])}</dd>
-    <dt>Churn risk</dt><dd>{_pairs(card["churn"])}</dd>
+    <dt>Churn risk</dt><dd>{_pairs(card["churn"], percent=True)}</dd>
   </dl>
   <p><b>Recommended</b></p><ul class="ca-actions">{actions}</ul>
 </div>"""
@@ -72,22 +85,16 @@ def cards_html(cards: list[dict[str, Any]], currency: str = "") -> str:
     return '<div class="ca-cards">' + "".join(card_html(c, currency) for c in cards) + "</div>"
 
 
-def _figure(tag: dict[str, Any], key: str = "number") -> str:
+def _figure(tag: dict[str, Any], key: str, currency: str) -> str:
+    """The tag's number (or the shop's average) as its dictionary entry writes it."""
     value = tag[key]
-    feature = tag["feature"]
-    if feature.endswith("_share") or tag["trait"] in (
-        "age_band",
-        "city_tier",
-        "top_category",
-        "channel",
-    ):
-        return f"{value:.0%}"
-    if feature in ("female",):
-        return f"{value:.0%} female"
+    if tag.get("figure"):
+        return tag["figure"].format(value, currency=currency).strip()
     return f"{value:,.2f}" if abs(value) < 10 else f"{value:,.0f}"
 
 
 def _pairs(value: dict[str, Any] | str, percent: bool = False) -> str:
+    """``key: value`` pairs; with ``percent`` the floats (shares) as percentages."""
     if isinstance(value, str):
         return f"<span class='ca-muted'>{html.escape(value)}</span>"
     parts = []

@@ -91,9 +91,11 @@ def _is_scalar(value: Any) -> bool:
 def key_figures(findings: dict[str, Any] | None) -> list[tuple[str, str]]:
     """The headline figures of a stage as ``(label, formatted value)`` pairs.
 
-    Scalars are shown as they are; a dict of scalars one level down (e.g. rows per
-    table) is shown entry by entry, labelled ``"Rows · orders"``. Lists, long texts and
-    deeper structures are left to the stage page.
+    A stage that records a ``headline`` dict (label -> value, most important first)
+    chooses its figures, and their labels, itself. Otherwise scalars are shown as they
+    are; a dict of scalars one level down (e.g. rows per table) is shown entry by entry,
+    labelled ``"Rows · orders"``. Lists, long texts and deeper structures are left to the
+    stage page.
 
     Parameters
     ----------
@@ -105,6 +107,10 @@ def key_figures(findings: dict[str, Any] | None) -> list[tuple[str, str]]:
     list of (str, str)
         At most :data:`MAX_FIGURES` pairs, in the order the stage wrote them.
     """
+    headline = (findings or {}).get("headline")
+    if isinstance(headline, dict):
+        pairs = [(str(label), format_value(value)) for label, value in headline.items()]
+        return pairs[:MAX_FIGURES]
     shown: list[tuple[str, str]] = []
     for key, value in (findings or {}).items():
         if _is_scalar(value):

@@ -1,44 +1,4 @@
-"""Customer segments from a per-customer feature table: a scikit-learn style estimator.
-
-:class:`CustomerClusters` takes one row per customer (index = customer id) of numeric
-features, prepares them for Euclidean distance, chooses the number of clusters from
-several criteria and bootstrap stability, merges clusters too small to act on and
-describes the rest in the units of the original features::
-
-    model = CustomerClusters(random_state=0).fit(features)
-    model.k_reason_        # why this k
-    model.criteria_        # every criterion for every k tried
-    model.profile_         # per cluster: size, share and mean of every original feature
-    model.predict(older)   # an earlier snapshot, assigned to the same clusters
-
-Preparation (``pipeline_``, a scikit-learn ``Pipeline``)
--------------------------------------------------------
-1. Median imputation (``SimpleImputer``). A missing value here means the customer did
-   not do the thing (no reviews), so where at least ``MISSING_INDICATOR_SHARE`` (5%) and
-   at most 95% of customers lack a feature, a 0/1 indicator ``missingindicator_<col>`` is
-   added and scaled like any other column: imputing alone would put those customers at
-   the median and lose the trait. Rarer (or near-universal) gaps get no indicator: it
-   would only carve out a handful of customers, a cluster too small to act on. If a
-   column is missing at random (not collected for some sources), switch its indicator
-   off with ``weights={"missingindicator_<col>": 0}``.
-2. Skewed value features (recency, frequency, monetary, CLV, order value) go through
-   ``log1p`` or a normal-output ``QuantileTransformer``: on the raw scale a few big
-   spenders would stretch the axis and every other customer would sit in one clump.
-3. ``StandardScaler`` for every column, so a feature's unit does not decide its say.
-4. Optional group weights: each column of a group is multiplied by
-   ``sqrt(weight / columns in the group)``. Squared Euclidean distance sums the squared
-   column differences, so this gives the group ``weight`` times the say of one scaled
-   column however many columns it has; without it twelve category shares would outvote
-   recency, frequency and monetary value together four to one.
-5. Optional ``PCA``.
-
-Categorical traits must arrive as shares (share of orders per channel or category) or
-as one binary or ordinal column (``is_female``, city tier). Do not feed raw one-hot
-columns: after scaling, a level held by 2% of customers becomes a jump of seven standard
-deviations, so rare levels carve out their own clusters; a trait with many levels gets
-as many dimensions as levels and outweighs behaviour; and a cluster mean of one-hot
-columns is not a level. For genuinely nominal segmentations use k-prototypes or a Gower
-distance instead.
+"""The estimator: models, small-cluster merging and profiles (:class:`CustomerClusters`).
 
 Models (``model_``)
 -------------------
@@ -54,84 +14,24 @@ of them are merged into the nearest remaining cluster (distance between model ce
 the transformed space) and recorded in ``merged_``; the final clusters are numbered
 0, 1, ... by size, largest first, and :meth:`CustomerClusters.predict` applies the same
 merges.
-
-Choosing k (``criteria_``, ``k_``, ``k_reason_``)
--------------------------------------------------
-For every k in ``k_range`` the model is fitted to all customers and scored by
-
-* silhouette (Rousseeuw 1987), on a random sample of ``silhouette_sample`` customers
-  because it needs all pairwise distances; higher is better;
-* Calinski–Harabasz (Caliński & Harabasz 1974), higher is better;
-* Davies–Bouldin (Davies & Bouldin 1979), lower is better;
-* inertia (within-cluster sum of squares), shown for an elbow plot, not voted on, as it
-  always falls with k;
-* BIC (Schwarz 1978) for Gaussian mixtures, on all customers, lower is better; NaN for
-  k-means, which has no likelihood;
-* bootstrap stability (Lange et al. 2004; Hennig 2007): the model is refitted on
-  ``n_bootstrap`` bootstrap samples of ``bootstrap_size`` customers; each refit assigns a
-  fixed random evaluation sample of customers (``bootstrap_size`` of them) and its
-  labels are compared with the full fit's labels there by the adjusted Rand index
-  (Hubert & Arabie 1985), which needs no matching of label numbers. The evaluation sample
-  estimates the ARI on all customers to within about 1/sqrt(size) at a fraction of the
-  cost. The same bootstrap samples are used for every k, so k are compared on equal
-  terms. ``criteria_`` holds the mean and the minimum over the refits;
-* the share of customers in the smallest cluster (before merging), not voted on: it
-  shows from which k on clusters become too small to act on.
-
-The rule: the candidates are the *stable* k, whose mean bootstrap ARI is at least
-``STABLE_ARI`` (0.8; Hennig 2007 reads mean bootstrap Jaccard similarities of 0.75 and
-above as stable, 0.85 and above as highly stable): a k whose clusters change with the
-sample cannot be acted on however well it scores. Too large a k splits a segment anew in
-every sample, which is what drags its ARI down. Each criterion (silhouette,
-Calinski–Harabasz, Davies–Bouldin and, for mixtures, BIC) votes for its best
-candidate; the k with most votes wins, and a tie goes to the higher silhouette, the one
-criterion that judges both cohesion and separation of each customer. If no k is stable,
-every k is a candidate and ``k_reason_`` says so: then the data have no clear segments.
-
-References
-----------
-Rousseeuw, P. J. (1987). Silhouettes: a graphical aid to the interpretation and validation
-of cluster analysis. Journal of Computational and Applied Mathematics 20, 53-65.
-Caliński, T. & Harabasz, J. (1974). A dendrite method for cluster analysis.
-Communications in Statistics 3(1), 1-27.
-Davies, D. L. & Bouldin, D. W. (1979). A cluster separation measure. IEEE Transactions
-on Pattern Analysis and Machine Intelligence 1(2), 224-227.
-Schwarz, G. (1978). Estimating the dimension of a model. Annals of Statistics 6(2),
-461-464.
-Lange, T., Roth, V., Braun, M. L. & Buhmann, J. M. (2004). Stability-based validation of
-clustering solutions. Neural Computation 16(6), 1299-1323.
-Hennig, C. (2007). Cluster-wise assessment of cluster stability. Computational
-Statistics & Data Analysis 52(1), 258-271.
-Hubert, L. & Arabie, P. (1985). Comparing partitions. Journal of Classification 2,
-193-218.
-Sculley, D. (2010). Web-scale k-means clustering. Proceedings of WWW 2010, 1177-1178.
-Bradley, P. S. & Fayyad, U. M. (1998). Refining initial points for k-means clustering.
-Proceedings of ICML 1998, 91-99.
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from typing import Literal
 
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.cluster import KMeans, MiniBatchKMeans
-from sklearn.compose import ColumnTransformer
 from sklearn.decomposition import PCA
-from sklearn.impute import MissingIndicator, SimpleImputer
-from sklearn.metrics import (
-    adjusted_rand_score,
-    calinski_harabasz_score,
-    davies_bouldin_score,
-    silhouette_score,
-)
+from sklearn.metrics import adjusted_rand_score
 from sklearn.mixture import GaussianMixture
-from sklearn.pipeline import Pipeline, make_pipeline
-from sklearn.preprocessing import FunctionTransformer, QuantileTransformer, StandardScaler
 from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
+
+from customer_analytics.clustering.prepare import fit_pipeline
+from customer_analytics.clustering.selection import CRITERIA, choose_k, score
 
 #: Below this many customers everything runs on one thread. The k search is hundreds of
 #: small k-means fits, where OpenMP's spinning workers cost more than they save and,
@@ -139,12 +39,6 @@ from threadpoolctl import threadpool_limits
 #: busy the search took 37 s on two threads against 3.8 s on one; on 20,000, 110 s
 #: against 56 s (42 s against 50 s on an idle machine).
 PARALLEL_FROM = 100_000
-#: Mean bootstrap ARI from which a k counts as stable.
-STABLE_ARI = 0.8
-#: A missing-value indicator is added where between this share and 1 - it are missing.
-MISSING_INDICATOR_SHARE = 0.05
-#: With ``skewed=None``: non-negative columns beyond [0, 1] with at least this skewness.
-SKEWNESS = 1.0
 #: k-means restarts, best inertia kept. Segments of unequal size trap single runs: on 20,000
 #: customers with a 4% segment, 3 restarts still missed it in 1 of 10 bootstraps, 5 and
 #: 10 in none.
@@ -156,42 +50,8 @@ BATCH_SIZE = 4096
 #: are constant within some segments; at scikit-learn's 1e-6 a component fitted to a
 #: constant column has a likelihood that all but ignores the other columns.
 REG_COVAR = 1e-3
-CRITERIA = (
-    "silhouette",
-    "calinski_harabasz",
-    "davies_bouldin",
-    "inertia",
-    "bic",
-    "ari_mean",
-    "ari_min",
-    "smallest_share",
-)
-#: Criteria that vote on k: name in ``k_reason_`` -> column, higher is better, format.
-_VOTERS = {
-    "silhouette": ("silhouette", True, ".2f"),
-    "Calinski–Harabasz": ("calinski_harabasz", True, ",.0f"),
-    "Davies–Bouldin": ("davies_bouldin", False, ".2f"),
-    "BIC": ("bic", False, ",.0f"),
-}
 Method = Literal["kmeans", "gmm", "gmm_diag"]
 Model = KMeans | MiniBatchKMeans | GaussianMixture
-
-
-def _multiply(X: np.ndarray, factors: np.ndarray) -> np.ndarray:
-    return X * factors
-
-
-def _to_float32(X: pd.DataFrame | np.ndarray) -> pd.DataFrame | np.ndarray:
-    # astype keeps a DataFrame a DataFrame, so the column transformer still finds names.
-    return X.astype(np.float32)
-
-
-def _float32() -> FunctionTransformer:
-    return FunctionTransformer(_to_float32, feature_names_out="one-to-one")
-
-
-def _median() -> SimpleImputer:
-    return SimpleImputer(strategy="median")
 
 
 class CustomerClusters(ClusterMixin, BaseEstimator):
@@ -200,7 +60,7 @@ class CustomerClusters(ClusterMixin, BaseEstimator):
     Parameters
     ----------
     k : int or None
-        Number of clusters; None chooses it from ``k_range`` (see the module docstring).
+        Number of clusters; None chooses it from ``k_range`` (see :mod:`.selection`).
         Given, the criteria are still computed for it.
     k_range : tuple of int
         Smallest and largest k to try, both included.
@@ -249,6 +109,8 @@ class CustomerClusters(ClusterMixin, BaseEstimator):
         Clusters left after merging the small ones (``k_`` minus ``len(merged_)``).
     k_reason_ : str
         Why ``k_`` was chosen, in plain English.
+    k_summary_ : str
+        The same in one short sentence: the criteria that chose it and its stability.
     criteria_ : DataFrame
         Indexed by k: the columns of ``CRITERIA``.
     stability_ : ndarray
@@ -337,7 +199,17 @@ class CustomerClusters(ClusterMixin, BaseEstimator):
         ks = [self.k] if self.k is not None else list(range(self.k_range[0], self.k_range[1] + 1))
         if n <= max(ks):
             raise ValueError(f"{n} customers cannot form {max(ks)} clusters")
-        scaled, Z = self._fit_pipeline(X)
+        prepared = fit_pipeline(
+            X,
+            skewed=self.skewed,
+            transform=self.transform,
+            weights=self.weights,
+            pca=self.pca,
+            random_state=self.random_state,
+        )
+        self.pipeline_ = prepared.pipeline
+        self.skewed_, self.weights_ = prepared.skewed, prepared.weights
+        scaled, Z = prepared.scaled, prepared.Z
 
         seeds = np.random.SeedSequence(self.random_state).generate_state(self.n_bootstrap + 2)
         rng = np.random.default_rng(seeds[0])
@@ -360,7 +232,8 @@ class CustomerClusters(ClusterMixin, BaseEstimator):
             fits[k] = (model, labels)
         self.criteria_ = pd.DataFrame.from_dict(rows, orient="index", columns=list(CRITERIA))
         self.criteria_.index.name = "k"
-        self.k_, reason = self._choose_k(self.criteria_)
+        choice = choose_k(self.criteria_, self.k, self.n_bootstrap)
+        self.k_, reason, self.k_summary_ = choice.k, choice.reason, choice.summary
         self.model_, raw = fits[self.k_]
         self.stability_ = aris[self.k_]
 
@@ -471,73 +344,6 @@ class CustomerClusters(ClusterMixin, BaseEstimator):
             raise ValueError("X holds infinite values")
         return X[self.features_in_]
 
-    def _skewed_columns(self, X: pd.DataFrame) -> list[str]:
-        if self.skewed is not None:
-            return [c for c in self.features_in_ if c in set(self.skewed)]
-        # Shares and flags stay linear; skewness on 100,000 customers is as telling as
-        # on all of them and far cheaper.
-        sample = X.sample(min(len(X), 100_000), random_state=self.random_state)
-        low, high, skew = sample.min(), sample.max(), sample.skew()
-        return [c for c in self.features_in_ if low[c] >= 0 and high[c] > 1 and skew[c] >= SKEWNESS]
-
-    def _fit_pipeline(self, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-        """Fit ``pipeline_``; return the scaled columns and the transformed data."""
-        self.skewed_ = self._skewed_columns(X)
-        if self.transform == "log" and (X[self.skewed_] < 0).any().any():
-            raise ValueError("log1p needs non-negative skewed columns; use transform='quantile'")
-        if self.transform == "log":
-            shape = FunctionTransformer(np.log1p, feature_names_out="one-to-one")
-        else:
-            shape = QuantileTransformer(
-                output_distribution="normal", random_state=self.random_state
-            )
-        missing = X.isna().mean()
-        flagged = [
-            c
-            for c in self.features_in_
-            if min(missing[c], 1 - missing[c]) >= MISSING_INDICATOR_SHARE
-        ]
-        linear = [c for c in self.features_in_ if c not in self.skewed_]
-        # Flags come out boolean and would turn the whole matrix float64.
-        flags = make_pipeline(MissingIndicator(features="all"), _float32(), StandardScaler())
-        columns = ColumnTransformer(
-            [
-                ("skewed", make_pipeline(_median(), shape, StandardScaler()), self.skewed_),
-                ("linear", make_pipeline(_median(), StandardScaler()), linear),
-                ("missing", flags, flagged),
-            ],
-            verbose_feature_names_out=False,
-        )
-        # float32 halves memory and speeds up k-means; seven digits are plenty for
-        # distances between standardised customers.
-        prepare = Pipeline([("float32", _float32()), ("columns", columns)])
-        scaled = prepare.fit_transform(X)
-        names = columns.get_feature_names_out()
-        factors = self._weight_factors(names)
-        self.weights_ = pd.Series(factors.astype(float) ** 2, index=names, name="weight")
-        weigh = "passthrough"
-        if self.weights:
-            weigh = FunctionTransformer(
-                _multiply, kw_args={"factors": factors}, feature_names_out="one-to-one"
-            )
-        reduce = "passthrough"
-        if self.pca is not None:
-            reduce = PCA(self.pca, random_state=self.random_state)
-        finish = Pipeline([("weights", weigh), ("pca", reduce)])
-        Z = finish.fit_transform(scaled)
-        self.pipeline_ = Pipeline(prepare.steps + finish.steps)
-        return scaled, np.ascontiguousarray(Z, dtype=np.float32)
-
-    def _weight_factors(self, names: np.ndarray) -> np.ndarray:
-        """Multiplier of each scaled column: sqrt(group weight / columns in the group)."""
-        keys = sorted(self.weights or {}, key=len, reverse=True)
-        group = [next((key for key in keys if name.startswith(key)), None) for name in names]
-        members = Counter(group)
-        return np.array(
-            [1.0 if g is None else np.sqrt(self.weights[g] / members[g]) for g in group],
-            dtype=np.float32,
-        )
-
     # -------------------------------------------------------------- modelling
     def _fit_model(self, Z: np.ndarray, k: int, seed: int) -> Model:
         """k-means or a Gaussian mixture with k clusters, fitted to the rows of ``Z``."""
@@ -570,67 +376,22 @@ class CustomerClusters(ClusterMixin, BaseEstimator):
     def _score(
         self, Z: np.ndarray, k: int, model: Model, labels: np.ndarray, aris: np.ndarray
     ) -> dict[str, float]:
-        """One row of ``criteria_``."""
-        sizes = np.bincount(labels, minlength=k)
-        row = dict.fromkeys(CRITERIA, np.nan)
-        row["smallest_share"] = sizes.min() / len(Z)
-        if len(aris):
-            row["ari_mean"], row["ari_min"] = aris.mean(), aris.min()
+        """One row of ``criteria_``: the model's inertia (and BIC), then :func:`score`."""
         if self.method == "kmeans":
-            row["inertia"] = model.inertia_
+            inertia, bic = model.inertia_, np.nan
         else:
-            row["inertia"] = float(((Z - model.means_[labels].astype(np.float32)) ** 2).sum())
-            row["bic"] = model.bic(Z)
-        if np.count_nonzero(sizes) < 2:
-            return row  # a mixture can collapse to one component; nothing to compare
-        sample = self.silhouette_sample if len(Z) > self.silhouette_sample else None
-        row["silhouette"] = silhouette_score(
-            Z, labels, sample_size=sample, random_state=self.random_state
+            inertia = float(((Z - model.means_[labels].astype(np.float32)) ** 2).sum())
+            bic = model.bic(Z)
+        return score(
+            Z,
+            k,
+            labels,
+            aris,
+            inertia=inertia,
+            bic=bic,
+            silhouette_sample=self.silhouette_sample,
+            random_state=self.random_state,
         )
-        row["calinski_harabasz"] = calinski_harabasz_score(Z, labels)
-        row["davies_bouldin"] = davies_bouldin_score(Z, labels)
-        return row
-
-    def _choose_k(self, c: pd.DataFrame) -> tuple[int, str]:
-        """``k_`` and ``k_reason_`` by the rule of the module docstring."""
-        if self.k is not None:
-            return self.k, f"k={self.k}: fixed by parameter ({_summary(c, self.k)})"
-        stable = c.index[c["ari_mean"] >= STABLE_ARI]
-        if self.n_bootstrap == 0:
-            candidates, scope = c.index, "among all k (stability not computed: n_bootstrap=0)"
-        elif len(stable):
-            candidates = stable
-            scope = f"among the stable k (bootstrap ARI ≥ {STABLE_ARI}: {_ks(stable)})"
-        else:
-            best = c["ari_mean"].idxmax()
-            candidates = c.index
-            scope = (
-                f"among all k, as none reached bootstrap ARI ≥ {STABLE_ARI} (best k={best}, "
-                f"{c['ari_mean'][best]:.2f}): the data show no clearly separated segments"
-            )
-        pool = c.loc[candidates]
-        votes = {}
-        for name, (column, higher, _) in _VOTERS.items():
-            values = pool[column].dropna()
-            if len(values):
-                votes[name] = int(values.idxmax() if higher else values.idxmin())
-        count = Counter(votes.values())
-        tied = [k for k, n in count.items() if n == max(count.values())]
-        chosen = max(tied, key=lambda k: pool["silhouette"][k])
-        won = [f"{name} ({_value(pool, name, chosen)})" for name, k in votes.items() if k == chosen]
-        reason = f"k={chosen}: best {_and(won)} {scope}"
-        if self.n_bootstrap:
-            ari = c.loc[chosen]
-            reason += f"; its bootstrap ARI {ari['ari_mean']:.2f} (min {ari['ari_min']:.2f})"
-        if len(tied) > 1:
-            reason += f"; a tie between k={_ks(sorted(tied))} broken by silhouette"
-        others = [f"{name} preferred k={k}" for name, k in votes.items() if k != chosen]
-        if others:
-            reason += "; " + ", ".join(others)
-        unstable = [f"k={k} (ARI {c['ari_mean'][k]:.2f})" for k in c.index if k not in candidates]
-        if unstable:
-            reason += "; unstable: " + ", ".join(unstable)
-        return chosen, reason
 
     def _merge_small(self, raw: np.ndarray, n: int) -> None:
         """Set ``label_map_`` and ``merged_``: small clusters into their nearest large one."""
@@ -667,31 +428,3 @@ class CustomerClusters(ClusterMixin, BaseEstimator):
         profile.index.name = zscores.index.name = "cluster"
         self.profile_, self.zscores_ = profile, zscores.astype(float)
         self.embedding_pca_ = PCA(min(2, Z.shape[1]), random_state=self.random_state).fit(Z)
-
-
-def _ks(ks: object) -> str:
-    ks = [int(k) for k in ks]
-    if ks == list(range(ks[0], ks[-1] + 1)) and len(ks) > 2:
-        return f"{ks[0]}–{ks[-1]}"
-    return ", ".join(map(str, ks))
-
-
-def _and(items: list[str]) -> str:
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
-
-
-def _value(c: pd.DataFrame, name: str, k: int) -> str:
-    column, _, fmt = _VOTERS[name]
-    return format(c[column][k], fmt)
-
-
-def _summary(c: pd.DataFrame, k: int) -> str:
-    """The criteria of one k, for ``k_reason_``."""
-    parts = [
-        f"{name} {_value(c, name, k)}"
-        for name, (column, _, _) in _VOTERS.items()
-        if not np.isnan(c[column][k])
-    ]
-    if not np.isnan(c["ari_mean"][k]):
-        parts.append(f"bootstrap ARI mean {c['ari_mean'][k]:.2f}, min {c['ari_min'][k]:.2f}")
-    return ", ".join(parts)

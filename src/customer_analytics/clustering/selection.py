@@ -1,0 +1,207 @@
+"""Choosing k: the criteria of every k tried (``criteria_``) and the voting rule.
+
+For every k in ``k_range`` the model is fitted to all customers and scored by
+
+* silhouette (Rousseeuw 1987), on a random sample of ``silhouette_sample`` customers
+  because it needs all pairwise distances; higher is better;
+* Calinski–Harabasz (Caliński & Harabasz 1974), higher is better;
+* Davies–Bouldin (Davies & Bouldin 1979), lower is better;
+* inertia (within-cluster sum of squares), shown for an elbow plot, not voted on, as it
+  always falls with k;
+* BIC (Schwarz 1978) for Gaussian mixtures, on all customers, lower is better; NaN for
+  k-means, which has no likelihood;
+* bootstrap stability (Lange et al. 2004; Hennig 2007): the model is refitted on
+  ``n_bootstrap`` bootstrap samples of ``bootstrap_size`` customers; each refit assigns a
+  fixed random evaluation sample of customers (``bootstrap_size`` of them) and its
+  labels are compared with the full fit's labels there by the adjusted Rand index
+  (Hubert & Arabie 1985), which needs no matching of label numbers. The evaluation sample
+  estimates the ARI on all customers to within about 1/sqrt(size) at a fraction of the
+  cost. The same bootstrap samples are used for every k, so k are compared on equal
+  terms. ``criteria_`` holds the mean and the minimum over the refits;
+* the share of customers in the smallest cluster (before merging), not voted on: it
+  shows from which k on clusters become too small to act on.
+
+The rule: the candidates are the *stable* k, whose mean bootstrap ARI is at least
+``STABLE_ARI`` (0.8; Hennig 2007 reads mean bootstrap Jaccard similarities of 0.75 and
+above as stable, 0.85 and above as highly stable): a k whose clusters change with the
+sample cannot be acted on however well it scores. Too large a k splits a segment anew in
+every sample, which is what drags its ARI down. Each criterion (silhouette,
+Calinski–Harabasz, Davies–Bouldin and, for mixtures, BIC) votes for its best
+candidate; the k with most votes wins, and a tie goes to the higher silhouette, the one
+criterion that judges both cohesion and separation of each customer. If no k is stable,
+every k is a candidate and the reason says so: then the data have no clear segments.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score, silhouette_score
+
+#: Mean bootstrap ARI from which a k counts as stable.
+STABLE_ARI = 0.8
+CRITERIA = (
+    "silhouette",
+    "calinski_harabasz",
+    "davies_bouldin",
+    "inertia",
+    "bic",
+    "ari_mean",
+    "ari_min",
+    "smallest_share",
+)
+#: Criteria that vote on k: name in the reason -> column, higher is better, format.
+_VOTERS = {
+    "silhouette": ("silhouette", True, ".2f"),
+    "Calinski–Harabasz": ("calinski_harabasz", True, ",.0f"),
+    "Davies–Bouldin": ("davies_bouldin", False, ".2f"),
+    "BIC": ("bic", False, ",.0f"),
+}
+
+
+@dataclass(frozen=True)
+class KChoice:
+    """The k taken and why.
+
+    Attributes
+    ----------
+    k
+        The k taken.
+    reason
+        Every criterion's say, the stable and unstable k, ties (``k_reason_``).
+    summary
+        One short sentence: which criteria chose it among which k, and its stability.
+    """
+
+    k: int
+    reason: str
+    summary: str
+
+
+def score(
+    Z: np.ndarray,
+    k: int,
+    labels: np.ndarray,
+    aris: np.ndarray,
+    *,
+    inertia: float,
+    bic: float,
+    silhouette_sample: int,
+    random_state: int,
+) -> dict[str, float]:
+    """One row of ``criteria_`` for a fit with ``k`` clusters and these ``labels``."""
+    sizes = np.bincount(labels, minlength=k)
+    row = dict.fromkeys(CRITERIA, np.nan)
+    row["smallest_share"] = sizes.min() / len(Z)
+    row["inertia"], row["bic"] = inertia, bic
+    if len(aris):
+        row["ari_mean"], row["ari_min"] = aris.mean(), aris.min()
+    if np.count_nonzero(sizes) < 2:
+        return row  # a mixture can collapse to one component; nothing to compare
+    sample = silhouette_sample if len(Z) > silhouette_sample else None
+    row["silhouette"] = silhouette_score(Z, labels, sample_size=sample, random_state=random_state)
+    row["calinski_harabasz"] = calinski_harabasz_score(Z, labels)
+    row["davies_bouldin"] = davies_bouldin_score(Z, labels)
+    return row
+
+
+def choose_k(c: pd.DataFrame, fixed: int | None = None, n_bootstrap: int = 10) -> KChoice:
+    """The k by the rule of the module docstring, from ``criteria_`` (indexed by k).
+
+    Parameters
+    ----------
+    c
+        The criteria, one row per k tried (columns of :data:`CRITERIA`).
+    fixed
+        A k fixed by parameter: taken as it is, with its criteria quoted.
+    n_bootstrap
+        Refits behind the stability columns; 0 means stability was not computed.
+    """
+    if fixed is not None:
+        stability = _stability(c, fixed)
+        return KChoice(
+            fixed,
+            f"k={fixed}: fixed by parameter ({_summary(c, fixed)})",
+            f"k={fixed}, fixed by parameter" + (f"; {stability}" if stability else ""),
+        )
+    stable = c.index[c["ari_mean"] >= STABLE_ARI]
+    if n_bootstrap == 0:
+        candidates, scope = c.index, "among all k (stability not computed: n_bootstrap=0)"
+        short_scope = "among all k (stability not computed)"
+    elif len(stable):
+        candidates = stable
+        scope = f"among the stable k (bootstrap ARI ≥ {STABLE_ARI}: {_ks(stable)})"
+        short_scope = f"among the stable k ({_ks(stable)})"
+    else:
+        best = c["ari_mean"].idxmax()
+        candidates = c.index
+        scope = (
+            f"among all k, as none reached bootstrap ARI ≥ {STABLE_ARI} (best k={best}, "
+            f"{c['ari_mean'][best]:.2f}): the data show no clearly separated segments"
+        )
+        short_scope = f"among all k, none of them stable (bootstrap ARI < {STABLE_ARI})"
+    pool = c.loc[candidates]
+    votes = {}
+    for name, (column, higher, _) in _VOTERS.items():
+        values = pool[column].dropna()
+        if len(values):
+            votes[name] = int(values.idxmax() if higher else values.idxmin())
+    count = Counter(votes.values())
+    tied = [k for k, n in count.items() if n == max(count.values())]
+    chosen = max(tied, key=lambda k: pool["silhouette"][k])
+    won = [f"{name} ({_value(pool, name, chosen)})" for name, k in votes.items() if k == chosen]
+    reason = f"k={chosen}: best {_and(won)} {scope}"
+    if n_bootstrap:
+        ari = c.loc[chosen]
+        reason += f"; its bootstrap ARI {ari['ari_mean']:.2f} (min {ari['ari_min']:.2f})"
+    if len(tied) > 1:
+        reason += f"; a tie between k={_ks(sorted(tied))} broken by silhouette"
+    others = [f"{name} preferred k={k}" for name, k in votes.items() if k != chosen]
+    if others:
+        reason += "; " + ", ".join(others)
+    unstable = [f"k={k} (ARI {c['ari_mean'][k]:.2f})" for k in c.index if k not in candidates]
+    if unstable:
+        reason += "; unstable: " + ", ".join(unstable)
+    summary = f"k={chosen}, chosen by {_and([n for n, k in votes.items() if k == chosen])} "
+    summary += short_scope
+    if len(tied) > 1:
+        summary += f", as the criteria split between k={_and([str(k) for k in sorted(tied)])}"
+    stability = _stability(c, chosen)
+    return KChoice(chosen, reason, summary + (f"; {stability}" if stability else ""))
+
+
+def _stability(c: pd.DataFrame, k: int) -> str:
+    if np.isnan(c["ari_mean"][k]):
+        return ""
+    return f"bootstrap stability (ARI) {c['ari_mean'][k]:.2f}"
+
+
+def _ks(ks: object) -> str:
+    ks = [int(k) for k in ks]
+    if ks == list(range(ks[0], ks[-1] + 1)) and len(ks) > 2:
+        return f"{ks[0]}–{ks[-1]}"
+    return ", ".join(map(str, ks))
+
+
+def _and(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _value(c: pd.DataFrame, name: str, k: int) -> str:
+    column, _, fmt = _VOTERS[name]
+    return format(c[column][k], fmt)
+
+
+def _summary(c: pd.DataFrame, k: int) -> str:
+    """The criteria of one k, for a fixed k's reason."""
+    parts = [
+        f"{name} {_value(c, name, k)}"
+        for name, (column, _, _) in _VOTERS.items()
+        if not np.isnan(c[column][k])
+    ]
+    if not np.isnan(c["ari_mean"][k]):
+        parts.append(f"bootstrap ARI mean {c['ari_mean'][k]:.2f}, min {c['ari_min'][k]:.2f}")
+    return ", ".join(parts)
