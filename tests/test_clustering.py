@@ -111,7 +111,8 @@ def test_preparation(fitted: CustomerClusters) -> None:
 
 def test_deterministic_and_predict_reproduces_labels(blobs, fitted: CustomerClusters) -> None:
     X, _ = blobs
-    again = CustomerClusters(random_state=0).fit(X)
+    # The k search in two processes gives what one gives.
+    again = CustomerClusters(random_state=0, n_jobs=2).fit(X)
     np.testing.assert_array_equal(again.labels_, fitted.labels_)
     pd.testing.assert_frame_equal(again.criteria_, fitted.criteria_)
     assert (again.k_, again.k_reason_) == (fitted.k_, fitted.k_reason_)

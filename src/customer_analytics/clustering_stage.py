@@ -155,6 +155,7 @@ def _clusterer(cfg: Config, columns: list[str], **overrides: Any) -> CustomerClu
         "min_size": cfg.privacy.min_group_size,
         "min_share": settings.min_share,
         "random_state": settings.seed,
+        "n_jobs": settings.n_jobs,
     }
     return CustomerClusters(**{**params, **overrides})
 

@@ -176,6 +176,7 @@ class ClusteringSettings(_Section):
     n_bootstrap: int = Field(10, ge=2)
     min_share: float = Field(0.01, ge=0.0, lt=0.5)  # smaller clusters are merged
     seed: int = 0
+    n_jobs: int = -1  # processes for the k search (-1: one per core); the result is the same
     # Value columns left out of the distance: CLV and P(alive) are functions of recency,
     # frequency, tenure and spend, which are already in; they describe personas instead.
     exclude: tuple[str, ...] = ("clv", "p_alive", "order_hour", "consent")

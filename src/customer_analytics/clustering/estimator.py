@@ -22,6 +22,7 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
+from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.cluster import KMeans, MiniBatchKMeans
 from sklearn.decomposition import PCA
@@ -98,6 +99,9 @@ class CustomerClusters(ClusterMixin, BaseEstimator):
         nearest larger cluster (centroid distance in the transformed space).
     random_state : int
         Seed for everything random: same seed and data, same labels, criteria and k.
+    n_jobs : int or None
+        Processes that search the k in parallel (joblib; -1: one per core, None: 1). Each
+        k's fits are seeded on their own, so the result does not depend on it.
 
     Attributes
     ----------
@@ -157,6 +161,7 @@ class CustomerClusters(ClusterMixin, BaseEstimator):
         min_size: int = 10,
         min_share: float = 0.01,
         random_state: int = 0,
+        n_jobs: int | None = None,
     ) -> None:
         self.k = k
         self.k_range = k_range
@@ -172,6 +177,7 @@ class CustomerClusters(ClusterMixin, BaseEstimator):
         self.min_size = min_size
         self.min_share = min_share
         self.random_state = random_state
+        self.n_jobs = n_jobs
 
     # ----------------------------------------------------------------- fitting
     def fit(self, X: pd.DataFrame, y: object = None) -> CustomerClusters:
@@ -217,19 +223,12 @@ class CustomerClusters(ClusterMixin, BaseEstimator):
         # Common random numbers: every k is refitted on the same bootstrap samples.
         boots = [rng.integers(0, n, size) for _ in range(self.n_bootstrap)]
         evaluate = np.sort(rng.choice(n, size, replace=False))
-        rows, fits, aris = {}, {}, {}
-        for k in ks:
-            model = self._fit_model(Z, k, int(seeds[1]))
-            labels = model.labels_ if self.method == "kmeans" else model.predict(Z)
-            refits = [
-                self._fit_model(Z[rows], k, int(seed))
-                for rows, seed in zip(boots, seeds[2:], strict=True)
-            ]
-            aris[k] = np.array(
-                [adjusted_rand_score(labels[evaluate], m.predict(Z[evaluate])) for m in refits]
-            )
-            rows[k] = self._score(Z, k, model, labels, aris[k])
-            fits[k] = (model, labels)
+        searched = Parallel(n_jobs=self.n_jobs)(
+            delayed(self._search)(Z, k, boots, evaluate, seeds) for k in ks
+        )
+        rows = {k: row for k, (row, _, _, _) in zip(ks, searched, strict=True)}
+        fits = {k: (model, labels) for k, (_, model, labels, _) in zip(ks, searched, strict=True)}
+        aris = {k: ari for k, (_, _, _, ari) in zip(ks, searched, strict=True)}
         self.criteria_ = pd.DataFrame.from_dict(rows, orient="index", columns=list(CRITERIA))
         self.criteria_.index.name = "k"
         choice = choose_k(self.criteria_, self.k, self.n_bootstrap)
@@ -250,6 +249,22 @@ class CustomerClusters(ClusterMixin, BaseEstimator):
         self.k_reason_ = reason
         self._describe(X, scaled, Z)
         return self
+
+    def _search(
+        self, Z: np.ndarray, k: int, boots: list[np.ndarray], evaluate: np.ndarray, seeds
+    ) -> tuple[dict[str, float], Model, np.ndarray, np.ndarray]:
+        """One k: the fit on everyone, its refits on the bootstrap samples, its criteria."""
+        with threadpool_limits(limits=1 if len(Z) < PARALLEL_FROM else None):
+            model = self._fit_model(Z, k, int(seeds[1]))
+            labels = model.labels_ if self.method == "kmeans" else model.predict(Z)
+            refits = [
+                self._fit_model(Z[rows], k, int(seed))
+                for rows, seed in zip(boots, seeds[2:], strict=True)
+            ]
+            ari = np.array(
+                [adjusted_rand_score(labels[evaluate], m.predict(Z[evaluate])) for m in refits]
+            )
+            return self._score(Z, k, model, labels, ari), model, labels, ari
 
     def fit_predict(self, X: pd.DataFrame, y: object = None) -> np.ndarray:
         """Fit and return ``labels_``.
