@@ -306,3 +306,15 @@ def test_findings_carry_lifts_intervals_mde_and_each_arms_reason_and_the_sentenc
         f"push: ship treatment: +{metric['rel_lift']:.1%} orders "
         f"(95% CI +{low:.1%}..+{high:.1%}, family-wide)."
     )
+
+
+def test_settled_figures_do_not_carry_the_order_of_floating_point_sums() -> None:
+    from customer_analytics.ab_stage import settled
+
+    jittered = [357.54528409090904, 357.54528409090926]  # one sum, two thread orders
+    assert settled(jittered)[0] == settled(jittered)[1] == 357.54528
+    assert settled({"p": 1.234567891e-12, "n": 3, "ok": True}) == {
+        "p": 1.2345679e-12,
+        "n": 3,
+        "ok": True,
+    }

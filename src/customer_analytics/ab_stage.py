@@ -13,6 +13,7 @@ plot). Tables and sentences for the notebook are in :mod:`customer_analytics.ab_
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,8 @@ from customer_analytics.experiments.units import (
 from customer_analytics.truth import truth_folder
 
 #: Unit-table columns that are bookkeeping, not metrics or segments.
+#: Figures are kept to this many significant digits (see :func:`settled`).
+SIGNIFICANT_DIGITS = 8
 BOOKKEEPING = {*KEY, "variant", "assigned_ts", "outcome_status"}
 
 UnitBuilder = Callable[[str, ExperimentSpec], tuple[ibis.Table, dict[str, str]]]
@@ -100,6 +103,7 @@ def run_ab(cfg: Config, inputs: dict[str, Path], out: Path) -> dict[str, Any]:
         results[name]["alpha"] = cfg.ab.alpha
         if accounting is not None:
             results[name]["outcomes"] = accounting
+    results = settled(results)
     truth = _truth(inputs, results)
     (out / "experiments.json").write_text(json.dumps(results, indent=1))
     lifts = pd.DataFrame(
@@ -283,6 +287,22 @@ def _unconfigured(exposures: ibis.Table, specs: dict[str, ExperimentSpec]) -> di
     rest = exposures.filter(~exposures.experiment_id.isin(list(specs)))
     counts = rest.group_by("experiment_id").aggregate(n=rest.count()).to_pandas()
     return {str(e): int(n) for e, n in zip(counts["experiment_id"], counts["n"], strict=True)}
+
+
+def settled(value: Any, digits: int = SIGNIFICANT_DIGITS) -> Any:
+    """``value`` with every float rounded to ``digits`` significant digits.
+
+    DuckDB adds floating-point sums in whatever order its threads finish, so a rerun's
+    statistics can differ in the last bits (seen: 357.54528409090904 against
+    ...0926); rounded, the same data give the same numbers, as reruns must.
+    """
+    if isinstance(value, dict):
+        return {k: settled(v, digits) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [settled(v, digits) for v in value]
+    if isinstance(value, float) and math.isfinite(value) and value != 0:
+        return round(value, digits - 1 - math.floor(math.log10(abs(value))))
+    return value
 
 
 def _with_segments(units: ibis.Table, con: ibis.BaseBackend, inputs: dict[str, Path]) -> ibis.Table:
