@@ -457,8 +457,10 @@ def test_hillstrom_campaign_reproduces_the_published_figures(tmp_path: Path) -> 
     for arm, (n, visit, conversion, spend) in published.items():
         assert found["counts"][arm] == n
         means = {m: found["arm_means"][m][arm] for m in ("visit", "conversion", "spend")}
+        # Published to 6 decimals (half a unit: 5e-7); ours are kept to 8 significant
+        # digits (ab_stage.settled), which can add up to 5e-8 at this size.
         assert means == pytest.approx(
-            {"visit": visit, "conversion": conversion, "spend": spend}, abs=5e-7
+            {"visit": visit, "conversion": conversion, "spend": spend}, abs=5.5e-7
         )
     assert found["srm_passed"]
     for key, metric in found["metrics"].items():
