@@ -303,7 +303,7 @@ def test_findings_carry_lifts_intervals_mde_and_each_arms_reason_and_the_sentenc
     (sentence,) = ab_sentences({"experiments": {"push": found}})
     low, high = metric["family_ci"]
     assert sentence == (
-        f"push: ship treatment: +{metric['rel_lift']:.1%} orders "
+        f"push — treatment: ship, +{metric['rel_lift']:.1%} orders "
         f"(95% CI +{low:.1%}..+{high:.1%}, family-wide)."
     )
 

@@ -41,12 +41,12 @@ def _lift(e: dict[str, Any], arm: str, metric: str, named: bool = False) -> str 
 
 
 def _clause(e: dict[str, Any], arm: str, verdict: dict[str, Any]) -> str:
-    """``ship treatment: +30.7% conversion (95% CI +17.1%..+44.3%, family-wide)``."""
-    head = f"{verdict['decision']} {arm}"
+    """``treatment: ship, +30.7% conversion (95% CI +17.1%..+44.3%, family-wide)``."""
+    head = f"{arm}: {verdict['decision']}"
     lift = _lift(e, arm, verdict["metric"]) if verdict["metric"] else None
     if lift is None:
         return f"{head} ({verdict['reason']})"
-    text = f"{head}: {lift}"
+    text = f"{head}, {lift}"
     if verdict.get("guardrail"):
         guard = _lift(e, arm, verdict["guardrail"], named=True)
         text += f", but guardrail {guard} cannot rule out a larger drop than tolerated"
@@ -75,10 +75,10 @@ def ab_sentences(found: dict[str, Any]) -> list[str]:
         verdicts = e["verdicts"]
         if e["verdict"] == "blocked":
             reason = next(iter(verdicts.values()))["reason"]
-            sentences.append(f"{name}: blocked: {reason}.")
+            sentences.append(f"{name} — blocked: {reason}.")
             continue
         clauses = [_clause(e, arm, v) for arm, v in verdicts.items()]
-        sentences.append(f"{name}: {'; '.join(clauses)}.")
+        sentences.append(f"{name} — {'; '.join(clauses)}.")
     return sentences
 
 
