@@ -1,6 +1,6 @@
 """Features, clustering (with the k search) and personas at scale, against one plain K-Means.
 
-    .venv/bin/python benchmarks/bench_personas.py [--customers 1000000]
+    .venv/bin/python benchmarks/bench_personas.py [--customers 1000000] [--workdir DIR]
 
 A synthetic shop of ``--customers`` customers without events (generated first, then
 stages 01-04 computed; none of that timed) is clustered by stages 05_clustering and
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -107,23 +108,33 @@ def measure(function: str, *args: object) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, default=1_000_000)
+    parser.add_argument(
+        "--workdir",
+        type=Path,
+        help="keep the generated shop and stages 01-04 in this folder and reuse them on "
+        "later runs (they take minutes and are not what is measured)",
+    )
     args = parser.parse_args()
     from customer_analytics.sources import synthetic as source
 
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as scratch:
+        tmp = args.workdir or Path(scratch)
         overrides = {
             "data.dir": f"{tmp}/data",
             "reports.dir": f"{tmp}/reports",
             "source.synthetic.n_customers": args.customers,
         }
         folder = _config(overrides).source_path
-        generate = "import sys; from customer_analytics.synthetic import generate; generate(sys.argv[1], n_customers=int(sys.argv[2]), events=False)"  # fmt: skip
-        subprocess.run(
-            [sys.executable, "-c", generate, str(folder), str(args.customers)], check=True
-        )
+        if not (folder / "raw" / "order_items.csv").is_file():
+            generate = "import sys; from customer_analytics.synthetic import generate; generate(sys.argv[1], n_customers=int(sys.argv[2]), events=False)"  # fmt: skip
+            subprocess.run(
+                [sys.executable, "-c", generate, str(folder), str(args.customers)], check=True
+            )
         (folder / "generated.json").write_text(
             json.dumps({"generator": source.generator_fingerprint()})
         )
+        for stage in ("05_clustering", "06_personas"):  # what is measured is never reused
+            shutil.rmtree(Path(tmp, "data", "cache", stage), ignore_errors=True)
         before = measure("child_before", overrides)
         print(
             f"synthetic shop of {args.customers:,} customers; stages 01-04 in {before['seconds']:.0f} s"

@@ -245,3 +245,19 @@ def test_rule_votes_among_stable_k() -> None:
     criteria["ari_mean"] = 0.5
     k, reason = _k(criteria)
     assert k == 6 and "none reached bootstrap ARI ≥ 0.8" in reason
+
+
+def test_negative_money_is_clipped_for_the_log() -> None:
+    """A buyer whose returns or discounts exceed purchases has negative net spend and
+    average order; the stage clips them at 0 so the log transform can cluster them."""
+    from customer_analytics.clustering_stage import SKEWED, _for_distance
+
+    X, _ = customer_table()
+    X = X.rename(columns={"monetary": "aov"}).assign(monetary=X["monetary"])
+    X.iloc[:3, X.columns.get_loc("aov")] = [-5.0, -0.01, -120.0]
+    X.iloc[:2, X.columns.get_loc("monetary")] = [-40.0, -1.0]
+    ready = _for_distance(X)
+    assert (ready[["aov", "monetary"]].min() >= 0).all()
+    assert ready.iloc[5:].equals(X.iloc[5:])
+    model = CustomerClusters(k=6, n_bootstrap=2, skewed=[c for c in SKEWED if c in X]).fit(ready)
+    assert len(model.labels_) == len(X)
