@@ -94,7 +94,9 @@ def run_ab(cfg: Config, inputs: dict[str, Path], out: Path) -> dict[str, Any]:
         tables[name] = units
     results = {}
     for name, spec in specs.items():
-        units = tables[name]
+        # Computed once: every metric and segment reads it (each would otherwise rebuild
+        # the unit table from the orders, and ibis compile its whole expression again).
+        units = con.create_table(f"_units_{len(results)}", tables[name], temp=True)
         accounting = None
         if "outcome_status" in units.columns:
             accounting = outcome_accounting(units)
