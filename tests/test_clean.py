@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import ibis
 import pandas as pd
 import pytest
 
 from customer_analytics.clean.engine import load_rules
 from customer_analytics.clean.stage import run_clean
 from customer_analytics.config import load_config
+from customer_analytics.ingest import read_ingested
 from customer_analytics.stage import ensure_stage
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -70,7 +72,7 @@ def caught(cleaned: dict) -> pd.DataFrame:
         fixes_file = out / "fixes" / f"{table}.parquet"
         if fixes_file.is_file():
             fixes = pd.read_parquet(fixes_file)
-            raw = pd.read_parquet(ingest / f"{table}.parquet")
+            raw = read_ingested(ibis.duckdb.connect(), ingest / f"{table}.parquet").execute()
             fixed = raw[raw["_row"].isin(fixes.loc[fixes["rule"] == rule, "_row"])]
             hit = pd.concat([hit[KEYS[table]], fixed[KEYS[table]]])
         rows.append(
@@ -233,7 +235,7 @@ def test_order_revenue_is_the_kept_lines_less_the_discount(cleaned: dict) -> Non
     """Recomputed with pandas from the delivered text, not from the stage's own outputs."""
     out, ingest = cleaned["out"], cleaned["ingest"]
     orders = pd.read_parquet(out / "orders.parquet").set_index("order_id")
-    raw_lines = pd.read_parquet(ingest / "order_items.parquet")
+    raw_lines = read_ingested(ibis.duckdb.connect(), ingest / "order_items.parquet").execute()
     kept_rows = pd.read_parquet(out / "order_items.parquet")["_row"]
     lines = raw_lines[raw_lines["_row"].isin(kept_rows)]
     items = pd.to_numeric(lines["line_amount"]).groupby(lines["order_id"]).sum()

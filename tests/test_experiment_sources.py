@@ -65,13 +65,7 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> dict:
 
 def test_the_log_is_read_with_a_constant_experiment_id(shop: dict) -> None:
     exposures = pd.read_parquet(shop["own"]["01_ingest"] / "exposures.parquet")
-    assert list(exposures.columns) == [
-        "customer_id",
-        "assigned_ts",
-        "variant",
-        "experiment_id",
-        "_row",
-    ]
+    assert list(exposures.columns) == ["customer_id", "assigned_ts", "variant", "experiment_id"]
     assert set(exposures["experiment_id"]) == {"push_personalised"}
     assert len(exposures) == len(shop["log"])
     accounting = stage_findings(shop["own"]["02_clean"])["tables"]["exposures"]

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from customer_analytics.config import ConfigError, config_from_dict, load_config
+from customer_analytics.ingest import read_ingested, run_ingest
 from customer_analytics.sources import SourceError, read_source
 
 MAPPING = {
@@ -51,10 +52,16 @@ def test_mapped_csv_reads_into_canonical_columns(tmp_path: Path) -> None:
         tmp_path,
         HEADER + "B1,K1,24.12.2025 18:30,Stollen,2,12.50\nB2,,01.01.2026 09:00,Kaffee,1,4.20\n",
     )
-    frame = read(config(tmp_path))
-    assert list(frame.columns) == [*MAPPING.values(), "_row"]
+    cfg = config(tmp_path)
+    frame = read(cfg)
+    assert list(frame.columns) == list(MAPPING.values())
     assert frame.loc[0, "order_ts"] == pd.Timestamp("2025-12-24 18:30")
-    assert frame["_row"].tolist() == [1, 2] and pd.isna(frame.loc[1, "customer_id"])
+    assert pd.isna(frame.loc[1, "customer_id"])
+    # The ingest stage writes the rows in the file's order and numbers them from there.
+    run_ingest(cfg, {}, tmp_path)
+    written = read_ingested(ibis.duckdb.connect(), tmp_path / "order_items.parquet").execute()
+    assert written["_row"].tolist() == [1, 2]
+    assert written["order_id"].tolist() == ["B1", "B2"]
 
 
 def test_latin1_file_declared_latin1_reads_and_declared_utf8_fails_naming_the_encoding(

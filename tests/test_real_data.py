@@ -10,6 +10,7 @@ import pytest
 from conftest import shared_file
 
 from customer_analytics.config import config_from_dict
+from customer_analytics.ingest import read_ingested
 from customer_analytics.sources import SourceError, read_source
 from customer_analytics.stage import ensure_stage
 
@@ -72,7 +73,8 @@ def test_online_retail_cleaning_explains_every_difference_from_the_usual_recipe(
         clean={"keep_wholesale": True},
     )
     clean = ensure_stage(cfg, "02_clean")
-    raw = pd.read_parquet(ensure_stage(cfg, "01_ingest") / "order_items.parquet")
+    ingested = ensure_stage(cfg, "01_ingest") / "order_items.parquet"
+    raw = read_ingested(ibis.duckdb.connect(), ingested).execute()
     usual = (
         raw["customer_id"].notna()
         & (raw["quantity"] > 0)

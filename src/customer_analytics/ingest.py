@@ -31,6 +31,19 @@ DATA_END_COLUMNS = (
 )
 
 
+def read_ingested(con: ibis.BaseBackend, path: Path) -> ibis.Table:
+    """An ingest output with ``_row``, the row's 1-based number in the delivered file.
+
+    The number is the one the source adapter stored, else the row's place in the
+    Parquet file, which the stage wrote in the delivered order (DuckDB keeps the order
+    of a single table's rows through projections and ``COPY``).
+    """
+    table = con.read_parquet(path, file_row_number=True)
+    if "_row" in table.columns:
+        return table.drop("file_row_number")
+    return table.mutate(_row=table.file_row_number + 1).drop("file_row_number")
+
+
 def last_order_utc(tables: dict[str, ibis.Table], zone: str) -> str | None:
     """The latest order (else assignment) time delivered, in UTC: the data's end when the
     source does not say.
@@ -74,13 +87,15 @@ def run_ingest(cfg: Config, inputs: dict[str, Path], out: Path) -> dict[str, Any
             key = key or privacy.pseudonymisation_key(
                 dev_key_allowed=cfg.privacy.dev_key, source=source_name
             )
+            if "_row" not in table.columns:  # the key's join may reorder rows
+                table = table.mutate(_row=ibis.row_number() + 1)
             hashed, treated = privacy.pseudonymise(table, key)
             hashed.to_parquet(out / f"{name}.parquet")
-            written = con.read_parquet(out / f"{name}.parquet")
             pii = {f"{c}_hash" for c in treated if privacy.PII_COLUMNS[c] == "hash"}
         else:
             table.to_parquet(out / f"{name}.parquet")
-            written, pii = con.read_parquet(out / f"{name}.parquet"), set()
+            pii = set()
+        written = read_ingested(con, out / f"{name}.parquet")
         written_tables[name] = written
         profile = profile_table(written, source.declared.get(name), pii=pii)
         profile.insert(0, "table", name)

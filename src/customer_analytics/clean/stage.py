@@ -22,6 +22,7 @@ import ibis.expr.datatypes as dt
 from customer_analytics.clean.engine import CleanContext, apply_rules, load_rules
 from customer_analytics.clean.rules import FUNCTIONS
 from customer_analytics.config import Config
+from customer_analytics.ingest import read_ingested
 from customer_analytics.stage import stage_findings
 
 REFERENCE = Path(__file__).resolve().parents[1] / "reference"
@@ -213,7 +214,9 @@ def run_clean(cfg: Config, inputs: dict[str, Path], out: Path) -> dict[str, Any]
         memory_limit=cfg.clean.memory_limit, temp_directory=str(out / "_spill")
     )
     tables = {
-        p.stem: con.read_parquet(p) for p in sorted(ingest.glob("*.parquet")) if p.stem != "profile"
+        p.stem: read_ingested(con, p)
+        for p in sorted(ingest.glob("*.parquet"))
+        if p.stem != "profile"
     }
     data_end = meta.get("data_end_utc")
     ctx = CleanContext(

@@ -1,8 +1,14 @@
 """Source adapters: each reads one kind of shop export into the canonical tables.
 
 An adapter returns :class:`SourceTables`: per canonical table an Ibis table with the
-columns as delivered (renamed to canonical names) plus ``_row``, the 1-based row of the
-input file, so every later quarantine points back at the original row.
+columns as delivered (renamed to canonical names), in the file's row order. Every later
+quarantine points back at the original row by ``_row``, the 1-based row of the input
+file. An adapter adds ``_row`` itself only where a row's number is not its place in the
+table (rows gathered from two Excel sheets, a count that includes a header line); for
+the others the ingest stage writes the rows in order and reads the number back from the
+Parquet file (:func:`customer_analytics.ingest.read_ingested`): numbering rows while a
+CSV is read keeps DuckDB from reading it in parallel, and ten million lines took twice
+as long.
 """
 
 from __future__ import annotations
@@ -22,7 +28,8 @@ class SourceTables:
     Attributes
     ----------
     tables
-        Canonical table name -> Ibis table (as delivered, plus ``_row``).
+        Canonical table name -> Ibis table (as delivered, in the file's order; with
+        ``_row`` where the adapter numbers rows itself).
     files
         Canonical table name -> the file it came from.
     declared

@@ -97,7 +97,7 @@ def read_files(cfg: Config, con: ibis.BaseBackend) -> SourceTables:
             table = _parse_dates(
                 table, path, mapping.date_format, {v: k for k, v in mapping.columns.items()}
             )
-        tables[name] = table.mutate(_row=ibis.row_number() + 1)
+        tables[name] = table
         files[name] = path
         declared[name] = {c: "timestamp" for c in TIMESTAMP_COLUMNS & set(table.columns)}
     return SourceTables(tables, files, declared)

@@ -162,10 +162,8 @@ def read_online_retail(cfg: Config, con: ibis.BaseBackend) -> SourceTables:
         order_ts=table.order_ts.cast(dt.timestamp),
         customer_id=_customer_text(table.customer_id),
     )
-    order = [table._sheet, table._sheet_row] if keep else None
-    table = table.mutate(
-        _row=(ibis.row_number().over(order_by=order) if order else ibis.row_number()) + 1
-    )
+    if keep:  # the two sheets' rows numbered in sheet order
+        table = table.mutate(_row=ibis.row_number().over(order_by=keep) + 1)
     declared = {"quantity": "int", "unit_price": "float", "order_ts": "timestamp"}
     return SourceTables(
         {"order_items": table}, {"order_items": path}, {"order_items": declared}, notes=notes

@@ -75,7 +75,7 @@ def read_synthetic(cfg: Config, con: ibis.BaseBackend) -> SourceTables:
             table = con.read_parquet(path)
         else:
             table = con.read_csv(path, all_varchar=True, header=True)
-        tables[name] = table.mutate(_row=ibis.row_number() + 1)
+        tables[name] = table
         files[name] = path
         declared[name] = spec["columns"]
     return SourceTables(
