@@ -93,13 +93,16 @@ def _timestamp_fix(t: ibis.Table, rule: Rule, ctx: CleanContext) -> Outcome:
     if not _applies(t, rule, ctx, column):
         return Outcome(t)
     parsed, canonical = to_utc(t[column], ctx.timezone, ctx.settings.get("timestamp_formats"))
-    t = t.mutate(**{f"{column}_utc": parsed})
+    # Both in one projection, so the database parses the canonical format once for
+    # both (a later expression would parse and convert every row again).
+    flag = f"_canonical_{column}"
+    t = t.mutate(**{f"{column}_utc": parsed, flag: canonical})
     present = t[column].notnull()
     # A missing timestamp fails too: no order or sign-up can be placed in time without it.
     return Outcome(
         t,
         hit=t[f"{column}_utc"].isnull(),
-        fixed=~canonical & present & t[f"{column}_utc"].notnull(),
+        fixed=~t[flag] & present & t[f"{column}_utc"].notnull(),
     )
 
 
