@@ -32,6 +32,15 @@ def analyse(units: pd.DataFrame, experiment: ExperimentSpec, **settings) -> dict
     )
 
 
+REVENUE_PER_ORDER_GUARD = {
+    "name": "revenue_per_order",
+    "type": "ratio",
+    "numerator": "revenue",
+    "denominator": "orders",
+    "role": "guardrail",
+}
+
+
 def shop_units(seed: int, n: int, lift: float = 0.0) -> pd.DataFrame:
     """Orders and revenue per customer: Poisson orders, Gamma order values."""
     g = np.random.default_rng(seed)
@@ -192,16 +201,7 @@ def test_verdict_guardrail_bound_is_the_one_sided_bound_of_the_lift() -> None:
     units = shop_units(2, 3000, lift=0.3)
     result = analyse(
         units,
-        spec(
-            {"name": "orders", "role": "goal"},
-            {
-                "name": "revenue_per_order",
-                "type": "ratio",
-                "numerator": "revenue",
-                "denominator": "orders",
-                "role": "guardrail",
-            },
-        ),  # fmt: skip
+        spec({"name": "orders", "role": "goal"}, REVENUE_PER_ORDER_GUARD),
     )
     guard = next(r for r in result["metrics"] if r["role"] == "guardrail")
     # One-sided 95% = the lower end of the two-sided 90% interval.
@@ -240,13 +240,7 @@ def test_every_row_has_power_and_mde_and_the_plan_covers_proportions_and_means()
         spec(
             {"name": "conversion", "type": "proportion"},
             {"name": "revenue", "type": "mean"},
-            {
-                "name": "revenue_per_order",
-                "type": "ratio",
-                "numerator": "revenue",
-                "denominator": "orders",
-                "role": "guardrail",
-            },
+            REVENUE_PER_ORDER_GUARD,
         ),  # fmt: skip
     )
     for row in result["metrics"]:
