@@ -87,8 +87,6 @@ def run_ingest(cfg: Config, inputs: dict[str, Path], out: Path) -> dict[str, Any
             key = key or privacy.pseudonymisation_key(
                 dev_key_allowed=cfg.privacy.dev_key, source=source_name
             )
-            if "_row" not in table.columns:  # the key's join may reorder rows
-                table = table.mutate(_row=ibis.row_number() + 1)
             hashed, treated = privacy.pseudonymise(table, key)
             hashed.to_parquet(out / f"{name}.parquet")
             pii = {f"{c}_hash" for c in treated if privacy.PII_COLUMNS[c] == "hash"}

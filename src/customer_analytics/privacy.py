@@ -15,7 +15,6 @@ import os
 import ibis
 import ibis.expr.datatypes as dt
 import pandas as pd
-import pyarrow as pa
 
 from customer_analytics.config import SECRET_ENV
 
@@ -111,49 +110,60 @@ def _pads(key: bytes) -> tuple[bytes, bytes]:
     return bytes(b ^ 0x36 for b in key), bytes(b ^ 0x5C for b in key)
 
 
-def keyed_hash(value: ibis.Value, pads: ibis.Table) -> ibis.Value:
+@ibis.udf.scalar.builtin(signature=((dt.string,), dt.binary))
+def getvariable(variable):  # noqa: ANN001, ANN201 (DuckDB's function)
+    """DuckDB's ``getvariable``: a value set on the connection with ``SET VARIABLE``."""
+
+
+def keyed_hash(value: ibis.Value) -> ibis.Value:
     """HMAC-SHA256 (RFC 2104) of ``value``'s UTF-8 bytes, hex encoded; null stays null.
 
-    Computed by the database, so millions of values take seconds. ``pads`` is a one-row
-    table from :func:`key_table` joined to ``value``'s table: the key travels as data,
-    never in the SQL text, which can reach error messages and logs.
+    Computed by the database, so millions of values take seconds. The key's pads are
+    read from the connection's variables, set by :func:`set_key`.
     """
-    inner = unhex(sha256(concat(pads._ipad, encode(value))))
-    return sha256(concat(pads._opad, inner))
+    inner = unhex(sha256(concat(getvariable(_IPAD), encode(value))))
+    return sha256(concat(getvariable(_OPAD), inner))
 
 
-def key_table(key: bytes) -> ibis.Table:
-    """The key's HMAC pads as a one-row table (columns ``_ipad`` and ``_opad``)."""
-    ipad, opad = _pads(key)
-    return ibis.memtable(
-        pa.table({"_ipad": pa.array([ipad], pa.binary()), "_opad": pa.array([opad], pa.binary())})
-    )
+_IPAD, _OPAD = "_pseudonym_ipad", "_pseudonym_opad"
+
+
+def set_key(backend: ibis.BaseBackend, key: bytes) -> None:
+    """Hand the key's HMAC pads to ``backend``'s connection as two variables.
+
+    They travel as bound parameters, never in SQL text, which can reach error messages
+    and logs; and no join is needed to bring them to every row, so the rows keep their
+    order (DuckDB keeps the order of one table through projections, not through joins).
+    """
+    for name, pad in zip((_IPAD, _OPAD), _pads(key), strict=True):
+        backend.con.execute(f"SET VARIABLE {name} = ?", [pad])
 
 
 def pseudonymise(table: ibis.Table, key: bytes) -> tuple[ibis.Table, dict[str, int]]:
     """Replace PII columns: e-mail and phone by ``<col>_hash``, names dropped.
 
-    Returns the new table and, per PII column, how many non-null values were treated
-    (counts only: the values themselves are never returned or logged). The hash is
-    HMAC-SHA256 of the normalised value, so two spellings of one address match.
+    Returns the new table, in the rows' order, and, per PII column, how many non-null
+    values were treated (counts only: the values themselves are never returned or
+    logged). The hash is HMAC-SHA256 of the normalised value, so two spellings of one
+    address match. The table must be computed on the connection it came from, which
+    holds the key (:func:`set_key`).
     """
     present = [c for c in PII_COLUMNS if c in table.columns]
     counts = table.aggregate(**{c: table[c].count() for c in present}).execute()
-    pads = key_table(key)
-    joined = table.cross_join(pads)
+    set_key(table._find_backend(use_default=True), key)
     columns: dict[str, ibis.Value] = {}
     for column in table.columns:
         action = PII_COLUMNS.get(column)
         if action is None:
-            columns[column] = joined[column]
+            columns[column] = table[column]
         elif action == "hash":
-            normalised = _NORMALISERS[column](joined[column])
-            columns[f"{column}_hash"] = keyed_hash(normalised, joined)
+            normalised = _NORMALISERS[column](table[column])
+            columns[f"{column}_hash"] = keyed_hash(normalised)
             if column == "email":
                 # The domain alone names no one (qq.com, a test domain) and lets the
                 # cleaning stage recognise test accounts after the address is gone.
                 columns["email_domain"] = normalised.split("@")[-1]
-    return joined.select(**columns), {c: int(counts[c].iloc[0]) for c in present}
+    return table.select(**columns), {c: int(counts[c].iloc[0]) for c in present}
 
 
 def has_pii(columns: list[str] | pd.Index) -> bool:
