@@ -8,14 +8,11 @@ from typing import Any
 import pandas as pd
 
 from customer_analytics.experiments.power import minimum_detectable_effect, sample_size
+from customer_analytics.experiments.verdict import signed_percent
 
-MINUS = "\u2212"
 
-
-def _pct(value: float | None, sign: bool = True) -> str:
-    if value is None:
-        return "n/a"
-    return (f"{value:+.1%}" if sign else f"{value:.1%}").replace("-", MINUS)
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None else signed_percent(value)
 
 
 def _interval(ci: list[float | None]) -> str:

@@ -21,12 +21,12 @@ from typing import Any
 import ibis
 import pandas as pd
 
+from customer_analytics.clean.identity import merged_ids
 from customer_analytics.config import Config, ExperimentSpec
 from customer_analytics.experiments.analysis import analyse_experiment
 from customer_analytics.experiments.units import (
     KEY,
     assignments,
-    merged_ids,
     order_margins,
     outcome_aggregations,
     units_from_orders,
@@ -35,9 +35,9 @@ from customer_analytics.experiments.units import (
 )
 from customer_analytics.truth import truth_folder
 
-#: Unit-table columns that are bookkeeping, not metrics or segments.
 #: Figures are kept to this many significant digits (see :func:`settled`).
 SIGNIFICANT_DIGITS = 8
+#: Unit-table columns that are bookkeeping, not metrics or segments.
 BOOKKEEPING = {*KEY, "variant", "assigned_ts", "outcome_status"}
 
 UnitBuilder = Callable[[str, ExperimentSpec], tuple[ibis.Table, dict[str, str]]]

@@ -29,6 +29,7 @@ import ibis
 import numpy as np
 import pandas as pd
 
+from customer_analytics.clean.identity import merged_ids
 from customer_analytics.clean.timestamps import timezone, timezone_naive
 
 REFERENCE = Path(__file__).with_name("reference")
@@ -118,7 +119,7 @@ def build_features(
     tables = {p.stem: con.read_parquet(p) for p in clean.glob("*.parquet")}
     orders = tables["orders"]
     orders = orders.filter(orders.customer_id.notnull(), orders.order_ts_utc < end)
-    merged = _merged_id(tables.get("identity_map"))
+    merged = tables.get("identity_map")
     missing: dict[str, str] = {}
 
     if "is_return" not in orders.columns:  # a shop that keeps returns apart from orders
@@ -163,17 +164,9 @@ def build_features(
     return CustomerFeatures(table=table.sort_index(), missing=missing)
 
 
-def _merged_id(identity: ibis.Table | None) -> ibis.Table | None:
-    return identity.select("customer_id", "merged_customer_id") if identity is not None else None
-
-
 def _to_merged(table: ibis.Table, identity: ibis.Table | None) -> ibis.Table:
     """Rows of a table keyed by account id, re-keyed by the merged customer id."""
-    table = table.filter(table.customer_id.notnull())
-    if identity is None:
-        return table
-    joined = table.left_join(identity, "customer_id")
-    return joined.mutate(customer_id=joined.merged_customer_id.fill_null(joined.customer_id))
+    return merged_ids(table.filter(table.customer_id.notnull()), identity)
 
 
 def _frame(expr: ibis.Table) -> pd.DataFrame:

@@ -14,7 +14,7 @@ import ibis
 import ibis.expr.datatypes as dt
 
 from customer_analytics.clean.engine import CleanContext, Outcome, Rule, RuleFunction
-from customer_analytics.clean.timestamps import to_utc
+from customer_analytics.clean.timestamps import with_utc
 
 _EXPERIMENT_KEY = ["experiment_id", "customer_id"]
 _NO_TEXT = ibis.null().cast(dt.string)
@@ -54,17 +54,14 @@ def _time_fix(t: ibis.Table, rule: Rule, ctx: CleanContext, blank_ok: bool) -> O
     column = rule.params["column"]
     if column not in t.columns:
         return Outcome(t)
-    parsed, canonical = to_utc(t[column], ctx.timezone, ctx.settings.get("timestamp_formats"))
-    t = t.mutate(**{f"{column}_utc": parsed})
+    t, fixed = with_utc(t, column, ctx.timezone, ctx.settings.get("timestamp_formats"))
+    failed = t[f"{column}_utc"].isnull()
+    if not blank_ok:
+        return Outcome(t, hit=failed, fixed=fixed)
     present = t[column].notnull()
     if t[column].type().is_string():
         present &= t[column].strip() != ""
-    failed = t[f"{column}_utc"].isnull()
-    return Outcome(
-        t,
-        hit=failed & present if blank_ok else failed,
-        fixed=~canonical & present & t[f"{column}_utc"].notnull(),
-    )
+    return Outcome(t, hit=failed & present, fixed=fixed)
 
 
 def exposure_timestamp(t: ibis.Table, rule: Rule, ctx: CleanContext) -> Outcome:

@@ -16,6 +16,26 @@ import ibis
 MAX_ROUNDS = 20
 
 
+def merged_ids(table: ibis.Table, identity: ibis.Table | None) -> ibis.Table:
+    """``table`` with ``customer_id`` replaced by the person's merged id (put last).
+
+    Parameters
+    ----------
+    table : ibis.Table
+        Any table with ``customer_id``.
+    identity : ibis.Table or None
+        The clean stage's ``identity_map`` (``customer_id, merged_customer_id``); None
+        leaves the ids as they are.
+    """
+    if identity is None:
+        return table
+    joined = table.left_join(identity.select("customer_id", "merged_customer_id"), "customer_id")
+    return joined.select(
+        *[c for c in table.columns if c != "customer_id"],
+        customer_id=joined.merged_customer_id.fill_null(joined.customer_id),
+    )
+
+
 def resolve(
     accounts: ibis.Table,
     keys: list[str],

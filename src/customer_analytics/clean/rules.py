@@ -12,7 +12,7 @@ import ibis.expr.datatypes as dt
 
 from customer_analytics.clean import experiment_rules
 from customer_analytics.clean.engine import CleanContext, Outcome, Rule, RuleFunction
-from customer_analytics.clean.timestamps import to_utc
+from customer_analytics.clean.timestamps import with_utc
 
 
 def _applies(t: ibis.Table, rule: Rule, ctx: CleanContext, *columns: str) -> bool:
@@ -96,18 +96,9 @@ def _timestamp_fix(t: ibis.Table, rule: Rule, ctx: CleanContext) -> Outcome:
     column = rule.params["column"]
     if not _applies(t, rule, ctx, column):
         return Outcome(t)
-    parsed, canonical = to_utc(t[column], ctx.timezone, ctx.settings.get("timestamp_formats"))
-    # Both in one projection, so the database parses the canonical format once for
-    # both (a later expression would parse and convert every row again).
-    flag = f"_canonical_{column}"
-    t = t.mutate(**{f"{column}_utc": parsed, flag: canonical})
-    present = t[column].notnull()
+    t, fixed = with_utc(t, column, ctx.timezone, ctx.settings.get("timestamp_formats"))
     # A missing timestamp fails too: no order or sign-up can be placed in time without it.
-    return Outcome(
-        t,
-        hit=t[f"{column}_utc"].isnull(),
-        fixed=~t[flag] & present & t[f"{column}_utc"].notnull(),
-    )
+    return Outcome(t, hit=t[f"{column}_utc"].isnull(), fixed=fixed)
 
 
 signup_timestamp = _timestamp_fix

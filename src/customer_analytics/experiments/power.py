@@ -160,10 +160,9 @@ def minimum_detectable_effect(
         Relative MDE (``nan`` for a proportion whose MDE would push the rate past 1).
     """
     base, sd = _baseline(mean, sd, proportion)
-    z_a, z_b = sps.norm.ppf(1 - alpha / 2), sps.norm.ppf(power)
     if sd is not None:
-        delta = (z_a + z_b) * sd * math.sqrt(1 / n_control + 1 / n_treatment)
-        return delta / abs(base)
+        return mde_from_se(sd * math.sqrt(1 / n_control + 1 / n_treatment), base, alpha, power)
+    z_a, z_b = sps.norm.ppf(1 - alpha / 2), sps.norm.ppf(power)
     total = n_control + n_treatment
     share = n_treatment / total
 

@@ -23,6 +23,7 @@ import ibis
 import ibis.expr.datatypes as dt
 
 from customer_analytics.clean.engine import load_rules
+from customer_analytics.clean.identity import merged_ids
 from customer_analytics.clean.timestamps import to_utc
 from customer_analytics.config import ExperimentSpec
 
@@ -31,26 +32,6 @@ from customer_analytics.config import ExperimentSpec
 ORDER_METRICS = ("conversion", "orders", "revenue", "margin")
 PRE_PERIOD = ("orders_pre", "revenue_pre", "margin_pre")
 KEY = ["experiment_id", "customer_id"]
-
-
-def merged_ids(table: ibis.Table, identity: ibis.Table | None) -> ibis.Table:
-    """``table`` with ``customer_id`` replaced by the person's merged id.
-
-    Parameters
-    ----------
-    table : ibis.Table
-        Any table with ``customer_id``.
-    identity : ibis.Table or None
-        The clean stage's ``identity_map`` (``customer_id, merged_customer_id``); None
-        leaves the ids as they are.
-    """
-    if identity is None:
-        return table
-    joined = table.left_join(identity.select("customer_id", "merged_customer_id"), "customer_id")
-    return joined.select(
-        *[c for c in table.columns if c != "customer_id"],
-        customer_id=joined.merged_customer_id.fill_null(joined.customer_id),
-    )
 
 
 def assignments(exposures: ibis.Table, identity: ibis.Table | None, timezone: str) -> ibis.Table:
@@ -64,7 +45,7 @@ def assignments(exposures: ibis.Table, identity: ibis.Table | None, timezone: st
     exposures : ibis.Table
         The clean ``exposures`` (``assigned_ts_utc`` parsed, else ``assigned_ts``).
     identity : ibis.Table or None
-        See :func:`merged_ids`.
+        See :func:`~customer_analytics.clean.identity.merged_ids`.
     timezone : str
         The shop's zone, for an unparsed local ``assigned_ts``.
 

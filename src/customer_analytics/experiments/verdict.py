@@ -44,7 +44,8 @@ def guardrail_cleared(row: dict[str, Any]) -> bool:
     return bound < row["min_effect"]
 
 
-def _percent(value: float) -> str:
+def signed_percent(value: float) -> str:
+    """``+30.7%`` or ``−14.2%`` (a true minus sign), for sentences and tables."""
     return f"{value:+.1%}".replace("-", "\u2212")
 
 
@@ -106,8 +107,8 @@ def arm_verdict(
         if uncleared:
             risks = "; ".join(
                 f"guardrail {r['metric']} cannot rule out a change of more than "
-                f"{_percent(-r['min_effect'] if r['direction'] == 'increase' else r['min_effect'])}"
-                f" (one-sided {r['harm_bound_level']:.0%} bound {_percent(r['harm_bound'])})"
+                f"{signed_percent(-r['min_effect'] if r['direction'] == 'increase' else r['min_effect'])}"
+                f" (one-sided {r['harm_bound_level']:.0%} bound {signed_percent(r['harm_bound'])})"
                 if r.get("harm_bound") is not None
                 else f"guardrail {r['metric']} could not be estimated"
                 for r in uncleared
