@@ -131,16 +131,22 @@ def apply_rules(
             out = out.mutate(
                 **{f"_fixed_{rule.name}": out._rule.isnull() & result.fixed.fill_null(False)}
             )
-        if result.hit is not None:
-            hit = result.hit
-            name = (
-                hit
-                if hit.type().is_string()
-                else ibis.ifelse(hit.fill_null(False), rule.name, ibis.null().cast("string"))
-            )
-            detail = result.detail if result.detail is not None else ibis.null().cast("string")
+        if result.hit is None:
+            continue
+        hit = result.hit
+        if result.detail is not None:
+            # A column of its own: used twice below, the expression would be compiled
+            # (and computed) twice, in the rule and in the detail.
+            out = out.mutate(_hit=hit)
+            hit = out._hit
+        name = (
+            hit
+            if hit.type().is_string()
+            else ibis.ifelse(hit.fill_null(False), rule.name, ibis.null().cast("string"))
+        )
+        if result.detail is not None:
             first = out._rule.isnull() & name.notnull()
-            out = out.mutate(
-                _rule=out._rule.fill_null(name), _detail=ibis.ifelse(first, detail, out._detail)
-            )
-    return out
+            out = out.mutate(_detail=ibis.ifelse(first, result.detail, out._detail))
+        # Without a detail of its own, a first hit leaves _detail null as it was.
+        out = out.mutate(_rule=out._rule.fill_null(name))
+    return out.drop("_hit") if "_hit" in out.columns else out

@@ -14,6 +14,7 @@ import ibis
 import ibis.expr.datatypes as dt
 
 from customer_analytics.clean.engine import CleanContext, Outcome, Rule, RuleFunction
+from customer_analytics.clean.text import is_blank, strip
 from customer_analytics.clean.timestamps import with_utc
 
 _EXPERIMENT_KEY = ["experiment_id", "customer_id"]
@@ -24,7 +25,7 @@ def exposure_missing_arm(t: ibis.Table, rule: Rule, ctx: CleanContext) -> Outcom
     """An exposure without a variant: it belongs to no arm, so no comparison can count it."""
     if "variant" not in t.columns:
         return Outcome(t)
-    return Outcome(t, hit=t.variant.isnull() | (t.variant.strip() == ""))
+    return Outcome(t, hit=is_blank(t.variant))
 
 
 def exposure_unknown_arm(t: ibis.Table, rule: Rule, ctx: CleanContext) -> Outcome:
@@ -60,7 +61,7 @@ def _time_fix(t: ibis.Table, rule: Rule, ctx: CleanContext, blank_ok: bool) -> O
         return Outcome(t, hit=failed, fixed=fixed)
     present = t[column].notnull()
     if t[column].type().is_string():
-        present &= t[column].strip() != ""
+        present &= ~is_blank(t[column])
     return Outcome(t, hit=failed & present, fixed=fixed)
 
 
@@ -81,7 +82,7 @@ def exposure_two_arms(t: ibis.Table, rule: Rule, ctx: CleanContext) -> Outcome:
         return Outcome(t)
     t = ctx.materialised(t)  # read twice: for the arms per customer and for the join
     arms = (
-        t.select(*_EXPERIMENT_KEY, _arm=t.variant.strip().nullif(""))
+        t.select(*_EXPERIMENT_KEY, _arm=strip(t.variant).nullif(""))
         .filter(lambda a: a._arm.notnull() & a.customer_id.notnull())
         .distinct()
     )
@@ -151,8 +152,8 @@ def outcome_not_a_number(t: ibis.Table, rule: Rule, ctx: CleanContext) -> Outcom
     for c in _metric_columns(ctx):
         if c not in t.columns or not t[c].type().is_string():
             continue
-        text = t[c].strip()
-        bad.append((c, text.notnull() & (text != "") & text.try_cast(dt.float64).isnull()))
+        # TRY_CAST reads a number padded with whitespace: no strip needed.
+        bad.append((c, ~is_blank(t[c]) & t[c].try_cast(dt.float64).isnull()))
     if not bad:
         return Outcome(t)
     hit = ibis.or_(*[b for _, b in bad])

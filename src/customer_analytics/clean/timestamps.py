@@ -11,6 +11,8 @@ from __future__ import annotations
 import ibis
 import ibis.expr.datatypes as dt
 
+from customer_analytics.clean.text import strip
+
 LOCAL_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M")
 UTC_FORMATS = ("%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%dT%H:%M:%S.%fZ")
 OFFSET_FORMATS = ("%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d %H:%M:%S%z")
@@ -63,7 +65,7 @@ def to_utc(
     if column.type().is_timestamp():
         local = column.cast(dt.timestamp)
         return timezone_naive("UTC", timezone(zone, local)), ibis.literal(True)
-    text = column.cast(dt.string).strip()
+    text = strip(column.cast(dt.string))
     # Every branch is an instant (TIMESTAMPTZ), turned into naive UTC once through an
     # explicit zone: DuckDB casts instants with the session's time zone (the
     # machine's), and COALESCE of naive and zoned values promotes to instants.

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import ibis
 
+from customer_analytics.clean.text import is_blank
 from customer_analytics.config import Config
 
 
@@ -63,8 +64,7 @@ def parse_or_fail(
     """
     failing = {}
     for column, (value, _) in parsed.items():
-        text = table[column].cast("string").strip()
-        failing[column] = text.notnull() & (text != "") & value.isnull()
+        failing[column] = ~is_blank(table[column].cast("string")) & value.isnull()
     # One pass over the file for every column's count (a large CSV is read once here).
     counts = table.aggregate(**{c: bad.sum() for c, bad in failing.items()}).execute()
     for column, (_, expected) in parsed.items():

@@ -33,6 +33,7 @@ import duckdb
 import ibis
 import pandas as pd
 
+from customer_analytics.clean.text import strip
 from customer_analytics.clean.timestamps import try_strptime
 from customer_analytics.config import Config, FileMapping
 from customer_analytics.sources import SourceError, SourceTables, parse_or_fail, verify_checksum
@@ -68,7 +69,7 @@ def _read(con: ibis.BaseBackend, path: Path, mapping: FileMapping) -> ibis.Table
 def _parse_dates(table: ibis.Table, path: Path, fmt: str, names: dict[str, str]) -> ibis.Table:
     expected = f"in the date format {fmt!r}"
     parsed = {
-        column: (try_strptime(table[column].cast("string").strip(), fmt), expected)
+        column: (try_strptime(strip(table[column].cast("string")), fmt), expected)
         for column in sorted(TIMESTAMP_COLUMNS & set(table.columns))
     }
     return parse_or_fail(table, parsed, path, names)

@@ -18,6 +18,7 @@ import ibis.expr.datatypes as dt
 import pandas as pd
 
 from customer_analytics.cache import sha256_file
+from customer_analytics.clean.text import strip
 from customer_analytics.clean.timestamps import try_strptime
 from customer_analytics.config import Config
 from customer_analytics.sources import SourceError, SourceTables, parse_or_fail, verify_checksum
@@ -126,10 +127,11 @@ def _sheet_overlap(table: ibis.Table) -> dict:
 def _parse_text(table: ibis.Table, path: Path, mapping: dict[str, str]) -> ibis.Table:
     """Numbers and dates of a CSV export, or an error naming the column, a value and the count."""
     parsed = {
-        "quantity": (table.quantity.strip().try_cast(dt.int64), "a number"),
-        "unit_price": (table.unit_price.strip().try_cast(dt.float64), "a number"),
+        # TRY_CAST reads numbers padded with whitespace; strptime does not.
+        "quantity": (table.quantity.try_cast(dt.int64), "a number"),
+        "unit_price": (table.unit_price.try_cast(dt.float64), "a number"),
         "order_ts": (
-            try_strptime(table.order_ts.strip(), CSV_DATE_FORMAT),
+            try_strptime(strip(table.order_ts), CSV_DATE_FORMAT),
             f"dates like 12/1/2010 8:26 ({CSV_DATE_FORMAT})",
         ),
     }
