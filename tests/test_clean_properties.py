@@ -72,3 +72,17 @@ def test_cleaning_is_idempotent(rows: list[dict]) -> None:
         acc, twice = clean_orders(again_rows, Path(tmp) / "twice")
     assert acc["quarantined_rows"] == 0
     assert list(twice["order_ts_utc"]) == list(kept["order_ts_utc"])
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.text(alphabet=" \t\n\r\x0b\x0c\xa0\x01!ab\u00e9", max_size=6), max_size=20))
+def test_strip_and_is_blank_match_their_plain_definitions(values):
+    """The cheap whitespace checks of clean/text.py give what Ibis's strip() does."""
+    from customer_analytics.clean.text import is_blank, strip
+
+    space = " \t\n\r\x0b\x0c"
+    table = ibis.memtable({"x": [*values, None]}, schema={"x": "string"})
+    got = table.select(stripped=strip(table.x), blank=is_blank(table.x)).to_pandas()
+    assert got.stripped.tolist()[:-1] == [v.strip(space) for v in values]
+    assert got.stripped.isna().tolist()[-1]
+    assert got.blank.tolist() == [v.strip(space) == "" for v in values] + [True]

@@ -227,14 +227,14 @@ def negative_quantity(t: ibis.Table, rule: Rule, ctx: CleanContext) -> Outcome:
 def order_quarantined(t: ibis.Table, rule: Rule, ctx: CleanContext) -> Outcome:
     if "orders" not in ctx.done:
         return Outcome(t)
-    orders = ctx.done["orders"]
-    kept_ids = orders["kept"].select("order_id").distinct()
-    gone = (
-        orders["quarantine"]
-        .group_by("order_id")
-        .aggregate(_order_rule=orders["quarantine"]._rule.argmin(orders["quarantine"]._row))
-        .anti_join(kept_ids, "order_id")
+    kept, quarantine = ctx.done["orders"]["kept"], ctx.done["orders"]["quarantine"]
+    set_aside = quarantine.group_by("order_id").aggregate(
+        _order_rule=quarantine._rule.argmin(quarantine._row)
     )
+    # An order id with a kept row (the first of two copies) is not gone. The few set-aside
+    # ids are looked up among the kept ones, rather than every kept id listed.
+    also_kept = kept.filter(kept.order_id.isin(set_aside.order_id)).select("order_id")
+    gone = set_aside.anti_join(also_kept, "order_id")
     joined = t.left_join(gone, "order_id").select(*t.columns, "_order_rule")
     return Outcome(joined, hit=joined._order_rule)
 

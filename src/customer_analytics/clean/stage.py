@@ -12,7 +12,8 @@ from __future__ import annotations
 import itertools
 import json
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -94,7 +95,8 @@ def clean_tables(
         derive_orders(con, out)
     elif orders_wait:
         lines = con.read_parquet(out / "order_items.parquet")
-        with_revenue(ctx.done["orders"]["kept"], lines).to_parquet(out / "orders.parquet")
+        with _probing_with_wide_side(con):
+            with_revenue(ctx.done["orders"]["kept"], lines).to_parquet(out / "orders.parquet")
     for name, table in tables.items():
         if name not in accounting:
             table.to_parquet(out / f"{name}.parquet")
@@ -106,6 +108,21 @@ def clean_tables(
                 "fixed_by_rule": {},
             }
     return accounting
+
+
+@contextmanager
+def _probing_with_wide_side(con: ibis.BaseBackend) -> Iterator[None]:
+    """Joins keep the hash table on the side the query names last.
+
+    DuckDB guesses that a filter keeps a fifth of its rows, so it would build the hash
+    table of the kept orders and their revenue from the orders (every column of them)
+    rather than from the narrow per-order sums (ten million lines: 7.1 against 5.1 s).
+    """
+    con.raw_sql("SET disabled_optimizers = 'build_side_probe_side'")
+    try:
+        yield
+    finally:
+        con.raw_sql("RESET disabled_optimizers")
 
 
 def _checkpoint(con: ibis.BaseBackend, prefix: str) -> Callable[[ibis.Table], ibis.Table]:
