@@ -99,6 +99,9 @@ class CleanContext:
         Materialises a table and returns it read back (the stage writes Parquet). A rule
         that reads its table more than once calls it first, so the rules before it are
         computed once instead of once per read (:meth:`materialised`).
+    delivered
+        The table being cleaned, as delivered: a rule that looks rows up in its own
+        table reads them here, where the rules before it need not be computed.
     """
 
     data_end: Any
@@ -109,6 +112,7 @@ class CleanContext:
     experiments: dict[str, Any] = field(default_factory=dict)
     artifacts: dict[str, Any] = field(default_factory=dict)
     checkpoint: Callable[[ibis.Table], ibis.Table] | None = None
+    delivered: ibis.Table | None = None
 
     def materialised(self, table: ibis.Table) -> ibis.Table:
         """``table`` computed once (through ``checkpoint``), or as it is without one."""

@@ -132,20 +132,31 @@ def cancellation(t: ibis.Table, rule: Rule, ctx: CleanContext) -> Outcome:
     if not _applies(t, rule, ctx, "order_id"):
         return Outcome(t)
     no_text = ibis.null().cast(dt.string)
+    # Purchases are looked up among the rows as delivered: read from the rules' result,
+    # that result would be computed twice or held in memory whole.
+    source = t if ctx.delivered is None else ctx.delivered
     if "original_order_id" in t.columns:  # the export names the original order
         marked = t.mutate(_target=t.original_order_id.nullif(""), _part=no_text)
+        targets = source.original_order_id
     elif {"customer_id", "product_id", "quantity", "order_ts"} <= set(t.columns):
         t = ctx.materialised(t)  # read three times below
         found = _cancelled_purchase(t)
         marked = t.left_join(found, "_row").select(
             *t.columns, _target=found._found, _part=found._part
         )
-    else:
+        targets = found._found
+    else:  # nothing names the original order
         marked = t.mutate(_target=no_text, _part=no_text)
-    purchases = t.filter(~_is_cancellation(t)).select(_matched=t.order_id).distinct()
-    joined = marked.left_join(purchases, marked._target == purchases._matched).select(
-        *marked.columns, "_matched"
-    )
+        targets = None
+    if targets is None:
+        joined = marked.mutate(_matched=no_text)
+    else:
+        # Only the orders some cancellation names, not every purchase.
+        purchases = source.filter(~_is_cancellation(source) & source.order_id.isin(targets))
+        purchases = purchases.select(_matched=purchases.order_id).distinct()
+        joined = marked.left_join(purchases, marked._target == purchases._matched).select(
+            *marked.columns, "_matched"
+        )
     detail = ibis.ifelse(
         joined._matched.notnull(),
         "cancels " + joined._part.fill_null("") + joined._target,

@@ -59,7 +59,7 @@ def clean_tables(
     for name, rules in load_rules().items():
         if name not in tables:
             continue
-        ctx.checkpoint = _checkpoint(con, name)
+        ctx.checkpoint, ctx.delivered = _checkpoint(con, name), tables[name]
         # Materialised once (counts, outputs and later rules all read it).
         marked = ctx.checkpoint(apply_rules(tables[name], rules, ctx, FUNCTIONS))
         counts = marked.group_by("_rule").aggregate(n=marked.count()).execute()

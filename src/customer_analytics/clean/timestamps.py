@@ -73,14 +73,16 @@ def to_utc(
     epoch = epoch_seconds(digits.try_cast(dt.float64))
     utc = timezone("UTC", _first([try_strptime(text, f) for f in UTC_FORMATS]))
     offset = _first([try_strptime_zoned(text, f) for f in OFFSET_FORMATS])
-    canonical = timezone(zone, try_strptime(text, formats[0]))
+    local = try_strptime(text, formats[0])
+    canonical = timezone(zone, local)
     # The canonical format first: most rows stop there (COALESCE evaluates a branch only
     # for rows still null). The formats cannot match the same text, so order is free.
     branches = [canonical, epoch, utc, offset]
     if len(formats) > 1:
         branches.append(timezone(zone, _first([try_strptime(text, f) for f in formats[1:]])))
     parsed = timezone_naive("UTC", ibis.coalesce(*branches))
-    return parsed, canonical.notnull()
+    # The flag needs no zone conversion, the costly part of the parse.
+    return parsed, local.notnull()
 
 
 def with_utc(
