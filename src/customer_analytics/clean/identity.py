@@ -39,7 +39,7 @@ def merged_ids(table: ibis.Table, identity: ibis.Table | None) -> ibis.Table:
 def resolve(
     accounts: ibis.Table,
     keys: list[str],
-    materialise: Callable[[ibis.Table], ibis.Table] = lambda table: table,
+    materialise: Callable[[ibis.Table], ibis.Table],
 ) -> ibis.Table:
     """Map every account to its person's oldest account.
 
@@ -52,6 +52,8 @@ def resolve(
         account to another is reported as ``matched_on``.
     materialise
         Computes a table once and returns it read back (each round reads the last).
+        Required: the rounds' tables derive from one another, and Ibis cannot join
+        them back to the ranked accounts unless each is a table of its own.
 
     Returns
     -------
@@ -73,7 +75,10 @@ def resolve(
             matched_on=ibis.cases(*[(hit, key) for key, hit in shared.items()], else_=""),
         )
     )
-    labels = ranked
+    # Only accounts that share a key value with another can merge: the rounds run on
+    # those few, and every other account is a person of its own.
+    alone = ranked.filter(ranked.matched_on == "")
+    labels = materialise(ranked.filter(ranked.matched_on != ""))
     for _ in range(MAX_ROUNDS):
         step = labels
         for key in keys:
@@ -95,5 +100,6 @@ def resolve(
     else:
         raise RuntimeError(f"identity resolution did not converge in {MAX_ROUNDS} rounds")
     oldest = ranked.select(_label="_age", merged_customer_id="customer_id")
-    merged = labels.join(oldest, "_label")
-    return merged.select("customer_id", "merged_customer_id", "matched_on").order_by("customer_id")
+    merged = labels.join(oldest, "_label").select("customer_id", "merged_customer_id", "matched_on")
+    alone = alone.select("customer_id", merged_customer_id="customer_id", matched_on="matched_on")
+    return merged.union(alone).order_by("customer_id")
