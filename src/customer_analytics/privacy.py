@@ -139,17 +139,16 @@ def set_key(backend: ibis.BaseBackend, key: bytes) -> None:
         backend.con.execute(f"SET VARIABLE {name} = ?", [pad])
 
 
-def pseudonymise(table: ibis.Table, key: bytes) -> tuple[ibis.Table, dict[str, int]]:
+def pseudonymise(table: ibis.Table, key: bytes) -> tuple[ibis.Table, list[str]]:
     """Replace PII columns: e-mail and phone by ``<col>_hash``, names dropped.
 
-    Returns the new table, in the rows' order, and, per PII column, how many non-null
-    values were treated (counts only: the values themselves are never returned or
-    logged). The hash is HMAC-SHA256 of the normalised value, so two spellings of one
+    Returns the new table, in the rows' order, and the PII columns it treated. (How
+    many values each held is the ingest profile's business: counting them here read
+    the whole file once more.) The hash is HMAC-SHA256 of the normalised value, so two spellings of one
     address match. The table must be computed on the connection it came from, which
     holds the key (:func:`set_key`).
     """
     present = [c for c in PII_COLUMNS if c in table.columns]
-    counts = table.aggregate(**{c: table[c].count() for c in present}).execute()
     set_key(table._find_backend(use_default=True), key)
     columns: dict[str, ibis.Value] = {}
     for column in table.columns:
@@ -163,7 +162,7 @@ def pseudonymise(table: ibis.Table, key: bytes) -> tuple[ibis.Table, dict[str, i
                 # The domain alone names no one (qq.com, a test domain) and lets the
                 # cleaning stage recognise test accounts after the address is gone.
                 columns["email_domain"] = normalised.split("@")[-1]
-    return table.select(**columns), {c: int(counts[c].iloc[0]) for c in present}
+    return table.select(**columns), present
 
 
 def has_pii(columns: list[str] | pd.Index) -> bool:
