@@ -153,4 +153,8 @@ def apply_rules(
             out = out.mutate(_detail=ibis.ifelse(first, result.detail, out._detail))
         # Without a detail of its own, a first hit leaves _detail null as it was.
         out = out.mutate(_rule=out._rule.fill_null(name))
-    return out.drop("_hit") if "_hit" in out.columns else out
+    # Rules' working columns (_first, _target, ...) go: the marked table is materialised,
+    # and every column kept costs its write.
+    bookkeeping = {"_row", "_rule", "_detail"}
+    working = [c for c in out.columns if c.startswith("_") and c not in bookkeeping]
+    return out.drop(*[c for c in working if not c.startswith("_fixed_")])
