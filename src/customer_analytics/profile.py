@@ -11,6 +11,10 @@ import ibis.expr.datatypes as dt
 import pandas as pd
 
 _CAST = {"int": dt.int64, "float": dt.float64, "timestamp": dt.timestamp}
+#: Distinct values are counted exactly up to here; beyond, the HyperLogLog estimate is
+#: reported (within about 2%, as DuckDB's SUMMARIZE does). Exact counts of columns
+#: with millions of values were most of a ten-million-line profile's time.
+EXACT_DISTINCT_UP_TO = 1_000_000
 
 
 def _as_declared(column: ibis.Value, declared: str | None) -> ibis.Value:
@@ -27,6 +31,9 @@ def profile_table(
     top: int = 3,
 ) -> pd.DataFrame:
     """One row per column: type, nulls, distinct values, range and most common values.
+
+    Distinct values are exact up to :data:`EXACT_DISTINCT_UP_TO` (``distinct_exact``);
+    above, they are an estimate.
 
     Parameters
     ----------
@@ -49,13 +56,18 @@ def profile_table(
         col = table[c]
         typed = _as_declared(col, declared.get(c))
         metrics[f"{c}__nulls"] = col.isnull().sum()
-        metrics[f"{c}__distinct"] = col.nunique()
+        metrics[f"{c}__distinct"] = col.approx_nunique()
         if typed is not col:
             metrics[f"{c}__bad"] = (col.notnull() & typed.isnull()).sum()
         if c not in pii and (typed.type().is_numeric() or typed.type().is_temporal()):
             metrics[f"{c}__min"] = typed.min()
             metrics[f"{c}__max"] = typed.max()
     row = table.aggregate(**metrics).execute().iloc[0]
+    exact = [c for c in columns if row[f"{c}__distinct"] <= EXACT_DISTINCT_UP_TO]
+    if exact:
+        counted = table.aggregate(**{c: table[c].nunique() for c in exact}).execute().iloc[0]
+        for c in exact:
+            row[f"{c}__distinct"] = counted[c]
     n = int(row["_rows"])
     records = []
     for c in columns:
@@ -68,6 +80,7 @@ def profile_table(
             "nulls": int(row[f"{c}__nulls"]),
             "null_share": round(float(row[f"{c}__nulls"]) / n, 4) if n else 0.0,
             "distinct": int(row[f"{c}__distinct"]),
+            "distinct_exact": c in exact,
             "unparseable": int(row.get(f"{c}__bad", 0) or 0),
             "min": None if is_pii else _plain(row.get(f"{c}__min")),
             "max": None if is_pii else _plain(row.get(f"{c}__max")),
