@@ -51,12 +51,16 @@ def profile_table(
     """
     declared = declared or {}
     columns = [c for c in table.columns if c != "_row"]
+    # A table of at most EXACT_DISTINCT_UP_TO rows is counted exactly in one pass; a
+    # larger one estimates first, then counts exactly the columns found small enough.
+    # (The profiled tables are Parquet files, whose row count is read from the footer.)
+    small = int(table.count().execute()) <= EXACT_DISTINCT_UP_TO
     metrics = {"_rows": table.count()}
     for c in columns:
         col = table[c]
         typed = _as_declared(col, declared.get(c))
         metrics[f"{c}__nulls"] = col.isnull().sum()
-        metrics[f"{c}__distinct"] = col.approx_nunique()
+        metrics[f"{c}__distinct"] = col.nunique() if small else col.approx_nunique()
         if typed is not col:
             metrics[f"{c}__bad"] = (col.notnull() & typed.isnull()).sum()
         if c not in pii and (typed.type().is_numeric() or typed.type().is_temporal()):
@@ -64,7 +68,7 @@ def profile_table(
             metrics[f"{c}__max"] = typed.max()
     row = table.aggregate(**metrics).execute().iloc[0]
     exact = [c for c in columns if row[f"{c}__distinct"] <= EXACT_DISTINCT_UP_TO]
-    if exact:
+    if exact and not small:
         counted = table.aggregate(**{c: table[c].nunique() for c in exact}).execute().iloc[0]
         for c in exact:
             row[f"{c}__distinct"] = counted[c]

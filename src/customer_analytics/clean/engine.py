@@ -118,6 +118,10 @@ class CleanContext:
         """``table`` computed once (through ``checkpoint``), or as it is without one."""
         return table if self.checkpoint is None else self.checkpoint(table)
 
+    def as_delivered(self, table: ibis.Table) -> ibis.Table:
+        """The table as delivered (``delivered``), or ``table`` itself without one."""
+        return table if self.delivered is None else self.delivered
+
 
 def apply_rules(
     table: ibis.Table, rules: list[Rule], ctx: CleanContext, functions: dict[str, RuleFunction]
@@ -155,6 +159,7 @@ def apply_rules(
         out = out.mutate(_rule=out._rule.fill_null(name))
     # Rules' working columns (_first, _target, ...) go: the marked table is materialised,
     # and every column kept costs its write.
-    bookkeeping = {"_row", "_rule", "_detail"}
-    working = [c for c in out.columns if c.startswith("_") and c not in bookkeeping]
-    return out.drop(*[c for c in working if not c.startswith("_fixed_")])
+    kept = {"_row", "_rule", "_detail"}
+    return out.drop(
+        *[c for c in out.columns if c[:1] == "_" and c not in kept and not c.startswith("_fixed_")]
+    )

@@ -82,7 +82,7 @@ def exposure_two_arms(t: ibis.Table, rule: Rule, ctx: CleanContext) -> Outcome:
         return Outcome(t)
     # Arms come from the rows as delivered (every row counts, whatever rule set it
     # aside), so the rules before this one are computed once, for the join below.
-    source = t if ctx.delivered is None else ctx.delivered
+    source = ctx.as_delivered(t)
     arms = source.select(*_EXPERIMENT_KEY, _arm=strip(source.variant).nullif("")).filter(
         lambda a: a._arm.notnull() & a.customer_id.notnull()
     )

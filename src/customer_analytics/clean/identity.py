@@ -101,5 +101,7 @@ def resolve(
         raise RuntimeError(f"identity resolution did not converge in {MAX_ROUNDS} rounds")
     oldest = ranked.select(_label="_age", merged_customer_id="customer_id")
     merged = labels.join(oldest, "_label").select("customer_id", "merged_customer_id", "matched_on")
-    alone = alone.select("customer_id", merged_customer_id="customer_id", matched_on="matched_on")
-    return merged.union(alone).order_by("customer_id")
+    themselves = alone.select(
+        "customer_id", merged_customer_id="customer_id", matched_on="matched_on"
+    )
+    return merged.union(themselves).order_by("customer_id")

@@ -134,7 +134,7 @@ def cancellation(t: ibis.Table, rule: Rule, ctx: CleanContext) -> Outcome:
     no_text = ibis.null().cast(dt.string)
     # Purchases are looked up among the rows as delivered: read from the rules' result,
     # that result would be computed twice or held in memory whole.
-    source = t if ctx.delivered is None else ctx.delivered
+    source = ctx.as_delivered(t)
     if "original_order_id" in t.columns:  # the export names the original order
         marked = t.mutate(_target=t.original_order_id.nullif(""), _part=no_text)
         targets = source.original_order_id
@@ -276,9 +276,9 @@ def wholesale_outlier(t: ibis.Table, rule: Rule, ctx: CleanContext) -> Outcome:
 
 def _spelling(t: ibis.Table, column: str, reference: ibis.Table) -> Outcome:
     ref = reference.select(
-        _variant=reference.variant.strip().lower(), _canonical=reference[column]
+        _variant=strip(reference.variant).lower(), _canonical=reference[column]
     ).distinct()
-    key = t[column].strip().lower()
+    key = strip(t[column]).lower()
     joined = t.mutate(_variant=key).left_join(ref, "_variant").select(*t.columns, "_canonical")
     marked = joined.mutate(
         _was_fixed=joined._canonical.notnull() & (joined._canonical != joined[column])
