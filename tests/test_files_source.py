@@ -30,12 +30,15 @@ def config(folder: Path, file: str = "sales.csv", **table: object):
         {
             "run": {"name": "own", "stages": ["01_ingest"]},
             "source": {"kind": "files", "path": str(folder), "tables": tables},
+            "data": {"dir": str(folder / "data")},
         }
     )
 
 
 def read(cfg) -> pd.DataFrame:
-    return read_source(cfg, ibis.duckdb.connect()).tables["order_items"].execute()
+    source = read_source(cfg, ibis.duckdb.connect())
+    source.check("order_items")
+    return source.tables["order_items"].execute()
 
 
 def write(folder: Path, text: str, encoding: str = "utf-8", name: str = "sales.csv") -> Path:
@@ -105,6 +108,23 @@ def test_unparseable_dates_name_column_example_and_count(tmp_path: Path) -> None
         match=r"column 'Zeit' has 2 value\(s\) that are not in the date format '%d.%m.%Y %H:%M', for example '2025-12-24'",
     ):
         read(config(tmp_path))
+
+
+def test_unparseable_dates_fail_the_ingest_stage_and_leave_no_output(tmp_path: Path) -> None:
+    """The dates are parsed while the ingest writes them and checked in the written copy:
+    the stage fails with the same message and its half-written folder is removed."""
+    from customer_analytics.stage import ensure_stage
+
+    write(tmp_path, HEADER + "B1,K1,24.12.2025 18:30,A,1,1\nB2,K1,gestern,A,1,1\n")
+    cfg = config(tmp_path)
+    with pytest.raises(SourceError, match=r"column 'Zeit' has 1 value\(s\).*'gestern'"):
+        ensure_stage(cfg, "01_ingest")
+    assert not list((cfg.cache_dir / "01_ingest").iterdir())
+
+
+def test_blank_dates_pass_the_check_for_the_cleaning_rules(tmp_path: Path) -> None:
+    write(tmp_path, HEADER + "B1,K1,24.12.2025 18:30,A,1,1\nB2,K1,,A,1,1\n")
+    assert read(config(tmp_path))["order_ts"].isna().tolist() == [False, True]
 
 
 def test_example_config_validates() -> None:

@@ -30,7 +30,9 @@ def config(kind: str, path: Path | None, tmp: Path, **sections: dict):
 
 
 def items(kind: str, path: Path | None, tmp: Path) -> ibis.Table:
-    return read_source(config(kind, path, tmp), ibis.duckdb.connect()).tables["order_items"]
+    source = read_source(config(kind, path, tmp), ibis.duckdb.connect())
+    source.check("order_items")
+    return source.tables["order_items"]
 
 
 @pytest.mark.slow

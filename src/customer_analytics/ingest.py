@@ -55,6 +55,11 @@ def last_order_utc(tables: dict[str, ibis.Table], zone: str) -> str | None:
     for name, column in DATA_END_COLUMNS:
         table = tables.get(name)
         if table is not None and column in table.columns:
+            if table[column].type().is_timestamp():
+                # Local times convert to UTC in the same order, give or take a
+                # daylight-saving hour: only the last day's need converting.
+                latest_local = table[column].max()
+                table = table.filter(table[column] >= latest_local - ibis.interval(days=1))
             parsed, _ = to_utc(table[column], zone)
             latest = table.aggregate(latest=parsed.max()).execute()["latest"].iloc[0]
             return None if pd.isna(latest) else str(pd.Timestamp(latest))
@@ -94,6 +99,9 @@ def run_ingest(cfg: Config, inputs: dict[str, Path], out: Path) -> dict[str, Any
             table.to_parquet(out / f"{name}.parquet")
             pii = set()
         written = read_ingested(con, out / f"{name}.parquet")
+        # Values the adapter parsed are checked in the written copy; a failure leaves no
+        # stage output behind (the stage's folder is removed).
+        source.check(name, written)
         written_tables[name] = written
         profile = profile_table(written, source.declared.get(name), pii=pii)
         profile.insert(0, "table", name)

@@ -14,6 +14,7 @@ import datetime as dt
 import importlib
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -84,7 +85,11 @@ def cached_outputs(cfg: Config, stage: str, key: str, inputs: dict[str, Path]) -
     tmp = Path(tempfile.mkdtemp(prefix=f".{key}-", dir=_ensure(cfg.cache_dir / stage)))
     out = tmp / "outputs"
     out.mkdir()
-    findings = compute_function(stage)(cfg, inputs, out)
+    try:
+        findings = compute_function(stage)(cfg, inputs, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)  # a failed stage leaves nothing behind
+        raise
     (out / META_FILE).write_text(
         json.dumps({"stage": stage, "key": key, "findings": findings}, default=str, indent=1)
     )

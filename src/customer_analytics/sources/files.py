@@ -27,6 +27,7 @@ stage types and checks the rest.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -36,7 +37,7 @@ import pandas as pd
 from customer_analytics.clean.text import strip
 from customer_analytics.clean.timestamps import try_strptime
 from customer_analytics.config import Config, FileMapping
-from customer_analytics.sources import SourceError, SourceTables, parse_or_fail, verify_checksum
+from customer_analytics.sources import SourceError, SourceTables, parse_checked, verify_checksum
 
 TIMESTAMP_COLUMNS = {"order_ts", "signup_ts", "event_ts", "assigned_ts", "outcome_ts", "ts"}
 
@@ -66,18 +67,20 @@ def _read(con: ibis.BaseBackend, path: Path, mapping: FileMapping) -> ibis.Table
     raise SourceError(f"{path}: unsupported format {suffix!r}; expected .csv, .parquet or .xlsx")
 
 
-def _parse_dates(table: ibis.Table, path: Path, fmt: str, names: dict[str, str]) -> ibis.Table:
+def _parse_dates(
+    table: ibis.Table, path: Path, fmt: str, names: dict[str, str]
+) -> tuple[ibis.Table, Callable[[ibis.Table], None]]:
     expected = f"in the date format {fmt!r}"
     parsed = {
         column: (try_strptime(strip(table[column].cast("string")), fmt), expected)
         for column in sorted(TIMESTAMP_COLUMNS & set(table.columns))
     }
-    return parse_or_fail(table, parsed, path, names)
+    return parse_checked(table, parsed, path, names)
 
 
 def read_files(cfg: Config, con: ibis.BaseBackend) -> SourceTables:
     """Read every mapped file into its canonical table."""
-    tables, files, declared = {}, {}, {}
+    tables, files, declared, checks = {}, {}, {}, {}
     for name, mapping in cfg.source.tables.items():
         path = cfg.source_file(mapping.file)
         if not path.is_file():
@@ -95,10 +98,10 @@ def read_files(cfg: Config, con: ibis.BaseBackend) -> SourceTables:
             **{column: ibis.literal(value) for column, value in mapping.constants.items()},
         )
         if mapping.date_format:
-            table = _parse_dates(
+            table, checks[name] = _parse_dates(
                 table, path, mapping.date_format, {v: k for k, v in mapping.columns.items()}
             )
         tables[name] = table
         files[name] = path
         declared[name] = {c: "timestamp" for c in TIMESTAMP_COLUMNS & set(table.columns)}
-    return SourceTables(tables, files, declared)
+    return SourceTables(tables, files, declared, checks=checks)

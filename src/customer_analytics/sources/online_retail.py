@@ -21,7 +21,7 @@ from customer_analytics.cache import sha256_file
 from customer_analytics.clean.text import strip
 from customer_analytics.clean.timestamps import try_strptime
 from customer_analytics.config import Config
-from customer_analytics.sources import SourceError, SourceTables, parse_or_fail, verify_checksum
+from customer_analytics.sources import SourceError, SourceTables, parse_checked, verify_checksum
 
 #: canonical column -> the names each release uses for it
 COLUMNS = {
@@ -97,16 +97,6 @@ def _read_xlsx(con: ibis.BaseBackend, path: Path, cache_dir: Path) -> tuple[ibis
     return table, _sheet_overlap(table)
 
 
-def _read_csv(con: ibis.BaseBackend, path: Path, cache_dir: Path) -> ibis.Table:
-    """The CSV as delivered (text), read once and cached: the parse checks and the ingest
-    then read Parquet instead of parsing the text twice."""
-
-    def write(target: Path) -> None:
-        con.read_csv(path, encoding="latin-1", header=True, all_varchar=True).to_parquet(target)
-
-    return _cached_parquet(con, path, cache_dir, write)
-
-
 def _sheet_overlap(table: ibis.Table) -> dict:
     """How many invoices and lines appear in more than one sheet (Online Retail II's week)."""
     if table._sheet.nunique().execute() < 2:
@@ -124,8 +114,11 @@ def _sheet_overlap(table: ibis.Table) -> dict:
     }
 
 
-def _parse_text(table: ibis.Table, path: Path, mapping: dict[str, str]) -> ibis.Table:
-    """Numbers and dates of a CSV export, or an error naming the column, a value and the count."""
+def _parse_text(
+    table: ibis.Table, path: Path, mapping: dict[str, str]
+) -> tuple[ibis.Table, Callable[[ibis.Table], None]]:
+    """Numbers and dates of a CSV export, and the check that names the column, a value
+    and the count of those that do not parse."""
     parsed = {
         # TRY_CAST reads numbers padded with whitespace; strptime does not.
         "quantity": (table.quantity.try_cast(dt.int64), "a number"),
@@ -135,7 +128,7 @@ def _parse_text(table: ibis.Table, path: Path, mapping: dict[str, str]) -> ibis.
             f"dates like 12/1/2010 8:26 ({CSV_DATE_FORMAT})",
         ),
     }
-    return parse_or_fail(table, parsed, path, mapping)
+    return parse_checked(table, parsed, path, mapping)
 
 
 def read_online_retail(cfg: Config, con: ibis.BaseBackend) -> SourceTables:
@@ -143,11 +136,12 @@ def read_online_retail(cfg: Config, con: ibis.BaseBackend) -> SourceTables:
     path = cfg.source_path
     verify_checksum(path, cfg.source.sha256)
     notes: dict = {}
+    checks = {}
     suffix = path.suffix.lower()
     if suffix == ".parquet":
         raw = con.read_parquet(path)
-    elif suffix == ".csv":
-        raw = _read_csv(con, path, cfg.cache_dir / "csv")
+    elif suffix == ".csv":  # as delivered, text; parsed below while the ingest writes it
+        raw = con.read_csv(path, encoding="latin-1", header=True, all_varchar=True)
     elif suffix in (".xlsx", ".xls"):
         raw, notes = _read_xlsx(con, path, cfg.cache_dir / "xlsx")
     else:
@@ -158,7 +152,7 @@ def read_online_retail(cfg: Config, con: ibis.BaseBackend) -> SourceTables:
     keep = [c for c in ("_sheet", "_sheet_row") if c in raw.columns]
     table = raw.select(*keep, **{canonical: raw[name] for canonical, name in mapping.items()})
     if table.quantity.type().is_string():  # CSV: parse to the types the other formats have
-        table = _parse_text(table, path, mapping)
+        table, checks["order_items"] = _parse_text(table, path, mapping)
     table = table.mutate(
         **{c: table[c].cast(dt.string) for c in TEXT},
         order_ts=table.order_ts.cast(dt.timestamp),
@@ -168,5 +162,9 @@ def read_online_retail(cfg: Config, con: ibis.BaseBackend) -> SourceTables:
         table = table.mutate(_row=ibis.row_number().over(order_by=keep) + 1)
     declared = {"quantity": "int", "unit_price": "float", "order_ts": "timestamp"}
     return SourceTables(
-        {"order_items": table}, {"order_items": path}, {"order_items": declared}, notes=notes
+        {"order_items": table},
+        {"order_items": path},
+        {"order_items": declared},
+        notes=notes,
+        checks=checks,
     )
