@@ -83,15 +83,24 @@ def exposure_two_arms(t: ibis.Table, rule: Rule, ctx: CleanContext) -> Outcome:
     # Arms come from the rows as delivered (every row counts, whatever rule set it
     # aside), so the rules before this one are computed once, for the join below.
     source = ctx.as_delivered(t)
-    arms = source.select(*_EXPERIMENT_KEY, _arm=strip(source.variant).nullif("")).filter(
-        lambda a: a._arm.notnull() & a.customer_id.notnull()
-    )
+
+    def arms(rows: ibis.Table) -> ibis.Table:
+        return rows.select(*_EXPERIMENT_KEY, _arm=strip(rows.variant).nullif("")).filter(
+            lambda a: a._arm.notnull() & a.customer_id.notnull()
+        )
+
     # Find first, name later: two arms show as a smallest arm below the largest, in one
     # pass with no distinct list; an ordered string aggregate over every customer cost
     # 9 of the 12 CPU seconds of 2.6 million exposures, so only the few conflicts get one.
-    spread = arms.group_by(_EXPERIMENT_KEY).aggregate(_low=arms._arm.min(), _high=arms._arm.max())
+    every = arms(source)
+    spread = every.group_by(_EXPERIMENT_KEY).aggregate(
+        _low=every._arm.min(), _high=every._arm.max()
+    )
     two = spread.filter(spread._low != spread._high).select(*_EXPERIMENT_KEY)
-    conflicting = arms.semi_join(two, _EXPERIMENT_KEY).distinct()
+    # The conflicts' rows are read again rather than shared with the pass above, which
+    # would hold every row's arm in memory (2.6 million exposures: 0.7 CPU seconds); a
+    # join with no conflict stops reading at once.
+    conflicting = arms(source.semi_join(two, _EXPERIMENT_KEY)).distinct()
     conflicts = conflicting.group_by(_EXPERIMENT_KEY).aggregate(
         _names=conflicting._arm.group_concat(", ", order_by=conflicting._arm)
     )

@@ -47,9 +47,18 @@ def _reference(con: ibis.BaseBackend) -> dict[str, ibis.Table]:
 
 
 def clean_tables(
-    con: ibis.BaseBackend, tables: dict[str, ibis.Table], ctx: CleanContext, out: Path
+    con: ibis.BaseBackend,
+    tables: dict[str, ibis.Table],
+    ctx: CleanContext,
+    out: Path,
+    files: dict[str, Path] | None = None,
 ) -> dict[str, Any]:
-    """Clean ``tables`` into ``out``; return the accounting per table."""
+    """Clean ``tables`` into ``out``; return the accounting per table.
+
+    ``files`` are the tables' Parquet files, where they have one: a table without rules
+    is then copied as it is rather than written again (the synthetic shop's reviews:
+    0.8 s).
+    """
     (out / "quarantine").mkdir(parents=True, exist_ok=True)
     (out / "fixes").mkdir(exist_ok=True)
     accounting = {}
@@ -99,10 +108,14 @@ def clean_tables(
             with_revenue(ctx.done["orders"]["kept"], lines).to_parquet(out / "orders.parquet")
     for name, table in tables.items():
         if name not in accounting:
-            table.to_parquet(out / f"{name}.parquet")
+            if files and name in files:
+                shutil.copyfile(files[name], out / f"{name}.parquet")
+            else:
+                table.to_parquet(out / f"{name}.parquet")
+            rows = int(table.count().execute())
             accounting[name] = {
-                "input_rows": int(table.count().execute()),
-                "kept_rows": int(table.count().execute()),
+                "input_rows": rows,
+                "kept_rows": rows,
                 "quarantined_rows": 0,
                 "quarantined_by_rule": {},
                 "fixed_by_rule": {},
@@ -226,11 +239,8 @@ def run_clean(cfg: Config, inputs: dict[str, Path], out: Path) -> dict[str, Any]
     con = ibis.duckdb.connect(
         memory_limit=cfg.clean.memory_limit, temp_directory=str(out / "_spill")
     )
-    tables = {
-        p.stem: read_ingested(con, p)
-        for p in sorted(ingest.glob("*.parquet"))
-        if p.stem != "profile"
-    }
+    files = {p.stem: p for p in sorted(ingest.glob("*.parquet")) if p.stem != "profile"}
+    tables = {name: read_ingested(con, path) for name, path in files.items()}
     data_end = meta.get("data_end_utc")
     ctx = CleanContext(
         data_end=ibis.timestamp(data_end) if data_end else None,
@@ -239,7 +249,7 @@ def run_clean(cfg: Config, inputs: dict[str, Path], out: Path) -> dict[str, Any]
         reference=_reference(con),
         experiments=cfg.experiments(),
     )
-    accounting = clean_tables(con, tables, ctx, out)
+    accounting = clean_tables(con, tables, ctx, out, files)
     (out / "accounting.json").write_text(json.dumps(accounting, indent=1))
     found = {
         "tables": accounting,
