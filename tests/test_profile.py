@@ -36,5 +36,7 @@ def test_many_distinct_values_are_estimated_and_flagged(monkeypatch: pytest.Monk
     got = profile.profile_table(_table()).set_index("column")
     assert not got.loc["order_id", "distinct_exact"]
     assert abs(got.loc["order_id", "distinct"] - 3000) <= 0.05 * 3000
+    # DuckDB's estimate here is 3,004: never more distinct values than non-null ones.
+    assert got.loc["order_id", "distinct"] <= 3000
     assert got.loc["channel", "distinct_exact"]
     assert got.loc["channel", "distinct"] == 2

@@ -11,8 +11,9 @@ import ibis.expr.datatypes as dt
 import pandas as pd
 
 _CAST = {"int": dt.int64, "float": dt.float64, "timestamp": dt.timestamp}
-#: Distinct values are counted exactly up to here; beyond, the HyperLogLog estimate is
-#: reported (within about 2%, as DuckDB's SUMMARIZE does). Exact counts of columns
+#: Distinct values are counted exactly up to here; beyond, DuckDB's HyperLogLog estimate
+#: is reported, as its SUMMARIZE does (on the ten-million-line synthetic shop: 2.5% low
+#: to 8.1% high), never above the column's non-null values. Exact counts of columns
 #: with millions of values were most of a ten-million-line profile's time.
 EXACT_DISTINCT_UP_TO = 1_000_000
 
@@ -83,7 +84,7 @@ def profile_table(
             "rows": n,
             "nulls": int(row[f"{c}__nulls"]),
             "null_share": round(float(row[f"{c}__nulls"]) / n, 4) if n else 0.0,
-            "distinct": int(row[f"{c}__distinct"]),
+            "distinct": min(int(row[f"{c}__distinct"]), n - int(row[f"{c}__nulls"])),
             "distinct_exact": c in exact,
             "unparseable": int(row.get(f"{c}__bad", 0) or 0),
             "min": None if is_pii else _plain(row.get(f"{c}__min")),
