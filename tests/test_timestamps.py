@@ -10,6 +10,8 @@ import pandas as pd
 import pytest
 
 from customer_analytics.clean.timestamps import (
+    STEPS_SPAN,
+    by_offset_steps,
     offset_steps,
     timezone,
     timezone_naive,
@@ -49,12 +51,22 @@ def _local_times(zone: str) -> pd.Series:
 @pytest.mark.parametrize("zone", ZONES)
 def test_the_offset_table_converts_as_icu_does(zone: str) -> None:
     table = ibis.memtable(_local_times(zone).to_frame())
-    fast, _ = to_utc(table.local, zone)
+    inside = table.local.between(offset_steps(zone)[0][0], STEPS_SPAN[1])
+    fast = ibis.ifelse(inside, by_offset_steps(table.local, offset_steps(zone)), None)
     icu = timezone_naive("UTC", timezone(zone, table.local))
-    got = table.select(fast=fast, icu=icu).execute()
-    assert len(got) >= 5000
-    mismatched = got[got.fast != got.icu]
+    got = table.select(inside=inside, fast=fast, icu=icu).execute()
+    assert got.inside.sum() >= 4000
+    mismatched = got[got.inside & (got.fast != got.icu)]
     assert mismatched.empty, mismatched.head()
+
+
+@pytest.mark.parametrize("zone", ["Asia/Shanghai", "Asia/Kathmandu", "Europe/London"])
+def test_to_utc_converts_as_icu_does_in_and_outside_the_table_span(zone: str) -> None:
+    table = ibis.memtable(_local_times(zone).to_frame())
+    got = table.select(
+        fast=to_utc(table.local, zone)[0], icu=timezone_naive("UTC", timezone(zone, table.local))
+    ).execute()
+    assert (got.fast == got.icu).all()
 
 
 def test_the_table_has_the_changes_of_daylight_saving() -> None:
