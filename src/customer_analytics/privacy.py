@@ -145,8 +145,8 @@ def pseudonymise(table: ibis.Table, key: bytes) -> tuple[ibis.Table, list[str]]:
     Returns the new table, in the rows' order, and the PII columns it treated. (How
     many values each held is the ingest profile's business: counting them here read
     the whole file once more.) The hash is HMAC-SHA256 of the normalised value, so two
-    spellings of one address match. The table must be computed on the connection it came from, which
-    holds the key (:func:`set_key`).
+    spellings of one address match. The table must be computed on the connection it
+    came from, which holds the key (:func:`set_key`).
     """
     present = [c for c in PII_COLUMNS if c in table.columns]
     set_key(table._find_backend(use_default=True), key)
