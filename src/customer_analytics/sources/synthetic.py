@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import json
 import shutil
@@ -74,7 +75,20 @@ def read_synthetic(cfg: Config, con: ibis.BaseBackend) -> SourceTables:
         if path.suffix == ".parquet":
             table = con.read_parquet(path)
         else:
-            table = con.read_csv(path, all_varchar=True, header=True)
+            # The generator wrote the file (pandas' dialect, a header line): naming the
+            # dialect and the columns spares DuckDB sniffing it at every query that
+            # reads it (the 10-million-line shop: about 0.5 s).
+            with path.open(newline="") as handle:
+                header = next(csv.reader(handle))
+            table = con.read_csv(
+                path,
+                header=True,
+                auto_detect=False,
+                delim=",",
+                quote='"',
+                escape='"',
+                columns={c: "VARCHAR" for c in header},
+            )
         tables[name] = table
         files[name] = path
         declared[name] = spec["columns"]
