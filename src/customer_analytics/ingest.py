@@ -18,6 +18,7 @@ import pandas as pd
 from customer_analytics import privacy
 from customer_analytics.cache import sha256_file
 from customer_analytics.config import Config
+from customer_analytics.parquet import write_parquet
 from customer_analytics.profile import profile_table
 from customer_analytics.sources import read_source
 
@@ -93,10 +94,10 @@ def run_ingest(cfg: Config, inputs: dict[str, Path], out: Path) -> dict[str, Any
                 dev_key_allowed=cfg.privacy.dev_key, source=source_name
             )
             hashed, treated = privacy.pseudonymise(table, key)
-            hashed.to_parquet(out / f"{name}.parquet")
+            write_parquet(hashed, out / f"{name}.parquet")
             pii = {f"{c}_hash" for c in treated if privacy.PII_COLUMNS[c] == "hash"}
         else:
-            table.to_parquet(out / f"{name}.parquet")
+            write_parquet(table, out / f"{name}.parquet")
             pii = set()
         written = read_ingested(con, out / f"{name}.parquet")
         # Values the adapter parsed are checked in the written copy; a failure leaves no

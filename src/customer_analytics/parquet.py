@@ -1,0 +1,82 @@
+"""Large tables written to Parquet by Arrow's writer while DuckDB computes their rows.
+
+For the ingest, whose rows come from parsing delivered files: DuckDB parses on its
+threads while Arrow's writer encodes, and Arrow's writer needs less than half of the
+CPU time of DuckDB's ``COPY ... TO`` for text. Where the rows are cheap to produce (a
+stored table), the one writer thread is the bottleneck and DuckDB's own ``COPY`` is as
+fast or faster, so the clean stage keeps ``to_parquet``.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from pathlib import Path
+
+import duckdb
+import ibis
+import ibis.expr.operations as ops
+import pyarrow.parquet as pq
+
+#: Rows per batch handed from DuckDB to the writer (each batch is at least one row group).
+BATCH_ROWS = 1_000_000
+
+
+def write_parquet(table: ibis.Table, path: Path, batch_rows: int = BATCH_ROWS) -> None:
+    """Write ``table``, an Ibis expression on DuckDB, to the Parquet file ``path``.
+
+    DuckDB computes the next batches on its threads while a writer thread encodes the
+    last one (the ten-million-line synthetic shop's order lines, CSV to Parquet: 4.6-4.8
+    against 2.9-3.6 s). The file holds the same columns, types and rows, in the same
+    order, as ``table.to_parquet(path)`` writes. A failure leaves no file behind; the
+    query's own errors are DuckDB's (``duckdb.Error``), whenever they happen.
+
+    Parameters
+    ----------
+    table
+        The rows to write; its backend must be DuckDB.
+    path
+        The file to write (replaced if it exists).
+    batch_rows
+        Rows per batch handed from DuckDB to the writer, at most.
+    """
+    if table.op().find(ops.InMemoryTable):
+        # Rows from Python (CDNOW, Excel) are few, and Ibis registers them with DuckDB
+        # only on its own ways of running a query.
+        table.to_parquet(path)
+        return
+    backend = table.get_backend()
+    reader = backend.con.sql(backend.compile(table)).to_arrow_reader(batch_rows)
+    pending: queue.Queue = queue.Queue(maxsize=2)
+    failed: list[BaseException] = []
+
+    def write() -> None:
+        try:
+            with pq.ParquetWriter(path, reader.schema) as writer:
+                while (batch := pending.get()) is not None:
+                    writer.write_batch(batch)
+        except BaseException as error:  # re-raised in the calling thread
+            failed.append(error)
+            while pending.get() is not None:  # unblock the reading side
+                pass
+
+    writer = threading.Thread(target=write, name=f"parquet-writer-{Path(path).name}")
+    writer.start()
+    read_all = False
+    try:
+        for batch in reader:
+            if failed:
+                break
+            pending.put(batch)
+        read_all = True
+    except OSError as error:
+        # A query failing after its first batch reaches here through Arrow's stream,
+        # which carries DuckDB's message but not its exception class.
+        raise duckdb.Error(str(error)) from error
+    finally:
+        pending.put(None)
+        writer.join()
+        if failed or not read_all:
+            Path(path).unlink(missing_ok=True)
+    if failed:
+        raise failed[0]
