@@ -9,6 +9,7 @@ fast or faster, so the clean stage keeps ``to_parquet``.
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import threading
 from pathlib import Path
@@ -48,9 +49,11 @@ def write_parquet(table: ibis.Table, path: Path, batch_rows: int = BATCH_ROWS) -
         table.to_parquet(path)
         return
     backend = table.get_backend()
-    # A streamed query draws DuckDB's progress bar into logs and notebooks; Ibis's own
-    # ways of running one do not.
-    backend.raw_sql("SET enable_progress_bar = false")
+    # A streamed query draws DuckDB's progress bar on the terminal and into logs; Ibis's
+    # own ways of running one do not. In Jupyter without ipywidgets DuckDB draws none
+    # and refuses the setting.
+    with contextlib.suppress(duckdb.InvalidInputException):
+        backend.raw_sql("SET enable_progress_bar = false")
     reader = backend.con.sql(backend.compile(table)).to_arrow_reader(batch_rows)
     pending: queue.Queue = queue.Queue(maxsize=2)
     failed: list[BaseException] = []
