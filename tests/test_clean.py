@@ -176,6 +176,9 @@ def test_amounts_that_are_not_numbers_are_quarantined_with_the_value(tmp_path: P
         "_row"
     )
     assert list(quarantine["_detail"]) == ["quantity=two", "unit_price=1,50"]
+    # Quarantined rows keep every value as delivered, the typed columns' text included.
+    assert list(quarantine["quantity"]) == ["two", "1"]
+    assert list(quarantine["unit_price"]) == ["5.00", "1,50"]
     kept = pd.read_parquet(tmp_path / "order_items.parquet")
     assert kept["quantity"].tolist() == [2] and kept["unit_price"].tolist() == [9.9]
 
