@@ -94,15 +94,17 @@ def write_parquet(table: ibis.Table, path: Path, batch_rows: int = BATCH_ROWS) -
         raise failed[0]
 
 
-def _worth_a_dictionary(batch: pa.RecordBatch) -> list[str]:
-    """The columns with at most half as many distinct values as rows in ``batch``.
+def _worth_a_dictionary(batch: pa.RecordBatch, sample_rows: int = 20_000) -> list[str]:
+    """The columns with at most half as many distinct values as rows in ``batch``'s start.
 
     Arrow's writer builds a dictionary of every column by default and keeps it while it
-    stays under a megabyte per row group, as an id column's does: for ten million
-    order lines, two thirds of the writer's time went to the order ids' dictionary.
+    stays under a megabyte per row group, as an id column's does (4.3 million orders:
+    3.6-4.2 against 3.0-3.4 s without one for the order ids, times and customers).
+    Counting a whole first batch would cost more than it saves on a million lines.
     """
+    start = batch.slice(0, sample_rows)
     return [
         name
-        for name, column in zip(batch.schema.names, batch.columns, strict=True)
+        for name, column in zip(start.schema.names, start.columns, strict=True)
         if pc.count_distinct(column).as_py() <= len(column) // 2
     ]
