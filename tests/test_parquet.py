@@ -61,8 +61,12 @@ def test_a_query_failing_after_the_first_batches_leaves_no_file(tmp_path):
 
 
 def test_a_writer_failure_is_raised_in_the_caller(table, tmp_path):
+    pd.DataFrame({"n": range(300_000)}).to_parquet(tmp_path / "many.parquet")
+    many = table.get_backend().read_parquet(tmp_path / "many.parquet")
     with pytest.raises(FileNotFoundError):
-        write_parquet(table, tmp_path / "no such folder" / "rows.parquet", batch_rows=2)
+        write_parquet(many, tmp_path / "no such folder" / "rows.parquet", batch_rows=10_000)
+    # The reading stopped part-way; the connection is free for the next query.
+    assert table.count().execute() == 7
 
 
 def test_rows_held_in_python_are_written_too(tmp_path):

@@ -86,6 +86,7 @@ def write_parquet(table: ibis.Table, path: Path, batch_rows: int = BATCH_ROWS) -
         # which carries DuckDB's message but not its exception class.
         raise duckdb.Error(str(error)) from error
     finally:
+        reader.close()  # a partly read stream would hold the connection
         pending.put(None)
         writer.join()
         if failed or not read_all:
