@@ -47,8 +47,16 @@ def notebook_path(stage: str) -> Path:
     return project_root() / "notebooks" / f"{stage}.ipynb"
 
 
+def file_sha256(path: Path) -> str:
+    """:func:`sha256_file`, computed once per file version (path, size, modification
+    time) in a process: the cache key, the configured checksum, the Excel cache and the
+    ingest's record of its inputs all ask for it."""
+    stat = path.stat()
+    return _file_sha256(path, stat.st_size, stat.st_mtime_ns)
+
+
 @functools.lru_cache(maxsize=32)
-def _file_fingerprint(path: Path, size: int, mtime_ns: int) -> str:
+def _file_sha256(path: Path, size: int, mtime_ns: int) -> str:
     return sha256_file(path)
 
 
@@ -60,7 +68,7 @@ def source_fingerprint(cfg: Config) -> str:
         paths = [cfg.source_file(m.file) for m in cfg.source.tables.values()]
     else:
         paths = [cfg.source_path]
-    return "+".join(_file_fingerprint(p, p.stat().st_size, p.stat().st_mtime_ns) for p in paths)
+    return "+".join(file_sha256(p) for p in paths)
 
 
 def _secret_fingerprint() -> str:

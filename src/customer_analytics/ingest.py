@@ -16,7 +16,7 @@ import ibis
 import pandas as pd
 
 from customer_analytics import privacy
-from customer_analytics.cache import sha256_file
+from customer_analytics.cache import file_sha256
 from customer_analytics.config import Config
 from customer_analytics.parquet import write_parquet
 from customer_analytics.profile import profile_table
@@ -87,7 +87,7 @@ def run_ingest(cfg: Config, inputs: dict[str, Path], out: Path) -> dict[str, Any
     # Checksums of the delivered files are read on a thread beside the database's work
     # (hashlib releases the GIL): a few hundred MB take most of a second.
     hashing = ThreadPoolExecutor(max_workers=1)
-    checksums = {name: hashing.submit(sha256_file, path) for name, path in source.files.items()}
+    checksums = {name: hashing.submit(file_sha256, path) for name, path in source.files.items()}
     for name, table in source.tables.items():
         if privacy.has_pii(table.columns):
             key = key or privacy.pseudonymisation_key(

@@ -159,7 +159,6 @@ def apply_rules(
         out = out.mutate(_rule=out._rule.fill_null(name))
     # Rules' working columns (_first, _target, ...) go: the marked table is materialised,
     # and every column kept costs its write.
-    kept = {"_row", "_rule", "_detail"}
-    return out.drop(
-        *[c for c in out.columns if c[:1] == "_" and c not in kept and not c.startswith("_fixed_")]
-    )
+    bookkeeping = {"_row", "_rule", "_detail"}
+    working = [c for c in out.columns if c.startswith("_") and c not in bookkeeping]
+    return out.drop(*[c for c in working if not c.startswith("_fixed_")])

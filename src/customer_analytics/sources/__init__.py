@@ -113,9 +113,9 @@ def verify_checksum(path: Path, expected: str | None) -> None:
     """Fail when ``expected`` (the config's ``source.sha256``) does not match the file."""
     if expected is None:
         return
-    from customer_analytics.cache import sha256_file
+    from customer_analytics.cache import file_sha256
 
-    found = sha256_file(path)
+    found = file_sha256(path)
     if found != expected:
         raise SourceError(
             f"{path}: sha256 is {found}, but the config expects {expected} (source.sha256)"

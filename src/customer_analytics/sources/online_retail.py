@@ -17,7 +17,7 @@ import ibis
 import ibis.expr.datatypes as dt
 import pandas as pd
 
-from customer_analytics.cache import sha256_file
+from customer_analytics.cache import file_sha256
 from customer_analytics.clean.text import strip
 from customer_analytics.clean.timestamps import try_strptime
 from customer_analytics.config import Config
@@ -71,7 +71,7 @@ def _cached_parquet(
     Written to a temporary name and moved into place, so an interrupted read is never
     taken for a finished one.
     """
-    cached = cache_dir / f"{sha256_file(path)}.parquet"
+    cached = cache_dir / f"{file_sha256(path)}.parquet"
     if not cached.is_file():
         cache_dir.mkdir(parents=True, exist_ok=True)
         tmp = cached.with_suffix(".tmp")
