@@ -137,7 +137,9 @@ def cancellation(t: ibis.Table, rule: Rule, ctx: CleanContext) -> Outcome:
     source = ctx.as_delivered(t)
     if "original_order_id" in t.columns:  # the export names the original order
         marked = t.mutate(_target=t.original_order_id.nullif(""), _part=no_text)
-        targets = source.original_order_id
+        # Without the nulls DuckDB sees how few they are and builds its lookup from them,
+        # not from every purchase (4.3 million orders: 0.6 against 1.1 CPU seconds).
+        targets = source.filter(source.original_order_id.notnull()).original_order_id
     elif {"customer_id", "product_id", "quantity", "order_ts"} <= set(t.columns):
         t = ctx.materialised(t)  # read three times below
         found = _cancelled_purchase(t)
