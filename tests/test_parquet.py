@@ -7,6 +7,7 @@ import datetime as dt
 import duckdb
 import ibis
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 
 from customer_analytics.parquet import write_parquet
@@ -40,6 +41,17 @@ def test_same_file_contents_as_duckdb_writes_over_several_batches(table, tmp_pat
     table.to_parquet(tmp_path / "duckdb.parquet")
     assert _read(tmp_path / "arrow.parquet") == _read(tmp_path / "duckdb.parquet")
     assert _read(tmp_path / "arrow.parquet")[1][0][:4] == ("a", 1, 1.5, dt.datetime(2024, 1, 1, 10))
+
+
+def test_text_columns_carry_no_statistics_and_the_others_do(table, tmp_path):
+    write_parquet(table, tmp_path / "arrow.parquet")
+    chunk = pq.ParquetFile(tmp_path / "arrow.parquet").metadata.row_group(0)
+    with_statistics = {
+        chunk.column(i).path_in_schema
+        for i in range(chunk.num_columns)
+        if chunk.column(i).is_stats_set
+    }
+    assert with_statistics == {"number", "amount", "when", "flag"}
 
 
 def test_no_rows_still_writes_the_columns(table, tmp_path):

@@ -62,7 +62,12 @@ def write_parquet(table: ibis.Table, path: Path, batch_rows: int = BATCH_ROWS) -
         try:
             first = pending.get()
             dictionary = _worth_a_dictionary(first) if first is not None else True
-            with pq.ParquetWriter(path, reader.schema, use_dictionary=dictionary) as writer:
+            with pq.ParquetWriter(
+                path,
+                reader.schema,
+                use_dictionary=dictionary,
+                write_statistics=_worth_statistics(reader.schema),
+            ) as writer:
                 batch = first
                 while batch is not None:
                     writer.write_batch(batch)
@@ -109,3 +114,16 @@ def _worth_a_dictionary(batch: pa.RecordBatch, sample_rows: int = 20_000) -> lis
         for name, column in zip(start.schema.names, start.columns, strict=True)
         if pc.count_distinct(column).as_py() <= len(column) // 2
     ]
+
+
+def _worth_statistics(schema: pa.Schema) -> list[str]:
+    """The columns that get minimum and maximum statistics: all but text.
+
+    A text column's statistics compare every value (the ten-million-line shop's order
+    lines as delivered, six text columns: 3.9 against 2.8 CPU seconds to encode; the
+    write 3.9-4.5 against 3.3-4.0 s), and what reads these files scans them whole: the
+    profile takes ranges from the values parsed as numbers and times, and the rules look
+    at every row.
+    """
+    text = (pa.types.is_string, pa.types.is_large_string, pa.types.is_string_view)
+    return [f.name for f in schema if not any(is_text(f.type) for is_text in text)]
