@@ -25,6 +25,7 @@ from customer_analytics.clean.identity import merged_ids
 from customer_analytics.clean.rules import FUNCTIONS
 from customer_analytics.config import Config
 from customer_analytics.ingest import read_ingested
+from customer_analytics.parquet import write_parquet
 from customer_analytics.stage import stage_findings
 
 REFERENCE = Path(__file__).resolve().parents[1] / "reference"
@@ -83,10 +84,10 @@ def clean_tables(
         quarantined = marked.filter(marked._rule.notnull())
         quarantined = _as_delivered(quarantined, tables[name].columns)
         if not (name == "orders" and orders_wait):
-            kept.to_parquet(out / f"{name}.parquet")
+            write_parquet(kept, out / f"{name}.parquet")
             kept = con.read_parquet(out / f"{name}.parquet")
         _fix_log(marked, rules, out / "fixes" / f"{name}.parquet")
-        quarantined.to_parquet(out / "quarantine" / f"{name}.parquet")
+        write_parquet(quarantined, out / "quarantine" / f"{name}.parquet")
         ctx.done[name] = {
             "kept": kept,
             "quarantine": con.read_parquet(out / "quarantine" / f"{name}.parquet"),
@@ -95,7 +96,7 @@ def clean_tables(
             name, tables[name].count().execute(), counts, fixes, [r.name for r in rules]
         )
         if name == "customers" and "identity_map" in ctx.artifacts:
-            ctx.artifacts["identity_map"].to_parquet(out / "identity_map.parquet")
+            write_parquet(ctx.artifacts["identity_map"], out / "identity_map.parquet")
             ctx.done["identity"] = {"map": con.read_parquet(out / "identity_map.parquet")}
     if "orders" not in tables and {"order_id", "customer_id"} <= set(
         tables.get("order_items", ibis.memtable({"x": [1]})).columns
@@ -104,13 +105,13 @@ def clean_tables(
     elif orders_wait:
         lines = con.read_parquet(out / "order_items.parquet")
         with _probing_with_wide_side(con):
-            with_revenue(ctx.done["orders"]["kept"], lines).to_parquet(out / "orders.parquet")
+            write_parquet(with_revenue(ctx.done["orders"]["kept"], lines), out / "orders.parquet")
     for name, table in tables.items():
         if name not in accounting:
             if files and name in files:
                 shutil.copyfile(files[name], out / f"{name}.parquet")
             else:
-                table.to_parquet(out / f"{name}.parquet")
+                write_parquet(table, out / f"{name}.parquet")
             rows = int(table.count().execute())
             accounting[name] = {
                 "input_rows": rows,
@@ -160,7 +161,7 @@ def _fix_log(marked: ibis.Table, rules: list, path: Path) -> None:
         if f"_fixed_{r.name}" in marked.columns
     ]
     if parts:
-        ibis.union(*parts).order_by(["rule", "_row"]).to_parquet(path)
+        write_parquet(ibis.union(*parts).order_by(["rule", "_row"]), path)
 
 
 def derive_orders(con: ibis.BaseBackend, out: Path) -> None:
@@ -173,7 +174,7 @@ def derive_orders(con: ibis.BaseBackend, out: Path) -> None:
     orders = lines.group_by("order_id").aggregate(
         customer_id=lines.customer_id.min(), revenue=amount.sum(), n_lines=lines.count(), **extra
     )
-    orders.order_by("order_id").to_parquet(out / "orders.parquet")
+    write_parquet(orders.order_by("order_id"), out / "orders.parquet")
 
 
 def with_revenue(orders: ibis.Table, lines: ibis.Table) -> ibis.Table:
