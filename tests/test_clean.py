@@ -181,6 +181,8 @@ def test_amounts_that_are_not_numbers_are_quarantined_with_the_value(tmp_path: P
     assert list(quarantine["unit_price"]) == ["5.00", "1,50"]
     kept = pd.read_parquet(tmp_path / "order_items.parquet")
     assert kept["quantity"].tolist() == [2] and kept["unit_price"].tolist() == [9.9]
+    # The working tables are gone once the outputs are written (they hold every row).
+    assert con.raw_sql("SELECT table_name FROM duckdb_tables() WHERE temporary").fetchall() == []
 
 
 def test_line_level_export_rules_and_derived_orders(tmp_path: Path) -> None:
