@@ -122,9 +122,9 @@ def _worth_statistics(schema: pa.Schema) -> list[str]:
 
     A text column's statistics compare every value (the ten-million-line shop's order
     lines as delivered, six text columns: 3.9 against 2.8 CPU seconds to encode; the
-    write 3.9-4.5 against 3.3-4.0 s), and what reads these files scans them whole: the
-    profile takes ranges from the values parsed as numbers and times, and the rules look
-    at every row.
+    write 3.9-4.5 against 3.3-4.0 s), and what reads the stages' files scans them whole:
+    the profile takes ranges from the values parsed as numbers and times, the rules look
+    at every row, and later stages aggregate per customer. Numbers and times keep theirs.
     """
     text = (pa.types.is_string, pa.types.is_large_string, pa.types.is_string_view)
     return [f.name for f in schema if not any(is_text(f.type) for is_text in text)]
