@@ -1,32 +1,33 @@
-"""Shared fixtures: the project root, real-data locations and a tiny run."""
+"""Shared fixtures: isolated run folders, Chromium, and one run per documented config."""
 
 from __future__ import annotations
 
-import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = ROOT.parent / "shared" / "data"
-IN_CI = os.environ.get("CI", "").lower() == "true"
-
-
-def shared_file(name: str) -> Path:
-    """A real data set from ../shared/data; skip without it, except in CI where it must exist."""
-    path = SHARED_DATA / name
-    if not path.is_file():
-        message = f"{path} is missing (real data sets live in ../shared/data, see its README)"
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)
-    return path
+from support import CliRun, run_config
 
 
 @pytest.fixture
 def isolated(tmp_path: Path) -> dict[str, str]:
     """--set overrides that send a run's reports and data to a temporary folder."""
     return {"reports.dir": str(tmp_path / "reports"), "data.dir": str(tmp_path / "data")}
+
+
+@pytest.fixture(scope="session")
+def config_run(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], CliRun]:
+    """``config_run(name)``: the one command-line run of ``configs/<name>.yaml`` in this
+    test session, made on first use. Tests sharing a run share an ``xdist_group``
+    (:func:`on_run`), so they land on the worker that holds it."""
+    runs: dict[str, CliRun] = {}
+
+    def get(name: str) -> CliRun:
+        if name not in runs:
+            runs[name] = run_config(name, tmp_path_factory.mktemp(f"run-{name}"))
+        return runs[name]
+
+    return get
 
 
 # The Chromium fixture (skips without Chromium, fails in CI) for every test module.

@@ -8,7 +8,7 @@ from pathlib import Path
 import ibis
 import pandas as pd
 import pytest
-from conftest import shared_file
+from support import shared_file
 
 from customer_analytics.clean.stage import run_clean
 from customer_analytics.config import ConfigError, check_source, config_from_dict, load_config

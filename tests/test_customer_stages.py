@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import shared_file
+from support import shared_file
 
 from customer_analytics.config import load_config
 from customer_analytics.features import slug

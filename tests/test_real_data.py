@@ -7,7 +7,7 @@ from pathlib import Path
 import ibis
 import pandas as pd
 import pytest
-from conftest import shared_file
+from support import shared_file
 
 from customer_analytics.config import config_from_dict
 from customer_analytics.ingest import read_ingested
