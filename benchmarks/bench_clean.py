@@ -51,8 +51,8 @@ def child_pipeline(config: str, overrides: dict) -> dict:
     import ibis.backends.duckdb  # noqa: F401
 
     from customer_analytics.config import load_config
+    from customer_analytics.pipeline.cache import ensure_stage
     from customer_analytics.sources import synthetic
-    from customer_analytics.stage import ensure_stage
 
     if config.endswith("default.yaml"):
         synthetic.SPEC["tables"].pop("events")  # the benchmark shop has none

@@ -36,17 +36,15 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from customer_analytics.experiments import (
+from customer_analytics.experiments.reduce import collapse, per_arm, sufficient_stats
+from customer_analytics.experiments.stats import (
     bayesian_view,
-    collapse,
     confidence_sequence,
     correct_family,
     cuped,
-    per_arm,
     ratio,
     segment_heterogeneity,
     srm_check,
-    sufficient_stats,
     two_proportion,
     welch,
 )

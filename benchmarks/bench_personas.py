@@ -44,7 +44,7 @@ def _config(overrides: dict):  # noqa: ANN202
 
 def child_before(overrides: dict) -> dict:
     """Stages 01-04 (not timed by the benchmark; printed for orientation)."""
-    from customer_analytics.stage import ensure_stage
+    from customer_analytics.pipeline.cache import ensure_stage
 
     cfg = _config(overrides)
     t0 = time.perf_counter()
@@ -54,7 +54,8 @@ def child_before(overrides: dict) -> dict:
 
 
 def child_ours(overrides: dict) -> dict:
-    from customer_analytics.stage import ensure_stage, stage_findings
+    from customer_analytics.pipeline.cache import ensure_stage
+    from customer_analytics.pipeline.outputs import stage_findings
 
     cfg = _config(overrides)
     t0 = time.perf_counter()
@@ -81,7 +82,7 @@ def child_peer(features: str, columns: list[str]) -> dict:
     from sklearn.cluster import KMeans
     from sklearn.preprocessing import StandardScaler
 
-    from customer_analytics.clustering_stage import SKEWED
+    from customer_analytics.clustering.stage import SKEWED
 
     table = pd.read_parquet(features, columns=columns)
     t0 = time.perf_counter()
@@ -140,10 +141,12 @@ def main() -> None:
             f"synthetic shop of {args.customers:,} customers; stages 01-04 in {before['seconds']:.0f} s"
         )
         ours = measure("child_ours", overrides)
-        features = next(
-            Path(tmp, "data", "cache", "05_clustering").glob("*/outputs/features.parquet")
-        )
-        found = json.loads((features.parent / "_stage.json").read_text())["findings"]
+        from customer_analytics.clustering.stage import FEATURES
+        from customer_analytics.pipeline.outputs import stage_findings
+
+        outputs = next(Path(tmp, "data", "cache", "05_clustering").glob("*/outputs"))
+        features = FEATURES.at(outputs)
+        found = stage_findings(outputs)
         peer = measure("child_peer", str(features), found["features"])
         print(
             f"  ours: {ours['customers']:,} buyers, features + clustering {ours['clustering_s']:.1f} s, "

@@ -16,7 +16,7 @@ import tempfile
 import time
 
 from customer_analytics.config import load_config
-from customer_analytics.runner import Runner
+from customer_analytics.pipeline.runner import Runner
 from customer_analytics.sources.synthetic import ensure_generated
 
 TARGET_SECONDS = 90.0

@@ -1,4 +1,5 @@
-"""Helpers the tests share: real data sets and runs of the documented command line."""
+"""Helpers the tests share: real data sets, runs of the documented command line and a
+small campaign file."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -26,6 +28,28 @@ def shared_file(name: str) -> Path:
             pytest.fail(message)
         pytest.skip(message)
     return path
+
+
+def lifetimes_file(name: str) -> Path:
+    """A data set shipped inside the lifetimes package: ``CDNOW_sample.txt`` (the papers'
+    2,357 customers) or ``CDNOW_master.txt``."""
+    import lifetimes
+
+    return Path(lifetimes.__file__).parent / "datasets" / name
+
+
+def cdnow_sample() -> pd.DataFrame:
+    """The CDNOW sample's 6,919 transactions: ``master_id``, ``customer_id`` (the sample
+    id), ``date``, ``cds`` and ``dollars`` (the papers' columns)."""
+    frame = pd.read_csv(
+        lifetimes_file("CDNOW_sample.txt"),
+        sep=r"\s+",
+        header=None,
+        names=["master_id", "customer_id", "date", "cds", "dollars"],
+        dtype={"date": str},
+    )
+    frame["date"] = pd.to_datetime(frame["date"], format="%Y%m%d")
+    return frame
 
 
 def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
@@ -84,3 +108,86 @@ def on_run(config: str) -> pytest.MarkDecorator:
     """Marks tests that read the session's run of ``configs/<config>.yaml`` (the
     ``config_run`` fixture): one xdist group, so one worker makes the run once."""
     return pytest.mark.xdist_group(f"run-{config}")
+
+
+# --- a small campaign file (one row per customer), read by the source, the clean rules
+# and the A/B stage tests ---------------------------------------------------------------
+
+# Customer c2 is in two arms; row 4 has a blank arm; row 5 an unreadable time; row 7
+# repeats row 6 exactly. c1 is exposed twice to one arm at different times (kept).
+CAMPAIGN = """\
+cid,arm,when,spend,visit,history,channel
+c1,A,2024-05-01 09:00:00,10.5,1,100,Web
+c2,A,2024-05-01 09:00:00,0,0,50,Phone
+c2,B,2024-05-02 09:00:00,0,0,50,Phone
+c3, ,2024-05-01 09:00:00,3,1,20,Web
+c4,B,yesterday,0,0,70,Web
+c5,B,2024-05-01T01:00:00Z,7,1,80,Phone
+c5,B,2024-05-01T01:00:00Z,7,1,80,Phone
+c1,A,2024-05-03 09:00:00,10.5,1,100,Web
+"""
+
+# Arms are spelled "control" and "treatment" in the config; row 5 says "Control". Row 3
+# spends "n/a"; row 4 converted on 30 April, before its assignment on 1 May; c7 and c8
+# have no conversion time (they did not convert): blank times are kept.
+STAMPED = """\
+cid,arm,when,converted_at,spend,visit
+c1,control,2024-05-01 09:00:00,2024-05-03 10:00:00,10.5,1
+c2,treatment,2024-05-01 09:00:00,2024-05-02 12:00:00,20,1
+c3,treatment,2024-05-01 09:00:00,2024-05-02 12:00:00,n/a,1
+c4,control,2024-05-01 09:00:00,2024-04-30 18:00:00,8,1
+c5,Control,2024-05-01 09:00:00,2024-05-02 08:00:00,3,1
+c6,treatment,2024-05-01 09:00:00,2024-05-09 08:00:00,4,1
+c7,control,2024-05-01 09:00:00,,0,0
+c8,treatment,2024-05-01 09:00:00,,0,0
+"""
+
+
+def campaign(path: Path, **overrides: object) -> dict:
+    """A config tree reading the campaign file at ``path`` through ingest and clean."""
+    spec = {
+        "experiment_id": "spring",
+        "arm": "arm",
+        "customer_id": "cid",
+        "assigned": "when",
+        "outcomes": ["spend", "visit"],
+        "covariates": ["history"],
+        "segments": ["channel"],
+        **overrides,
+    }
+    return {
+        "run": {"name": "camp", "stages": ["01_ingest", "02_clean"]},
+        "source": {"kind": "campaign", "path": str(path), "campaign": spec},
+        "shop": {"timezone": "Europe/Berlin"},
+    }
+
+
+def write_campaign(folder: Path, text: str = CAMPAIGN) -> Path:
+    """``text`` as ``folder/campaign.csv``."""
+    path = folder / "campaign.csv"
+    path.write_text(text)
+    return path
+
+
+def stamped_config(folder: Path) -> Any:
+    """:data:`STAMPED` with its configured experiment, through 07_ab_test, data in ``folder``."""
+    from customer_analytics.config import config_from_dict
+
+    path = write_campaign(folder, STAMPED)
+    tree = campaign(path, outcome_ts="converted_at", covariates=[], segments=[])
+    tree["run"]["stages"] = ["01_ingest", "02_clean", "07_ab_test"]
+    tree["ab"] = {
+        "segments": [],
+        "experiments": {
+            "spring": {
+                "arms": ["control", "treatment"],
+                "planned_split": [1, 1],
+                "metrics": [
+                    {"name": "visit", "type": "proportion"},
+                    {"name": "spend", "type": "mean"},
+                ],
+            }
+        },
+    }
+    tree["data"] = {"dir": str(folder / "data")}
+    return config_from_dict(tree)

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import get_args
 
 import pytest
+from support import ROOT
 
 from customer_analytics.clustering.estimator import Method
 from customer_analytics.config import (
@@ -14,8 +15,6 @@ from customer_analytics.config import (
     load_config,
     parse_overrides,
 )
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.mark.parametrize("name", sorted(p.name for p in (ROOT / "configs").glob("*.yaml")))

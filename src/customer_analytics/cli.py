@@ -35,7 +35,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    from customer_analytics.runner import Runner, configure_logging
+    from customer_analytics.pipeline.runner import Runner, configure_logging
 
     configure_logging(args.verbose)
     try:

@@ -15,15 +15,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-STAGE_NAMES = (
-    "01_ingest",
-    "02_clean",
-    "03_rfm",
-    "04_clv",
-    "05_clustering",
-    "06_personas",
-    "07_ab_test",
-)
+from customer_analytics.pipeline.registry import STAGE_NAMES
 
 SECRET_ENV = "CUSTOMER_ANALYTICS_SECRET"
 HOME_ENV = "CUSTOMER_ANALYTICS_HOME"
@@ -185,7 +177,8 @@ class ClusteringSettings(_Section):
     @field_validator("k_max")
     @classmethod
     def _range(cls, k_max: int, info: Any) -> int:
-        if k_max < info.data.get("k_min", 2):
+        k_min = info.data.get("k_min")  # absent when k_min itself failed validation
+        if k_min is not None and k_max < k_min:
             raise ValueError("k_max must be at least k_min")
         return k_max
 
@@ -234,7 +227,8 @@ class ExperimentSpec(_Section):
     @field_validator("planned_split")
     @classmethod
     def _split(cls, split: tuple[float, ...], info: Any) -> tuple[float, ...]:
-        if len(split) != len(info.data.get("arms", ())):
+        arms = info.data.get("arms")  # absent when arms itself failed validation
+        if arms is not None and len(split) != len(arms):
             raise ValueError("planned_split needs one share per arm")
         return split
 
@@ -383,6 +377,12 @@ class Config(_Section):
         s = self.source.synthetic
         label = f"n{s.n_customers}" if s.n_customers else s.size
         return self.data_dir / "raw" / "synthetic" / f"{label}-seed{s.seed}-{s.start}-{s.end}"
+
+    @property
+    def truth_dir(self) -> Path | None:
+        """The synthetic shop's planted truth, beside its generated export; None for real
+        data, which has none."""
+        return self.source_path / "truth" if self.source.kind == "synthetic" else None
 
     def source_file(self, file: Path) -> Path:
         """A mapped file: absolute, or relative to ``source.path`` (a folder) or the project root."""

@@ -1,9 +1,9 @@
 """The rules of the experiment tables (``exposures``, ``outcomes``), as Ibis expressions.
 
 Like :mod:`customer_analytics.clean.rules` (which registers them): each function takes
-the table so far, its :class:`~customer_analytics.clean.engine.Rule` and the
-:class:`~customer_analytics.clean.engine.CleanContext` and returns an
-:class:`~customer_analytics.clean.engine.Outcome`. Rules that need the configured
+the table so far, its :class:`~customer_analytics.clean.rule_engine.Rule` and the
+:class:`~customer_analytics.clean.rule_engine.CleanContext` and returns an
+:class:`~customer_analytics.clean.rule_engine.Outcome`. Rules that need the configured
 experiments (arms, metric columns) read ``ctx.experiments``; with none configured they
 pass every row.
 """
@@ -13,9 +13,9 @@ from __future__ import annotations
 import ibis
 import ibis.expr.datatypes as dt
 
-from customer_analytics.clean.engine import CleanContext, Outcome, Rule, RuleFunction
-from customer_analytics.clean.text import is_blank, strip
-from customer_analytics.clean.timestamps import with_utc
+from customer_analytics.clean.rule_engine import CleanContext, Outcome, Rule, RuleFunction
+from customer_analytics.utils.text import is_blank, strip
+from customer_analytics.utils.timestamps import with_utc
 
 _EXPERIMENT_KEY = ["experiment_id", "customer_id"]
 _NO_TEXT = ibis.null().cast(dt.string)
@@ -55,7 +55,7 @@ def _time_fix(t: ibis.Table, rule: Rule, ctx: CleanContext, blank_ok: bool) -> O
     column = rule.params["column"]
     if column not in t.columns:
         return Outcome(t)
-    t, fixed = with_utc(t, column, ctx.timezone, ctx.settings.get("timestamp_formats"))
+    t, fixed = with_utc(t, column, ctx.timezone)
     failed = t[f"{column}_utc"].isnull()
     if not blank_ok:
         return Outcome(t, hit=failed, fixed=fixed)

@@ -1,8 +1,8 @@
 """The functions behind the rule names in ``rules.yaml``, as Ibis expressions.
 
-Each takes the table so far, its :class:`~customer_analytics.clean.engine.Rule` and the
-:class:`~customer_analytics.clean.engine.CleanContext`, and returns an
-:class:`~customer_analytics.clean.engine.Outcome`.
+Each takes the table so far, its :class:`~customer_analytics.clean.rule_engine.Rule` and the
+:class:`~customer_analytics.clean.rule_engine.CleanContext`, and returns an
+:class:`~customer_analytics.clean.rule_engine.Outcome`.
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ import ibis
 import ibis.expr.datatypes as dt
 
 from customer_analytics.clean import experiment_rules
-from customer_analytics.clean.engine import CleanContext, Outcome, Rule, RuleFunction
-from customer_analytics.clean.text import is_blank, strip
-from customer_analytics.clean.timestamps import with_utc
+from customer_analytics.clean.rule_engine import CleanContext, Outcome, Rule, RuleFunction
+from customer_analytics.utils.text import is_blank, strip
+from customer_analytics.utils.timestamps import with_utc
 
 
 def _applies(t: ibis.Table, rule: Rule, ctx: CleanContext, *columns: str) -> bool:
@@ -101,7 +101,7 @@ def _timestamp_fix(t: ibis.Table, rule: Rule, ctx: CleanContext) -> Outcome:
     column = rule.params["column"]
     if not _applies(t, rule, ctx, column):
         return Outcome(t)
-    t, fixed = with_utc(t, column, ctx.timezone, ctx.settings.get("timestamp_formats"))
+    t, fixed = with_utc(t, column, ctx.timezone)
     # A missing timestamp fails too: no order or sign-up can be placed in time without it.
     return Outcome(t, hit=t[f"{column}_utc"].isnull(), fixed=fixed)
 
@@ -258,7 +258,7 @@ def _price(t: ibis.Table) -> ibis.Value:
 
 def zero_price(t: ibis.Table, rule: Rule, ctx: CleanContext) -> Outcome:
     zero = (_price(t) == 0) & (t.quantity.try_cast(dt.int64) > 0)
-    if ctx.settings.get("keep_zero_price", False):
+    if ctx.settings.keep_zero_price:
         t = t.mutate(is_free=zero)
         return Outcome(t, fixed=t.is_free)
     return Outcome(t, hit=zero)
@@ -269,8 +269,8 @@ def negative_price(t: ibis.Table, rule: Rule, ctx: CleanContext) -> Outcome:
 
 
 def wholesale_outlier(t: ibis.Table, rule: Rule, ctx: CleanContext) -> Outcome:
-    big = t.quantity.try_cast(dt.int64) >= ctx.settings.get("wholesale_quantity", 100)
-    if ctx.settings.get("keep_wholesale", False):
+    big = t.quantity.try_cast(dt.int64) >= ctx.settings.wholesale_quantity
+    if ctx.settings.keep_wholesale:
         t = t.mutate(is_wholesale=big)
         return Outcome(t, fixed=t.is_wholesale)
     return Outcome(t, hit=big)
@@ -305,9 +305,7 @@ def identity_merged(t: ibis.Table, rule: Rule, ctx: CleanContext) -> Outcome:
     """Accounts of one person (same pseudonymised e-mail or phone) merge into the oldest."""
     from customer_analytics.clean.identity import resolve
 
-    keys = [
-        k for k in ctx.settings.get("identity_keys", ["email_hash", "phone_hash"]) if k in t.columns
-    ]
+    keys = [k for k in ctx.settings.identity_keys if k in t.columns]
     if not keys:
         return Outcome(t)
     t = ctx.materialised(t)  # read by every round of the resolution and by the join below

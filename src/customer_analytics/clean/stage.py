@@ -19,15 +19,33 @@ from typing import Any
 import ibis
 import ibis.expr.datatypes as dt
 
-from customer_analytics.clean.engine import CleanContext, apply_rules, load_rules
 from customer_analytics.clean.identity import merged_ids
+from customer_analytics.clean.rule_engine import CleanContext, apply_rules, load_rules
 from customer_analytics.clean.rules import FUNCTIONS
 from customer_analytics.config import Config
-from customer_analytics.ingest import read_ingested
-from customer_analytics.parquet import write_parquet
-from customer_analytics.stage import stage_findings
+from customer_analytics.ingest.stage import DELIVERED, read_ingested
+from customer_analytics.ingest.stage import OUTPUTS as INGEST
+from customer_analytics.pipeline import engine
+from customer_analytics.pipeline.outputs import Outputs
+from customer_analytics.utils.parquet import write_parquet
+from customer_analytics.utils.reference import reference_file
 
-REFERENCE = Path(__file__).resolve().parents[1] / "reference"
+OUTPUTS = Outputs(__name__)
+KEPT = OUTPUTS.declare(
+    "{table}.parquet",
+    "the kept rows of a canonical table, typed, with _row (the delivered file's row) and "
+    "timestamps in UTC (order_ts_utc, signup_ts_utc); orders carry merged customer ids",
+)
+QUARANTINE = OUTPUTS.declare(
+    "quarantine/{table}.parquet", "every set-aside row as delivered, with _rule and _detail"
+)
+FIXES = OUTPUTS.declare("fixes/{table}.parquet", "which rows (_row) each fixing rule changed")
+IDENTITY_MAP = OUTPUTS.declare(
+    "identity_map.parquet", "every account and the person's oldest account it merged into"
+)
+ACCOUNTING = OUTPUTS.declare(
+    "accounting.json", "per table: rows delivered = kept + quarantined, per rule"
+)
 # Typed in the kept output; values that do not parse were quarantined first.
 NUMERIC = {"order_items": {"quantity": dt.int64, "unit_price": dt.float64, "line_amount": dt.float64},
            "orders": {"discount_amount": dt.float64, "shipping_amount": dt.float64}}  # fmt: skip
@@ -39,10 +57,12 @@ class AccountingError(AssertionError):
 
 def _reference(con: ibis.BaseBackend) -> dict[str, ibis.Table]:
     return {
-        "cities": con.read_csv(REFERENCE / "cities_cn.csv"),
-        "countries": con.read_csv(REFERENCE / "countries.csv"),
-        "test_email_domains": con.read_csv(REFERENCE / "test_email_domains.csv"),
-        "non_product_codes": con.read_csv(REFERENCE / "non_product_codes.csv", all_varchar=True),
+        "cities": con.read_csv(reference_file("cities_cn.csv")),
+        "countries": con.read_csv(reference_file("countries.csv")),
+        "test_email_domains": con.read_csv(reference_file("test_email_domains.csv")),
+        "non_product_codes": con.read_csv(
+            reference_file("non_product_codes.csv"), all_varchar=True
+        ),
     }
 
 
@@ -59,8 +79,8 @@ def clean_tables(
     is then copied as it is rather than written again (the synthetic shop's reviews:
     0.8 s).
     """
-    (out / "quarantine").mkdir(parents=True, exist_ok=True)
-    (out / "fixes").mkdir(exist_ok=True)
+    for folder in (QUARANTINE, FIXES):
+        folder.at(out, table="-").parent.mkdir(parents=True, exist_ok=True)
     accounting = {}
     # Kept orders wait for the kept lines and are written once, with their revenue.
     orders_wait = {"orders", "order_items"} <= set(tables)
@@ -84,20 +104,20 @@ def clean_tables(
         quarantined = marked.filter(marked._rule.notnull())
         quarantined = _as_delivered(quarantined, tables[name].columns)
         if not (name == "orders" and orders_wait):
-            write_parquet(kept, out / f"{name}.parquet")
-            kept = con.read_parquet(out / f"{name}.parquet")
-        _fix_log(marked, rules, out / "fixes" / f"{name}.parquet")
-        write_parquet(quarantined, out / "quarantine" / f"{name}.parquet")
+            write_parquet(kept, KEPT.at(out, table=name))
+            kept = con.read_parquet(KEPT.at(out, table=name))
+        _fix_log(marked, rules, FIXES.at(out, table=name))
+        write_parquet(quarantined, QUARANTINE.at(out, table=name))
         ctx.done[name] = {
             "kept": kept,
-            "quarantine": con.read_parquet(out / "quarantine" / f"{name}.parquet"),
+            "quarantine": con.read_parquet(QUARANTINE.at(out, table=name)),
         }
         accounting[name] = _account(
             name, tables[name].count().execute(), counts, fixes, [r.name for r in rules]
         )
         if name == "customers" and "identity_map" in ctx.artifacts:
-            write_parquet(ctx.artifacts["identity_map"], out / "identity_map.parquet")
-            ctx.done["identity"] = {"map": con.read_parquet(out / "identity_map.parquet")}
+            write_parquet(ctx.artifacts["identity_map"], IDENTITY_MAP.at(out))
+            ctx.done["identity"] = {"map": con.read_parquet(IDENTITY_MAP.at(out))}
         if name == "orders" and orders_wait:
             waiting = checkpoints  # the kept orders are read from them with their revenue
         else:
@@ -107,16 +127,18 @@ def clean_tables(
     ):
         derive_orders(con, out)
     elif orders_wait:
-        lines = con.read_parquet(out / "order_items.parquet")
+        lines = con.read_parquet(KEPT.at(out, table="order_items"))
         with _probing_with_wide_side(con):
-            write_parquet(with_revenue(ctx.done["orders"]["kept"], lines), out / "orders.parquet")
+            write_parquet(
+                with_revenue(ctx.done["orders"]["kept"], lines), KEPT.at(out, table="orders")
+            )
         waiting.drop()
     for name, table in tables.items():
         if name not in accounting:
             if files and name in files:
-                shutil.copyfile(files[name], out / f"{name}.parquet")
+                shutil.copyfile(files[name], KEPT.at(out, table=name))
             else:
-                write_parquet(table, out / f"{name}.parquet")
+                write_parquet(table, KEPT.at(out, table=name))
             rows = int(table.count().execute())
             accounting[name] = {
                 "input_rows": rows,
@@ -179,7 +201,7 @@ def _fix_log(marked: ibis.Table, rules: list, path: Path) -> None:
 
 def derive_orders(con: ibis.BaseBackend, out: Path) -> None:
     """Orders of a line-level export: one row per kept invoice, from its kept lines."""
-    lines = con.read_parquet(out / "order_items.parquet")
+    lines = con.read_parquet(KEPT.at(out, table="order_items"))
     amount = (
         lines.line_amount if "line_amount" in lines.columns else lines.quantity * lines.unit_price
     )
@@ -187,7 +209,7 @@ def derive_orders(con: ibis.BaseBackend, out: Path) -> None:
     orders = lines.group_by("order_id").aggregate(
         customer_id=lines.customer_id.min(), revenue=amount.sum(), n_lines=lines.count(), **extra
     )
-    write_parquet(orders.order_by("order_id"), out / "orders.parquet")
+    write_parquet(orders.order_by("order_id"), KEPT.at(out, table="orders"))
 
 
 def with_revenue(orders: ibis.Table, lines: ibis.Table) -> ibis.Table:
@@ -269,27 +291,26 @@ def _account(
     return record
 
 
-def run_clean(cfg: Config, inputs: dict[str, Path], out: Path) -> dict[str, Any]:
+def run(cfg: Config, inputs: dict[str, Path], out: Path) -> dict[str, Any]:
     """Compute the clean stage's outputs into ``out``; return its headline figures."""
-    ingest = inputs["01_ingest"]
-    meta = stage_findings(ingest)
-    con = ibis.duckdb.connect(
-        memory_limit=cfg.clean.memory_limit, temp_directory=str(out / "_spill")
-    )
-    files = {p.stem: p for p in sorted(ingest.glob("*.parquet")) if p.stem != "profile"}
+    delivered = INGEST.findings(inputs)
+    con = engine.connect(memory_limit=cfg.clean.memory_limit, spill_dir=out / "_spill")
+    files = {name: DELIVERED.path(inputs, table=name) for name in sorted(delivered["rows"])}
     tables = {name: read_ingested(con, path) for name, path in files.items()}
-    data_end = meta.get("data_end_utc")
+    data_end = delivered["data_end_utc"]
     ctx = CleanContext(
         data_end=ibis.timestamp(data_end) if data_end else None,
         timezone=cfg.shop.timezone,
-        settings=cfg.clean.model_dump(),
+        settings=cfg.clean,
         reference=_reference(con),
         experiments=cfg.experiments(),
     )
     accounting = clean_tables(con, tables, ctx, out, files)
-    (out / "accounting.json").write_text(json.dumps(accounting, indent=1))
+    ACCOUNTING.at(out).write_text(json.dumps(accounting, indent=1))
+    kept = sorted(p.stem for p in out.glob("*.parquet") if not IDENTITY_MAP.matches(p.name))
     found = {
         "tables": accounting,
+        "kept_tables": kept,
         "input_rows": sum(a["input_rows"] for a in accounting.values()),
         "quarantined_rows": sum(a["quarantined_rows"] for a in accounting.values()),
         **scope(con, out),
@@ -302,14 +323,12 @@ def run_clean(cfg: Config, inputs: dict[str, Path], out: Path) -> dict[str, Any]
 def scope(con: ibis.BaseBackend, out: Path) -> dict[str, int]:
     """Who the customer stages see: buyers; registered non-buyers are prospects."""
     figures: dict[str, int] = {}
-    orders = (
-        con.read_parquet(out / "orders.parquet") if (out / "orders.parquet").is_file() else None
-    )
-    customers = (
-        con.read_parquet(out / "customers.parquet")
-        if (out / "customers.parquet").is_file()
-        else None
-    )
+
+    def kept(table: str) -> ibis.Table | None:
+        path = KEPT.at(out, table=table)
+        return con.read_parquet(path) if path.is_file() else None
+
+    orders, customers = kept("orders"), kept("customers")
     if orders is not None:
         purchases = (
             orders.filter(orders.status != "returned") if "status" in orders.columns else orders
@@ -318,7 +337,7 @@ def scope(con: ibis.BaseBackend, out: Path) -> dict[str, int]:
         figures["customers_with_orders"] = int(buyers.nunique().execute())
     if customers is not None:
         figures["customer_accounts_before_identity"] = int(customers.count().execute()) + int(
-            con.read_parquet(out / "quarantine" / "customers.parquet")
+            con.read_parquet(QUARANTINE.at(out, table="customers"))
             .filter(lambda q: q._rule == "identity_merged")
             .count()
             .execute()
@@ -327,10 +346,19 @@ def scope(con: ibis.BaseBackend, out: Path) -> dict[str, int]:
         if orders is not None:
             figures["prospects"] = int(customers.anti_join(orders, "customer_id").count().execute())
     for table in ("orders", "order_items"):  # line-level exports have only order_items
-        path = out / "quarantine" / f"{table}.parquet"
+        path = QUARANTINE.at(out, table=table)
         if path.is_file():
             guest = con.read_parquet(path)
             guest = guest.filter(guest._rule == "guest_order")
             figures["guest_orders"] = int(guest.order_id.nunique().execute())
             break
     return figures
+
+
+def clean_tables_of(inputs: dict[str, Path]) -> dict[str, Path]:
+    """The clean stage's tables in a run by name: every kept table (orders derived from a
+    line-level export's lines included) and ``identity_map`` where accounts merged."""
+    tables = {t: KEPT.path(inputs, table=t) for t in OUTPUTS.findings(inputs)["kept_tables"]}
+    if IDENTITY_MAP.exists(inputs):
+        tables["identity_map"] = IDENTITY_MAP.path(inputs)
+    return tables

@@ -1,8 +1,8 @@
 """Customer lifetime value: BG/NBD, MBG/NBD, Pareto/NBD and Gamma-Gamma on lifetimes 0.11.3.
 
-Only :mod:`~customer_analytics.clv.lifetimes_adapter` imports lifetimes; it fits on
+Only :mod:`~customer_analytics.clv.models` imports lifetimes; it fits on
 de-duplicated customer histories and returns numpy arrays aligned to the input rows.
-:mod:`~customer_analytics.clv.models` holds input checks and our own formulas (with
+:mod:`~customer_analytics.clv.formulas` holds input checks and our own formulas (with
 :mod:`~customer_analytics.clv.pareto`, the log-space Pareto/NBD), and
 :mod:`~customer_analytics.clv.holdout` the calibration/holdout split, holdout scores
 and tracking data.
@@ -15,7 +15,7 @@ from customer_analytics.clv.holdout import (
     naive_holdout_forecast,
     repeat_transactions_tracking,
 )
-from customer_analytics.clv.lifetimes_adapter import (
+from customer_analytics.clv.models import (
     BetaGeoModel,
     ClvFitError,
     ClvInputError,

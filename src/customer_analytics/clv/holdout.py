@@ -13,7 +13,8 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from customer_analytics.clv.models import DAYS_PER_UNIT, ClvInputError
+from customer_analytics.clv.formulas import ClvInputError
+from customer_analytics.utils.dates import DAYS_PER_UNIT
 
 
 def _daily(transactions, customer_col, date_col, monetary_col):

@@ -14,7 +14,7 @@ import numpy as np
 from scipy import integrate
 from scipy.special import gammaln, hyp2f1
 
-from customer_analytics.clv.models import ArrayLike, deduplicate
+from customer_analytics.clv.formulas import ArrayLike, deduplicate
 
 
 def log1mexp(d: np.ndarray) -> np.ndarray:

@@ -9,9 +9,9 @@
    probability of at least one purchase in the next ``clv.prediction_days``, and the
    discounted CLV over ``clv.horizon_months``; a lifecycle stage per customer.
 
-Outputs (Parquet): ``customers_clv``, ``holdout_scores``, ``holdout_by_frequency``,
-``period_transactions`` (customers by calibration repeat purchases, actual and expected),
-``tracking`` (expected against actual repeat purchases per period), ``params.json``.
+The findings carry every model's calibration-period parameters and a calibration-period
+Gamma-Gamma fit, beside the figures a paper published for the same data and period
+(``published.yaml``; the CDNOW sample), so the report shows the check itself.
 """
 
 from __future__ import annotations
@@ -23,7 +23,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import yaml
 
+from customer_analytics.clean.stage import KEPT
 from customer_analytics.clv.holdout import (
     calibration_and_holdout,
     calibration_frame,
@@ -32,18 +34,47 @@ from customer_analytics.clv.holdout import (
     repeat_transactions_tracking,
 )
 from customer_analytics.clv.lifecycle import lifecycle_stage, load_lifecycle_rules, rhythm
-from customer_analytics.clv.lifetimes_adapter import (
+from customer_analytics.clv.models import (
     BetaGeoModel,
     ClvFitError,
+    ClvInputError,
     GammaGammaModel,
     ModifiedBetaGeoModel,
     ParetoNBDModel,
     customer_lifetime_value,
 )
-from customer_analytics.clv.models import DAYS_PER_UNIT
-from customer_analytics.clv.validation import truth_scores
+from customer_analytics.clv.truth import truth_scores
 from customer_analytics.config import Config
-from customer_analytics.stage import run_as_of
+from customer_analytics.pipeline.outputs import Outputs, run_as_of
+from customer_analytics.rfm.stage import BTYD_SUMMARY, CUSTOMERS_RFM
+from customer_analytics.utils.dates import DAYS_PER_UNIT, day_end
+
+OUTPUTS = Outputs(__name__)
+CUSTOMERS_CLV = OUTPUTS.declare(
+    "customers_clv.parquet",
+    "one row per buyer: the BTYD summary, P(alive), expected purchases, P(purchase), "
+    "expected spend, CLV, rhythm, lifecycle stage and RFM segment",
+)
+HOLDOUT_SCORES = OUTPUTS.declare(
+    "holdout_scores.parquet", "each model and the naive baseline on the holdout period"
+)
+HOLDOUT_BY_FREQUENCY = OUTPUTS.declare(
+    "holdout_by_frequency.parquet",
+    "mean actual and predicted holdout purchases by calibration repeat purchases",
+)
+TRACKING = OUTPUTS.declare(
+    "tracking.parquet", "expected against actual repeat purchases per period, per model"
+)
+PERIOD_TRANSACTIONS = OUTPUTS.declare(
+    "period_transactions.parquet",
+    "customers by calibration repeat purchases, actual and expected per model",
+)
+PARAMS = OUTPUTS.declare(
+    "params.json",
+    "calibration parameters and log-likelihoods of every model, the chosen one's full fit "
+    "and Gamma-Gamma",
+)
+PUBLISHED_FILE = Path(__file__).with_name("published.yaml")
 
 MODELS = {"bgnbd": BetaGeoModel, "mbgnbd": ModifiedBetaGeoModel, "pareto_nbd": ParetoNBDModel}
 LABELS = {"bgnbd": "BG/NBD", "mbgnbd": "MBG/NBD", "pareto_nbd": "Pareto/NBD", "naive": "naive"}
@@ -55,7 +86,7 @@ def purchases(orders: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
     Returns are not purchase occasions (their value is netted in RFM, not here: the
     spend model wants what a purchase brought).
     """
-    keep = orders["order_ts_utc"] < pd.Timestamp(as_of) + pd.Timedelta(days=1)
+    keep = orders["order_ts_utc"] < day_end(as_of)
     if "is_return" in orders.columns:
         keep &= ~orders["is_return"].fillna(False).astype(bool)
     kept = orders.loc[keep & orders["customer_id"].notna()]
@@ -152,40 +183,39 @@ def value_customers(
     return customers, spend
 
 
-def run_clv(cfg: Config, inputs: dict[str, Path], out: Path) -> dict[str, Any]:
+def run(cfg: Config, inputs: dict[str, Path], out: Path) -> dict[str, Any]:
     """Compute the CLV stage's outputs into ``out``; return its headline figures."""
     as_of = run_as_of(inputs)
     calibration_end = cfg.clv.calibration_end or as_of - dt.timedelta(days=cfg.clv.holdout_days)
-    orders = pd.read_parquet(inputs["02_clean"] / "orders.parquet")
+    orders = pd.read_parquet(KEPT.path(inputs, table="orders"))
     tx = purchases(orders, as_of)
 
     fitted, failed, cal_summary, scores = fit_on_holdout(cfg, tx, calibration_end, as_of)
     chosen = min(fitted, key=lambda name: scores.loc[name, "mae"])
     scores.rename(index=LABELS).rename_axis("model").reset_index().to_parquet(
-        out / "holdout_scores.parquet", index=False
+        HOLDOUT_SCORES.at(out), index=False
     )
     labelled = {LABELS[name]: model for name, model in fitted.items()}
     holdout_by_frequency(cal_summary, labelled).to_parquet(
-        out / "holdout_by_frequency.parquet", index=False
+        HOLDOUT_BY_FREQUENCY.at(out), index=False
     )
-    tracking(labelled, tx, calibration_end).to_parquet(out / "tracking.parquet", index=False)
-    period_transactions(labelled, cal_summary).to_parquet(
-        out / "period_transactions.parquet", index=False
-    )
+    tracking(labelled, tx, calibration_end).to_parquet(TRACKING.at(out), index=False)
+    period_transactions(labelled, cal_summary).to_parquet(PERIOD_TRANSACTIONS.at(out), index=False)
+    calibration_spend = spend_on_calibration(cfg, cal_summary)
 
-    summary = pd.read_parquet(inputs["03_rfm"] / "btyd_summary.parquet")
+    summary = pd.read_parquet(BTYD_SUMMARY.path(inputs))
     model = MODELS[chosen](penalizer=cfg.clv.penalizer, time_unit=cfg.clv.time_unit).fit(summary)
     customers, spend = value_customers(cfg, model, summary)
     customers = customers.join(rhythm(summary, DAYS_PER_UNIT[cfg.clv.time_unit]))
     rules = load_lifecycle_rules(cfg.resolve_optional(cfg.rfm.lifecycle))
     customers["lifecycle"] = lifecycle_stage(customers, rules).to_numpy()
-    segments = pd.read_parquet(inputs["03_rfm"] / "customers_rfm.parquet")
+    segments = pd.read_parquet(CUSTOMERS_RFM.path(inputs))
     customers = customers.merge(
         segments[["customer_id", "segment", "r_score", "f_score", "m_score", "monetary"]],
         on="customer_id",
         how="left",
     )
-    customers.to_parquet(out / "customers_clv.parquet", index=False)
+    customers.to_parquet(CUSTOMERS_CLV.at(out), index=False)
     params = {
         "calibration": {LABELS[n]: m.params_ for n, m in fitted.items()},
         "calibration_log_likelihood": {LABELS[n]: m.log_likelihood_ for n, m in fitted.items()},
@@ -193,14 +223,21 @@ def run_clv(cfg: Config, inputs: dict[str, Path], out: Path) -> dict[str, Any]:
         "full": model.params_,
         "gamma_gamma": spend.params_,
     }
-    (out / "params.json").write_text(json.dumps(params, indent=1))
+    PARAMS.at(out).write_text(json.dumps(params, indent=1))
+    calibration = {LABELS[n]: _rounded(m.params_) for n, m in fitted.items()}
+    if isinstance(calibration_spend, GammaGammaModel):
+        calibration["Gamma-Gamma"] = _rounded(calibration_spend.params_)
+    else:
+        failed["Gamma-Gamma (calibration)"] = calibration_spend
     return {
         "as_of": str(as_of),
         "calibration_end": str(calibration_end),
         "time_unit": cfg.clv.time_unit,
         "chosen_model": LABELS[chosen],
-        "params": {k: round(v, 4) for k, v in model.params_.items()},
-        "gamma_gamma": {k: round(v, 4) for k, v in spend.params_.items()},
+        "params": _rounded(model.params_),
+        "gamma_gamma": _rounded(spend.params_),
+        "calibration_params": calibration,
+        **published_figures(cfg, calibration_end),
         "failed_models": failed,
         "holdout": _holdout_figures(scores),
         "customers": len(customers),
@@ -209,8 +246,44 @@ def run_clv(cfg: Config, inputs: dict[str, Path], out: Path) -> dict[str, Any]:
         "spend_frequency_correlation": _independence(summary),
         "lifecycle": customers["lifecycle"].value_counts().to_dict(),
         "segments": _segment_value(customers),
-        **truth_scores(inputs["01_ingest"], customers),
+        **truth_scores(cfg.truth_dir, customers),
     }
+
+
+def spend_on_calibration(cfg: Config, cal_summary: pd.DataFrame) -> GammaGammaModel | str:
+    """Gamma-Gamma fitted on the calibration period's repeat purchases (as the papers fit
+    it on CDNOW's first 39 weeks), or why it could not be."""
+    cal = calibration_frame(cal_summary)
+    cal = cal.assign(monetary_value=cal["monetary_value"].clip(lower=0))
+    try:
+        return GammaGammaModel(penalizer=cfg.clv.penalizer).fit(cal)
+    except (ClvFitError, ClvInputError) as error:
+        return str(error)
+
+
+def published_figures(cfg: Config, calibration_end: dt.date) -> dict[str, Any]:
+    """The parameters a paper published for this data set and calibration period
+    (``published.yaml``), to set beside ours; nothing for other data."""
+    for name, entry in yaml.safe_load(PUBLISHED_FILE.read_text()).items():
+        source = entry["source"]
+        if (
+            cfg.source.kind == source["kind"]
+            and cfg.source_path.name == source["file"]
+            and calibration_end == entry["calibration_end"]
+            and cfg.clv.time_unit == entry["time_unit"]
+        ):
+            return {
+                "published": {
+                    "data": name,
+                    "reference": entry["reference"],
+                    "params": entry["params"],
+                }
+            }
+    return {}
+
+
+def _rounded(params: dict[str, float]) -> dict[str, float]:
+    return {k: round(v, 4) for k, v in params.items()}
 
 
 def _holdout_figures(scores: pd.DataFrame) -> dict[str, dict[str, float]]:
@@ -241,52 +314,3 @@ def _segment_value(customers: pd.DataFrame) -> dict[str, dict[str, float]]:
             by.size().index, by.size(), by.mean(), by.sum(), strict=True
         )
     }
-
-
-def fitted_model(out: Path, time_unit: str) -> Any:
-    """The chosen model refitted to ``as_of``, rebuilt from the stage's ``params.json``."""
-    params = json.loads((out / "params.json").read_text())
-    name = next(k for k, v in LABELS.items() if v == params["chosen"])
-    return MODELS[name].from_params(params["full"], time_unit)
-
-
-def frequency_recency_grid(
-    model: Any, T: float, t: float, size: int = 30
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Expected purchases in the next ``t`` and P(alive) for a customer observed for ``T``,
-    over a grid of repeat purchases (rows) and recency (columns): the papers' matrices."""
-    frequency = np.arange(size, dtype=float)
-    recency = np.linspace(0, T, size)
-    grid = pd.DataFrame(
-        [(f, r, T) for f in frequency for r in recency], columns=["frequency", "recency", "T"]
-    )
-    grid = grid[(grid["frequency"] > 0) | (grid["recency"] == 0)].reset_index(drop=True)
-    grid["expected"] = model.expected_purchases(grid, t)
-    grid["p_alive"] = model.probability_alive(grid)
-    grid["recency"] = grid["recency"].round(0)
-    return (
-        grid.pivot(index="frequency", columns="recency", values="expected"),
-        grid.pivot(index="frequency", columns="recency", values="p_alive"),
-    )
-
-
-def clv_sentences(found: dict[str, Any], currency: str) -> list[str]:
-    """Plain-language findings of the CLV stage for the run's index page."""
-    chosen = found["chosen_model"]
-    model, naive = found["holdout"][chosen], found["holdout"]["naive"]
-    segments = found["segments"]
-    risky = [segments[s] for s in ("At Risk", "Can't Lose Them") if s in segments]
-    lifecycle = found["lifecycle"]
-    return [
-        f"{chosen} was chosen on a holdout after {found['calibration_end']}: it predicted "
-        f"{model['predicted']:,.0f} repeat purchases against {model['actual']:,.0f} actual "
-        f"({model['error_pct']:+.1f}%), an error per customer of {model['mae']:.2f} purchases "
-        f"against {naive['mae']:.2f} for simply repeating each customer's past rate.",
-        f"The {found['customers']:,} buyers are expected to bring {found['total_clv']:,.0f} "
-        f"{currency} over the next {found['horizon_months']} months (discounted); "
-        f"{sum(s['customers'] for s in risky):,} customers worth "
-        f"{sum(s['clv_share'] for s in risky):.0%} of that are At Risk or Can't Lose Them.",
-        f"By the model's chance that each customer still buys: {lifecycle.get('active', 0):,} "
-        f"active, {lifecycle.get('new', 0):,} new, {lifecycle.get('at risk', 0):,} at risk and "
-        f"{lifecycle.get('churned', 0):,} churned.",
-    ]

@@ -17,19 +17,25 @@ import numpy as np
 import pandas as pd
 
 from customer_analytics.config import AbSettings, ExperimentSpec, MetricSpec
-from customer_analytics.experiments.bayes import bayesian_view
-from customer_analytics.experiments.compare import Comparison, cuped, ratio, two_proportion, welch
-from customer_analytics.experiments.heterogeneity import segment_heterogeneity
-from customer_analytics.experiments.multiple import adjust_pvalues, correct_family
-from customer_analytics.experiments.power import (
+from customer_analytics.experiments.reduce import per_arm, sample_stats, sufficient_stats
+from customer_analytics.experiments.stats.bayes import bayesian_view
+from customer_analytics.experiments.stats.compare import (
+    Comparison,
+    cuped,
+    ratio,
+    two_proportion,
+    welch,
+)
+from customer_analytics.experiments.stats.heterogeneity import segment_heterogeneity
+from customer_analytics.experiments.stats.multiple import adjust_pvalues, correct_family
+from customer_analytics.experiments.stats.power import (
     achieved_power,
     mde_from_se,
     minimum_detectable_effect,
     power_from_se,
 )
-from customer_analytics.experiments.reduce import per_arm, sample_stats, sufficient_stats
-from customer_analytics.experiments.sequential import sequential_interval
-from customer_analytics.experiments.srm import srm_check
+from customer_analytics.experiments.stats.sequential import sequential_interval
+from customer_analytics.experiments.stats.srm import srm_check
 from customer_analytics.experiments.verdict import arm_verdict, overall
 
 TESTS = {"proportion": two_proportion, "mean": welch}

@@ -35,7 +35,7 @@ from collections.abc import Mapping, Sequence
 import ibis
 import pandas as pd
 
-from customer_analytics.experiments.stats import CovariateStats, RatioStats, SampleStats
+from customer_analytics.experiments.stats.sufficient import CovariateStats, RatioStats, SampleStats
 
 SEP = "__"
 

@@ -22,10 +22,10 @@ from collections.abc import Mapping
 import ibis
 import ibis.expr.datatypes as dt
 
-from customer_analytics.clean.engine import load_rules
 from customer_analytics.clean.identity import merged_ids
-from customer_analytics.clean.timestamps import to_utc
+from customer_analytics.clean.rule_engine import load_rules
 from customer_analytics.config import ExperimentSpec
+from customer_analytics.utils.timestamps import to_utc
 
 #: Metrics an exposure log joined to orders provides, and their pre-period covariates
 #: (``margin`` and ``margin_pre`` only where orders carry a margin, :func:`order_margins`).

@@ -35,7 +35,7 @@ import ibis
 import ibis.expr.datatypes as dt_ibis
 
 from customer_analytics.config import CampaignSettings, Config, FileMapping
-from customer_analytics.sources import SourceError, SourceTables, verify_checksum
+from customer_analytics.sources.base import SourceError, SourceTables, verify_checksum
 from customer_analytics.sources.files import _read
 
 #: Columns the adapter writes itself: a delivered column of the same name would be lost.

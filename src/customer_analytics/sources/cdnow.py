@@ -15,7 +15,7 @@ import ibis.expr.datatypes as dt
 import pandas as pd
 
 from customer_analytics.config import Config
-from customer_analytics.sources import SourceError, SourceTables, verify_checksum
+from customer_analytics.sources.base import SourceError, SourceTables, verify_checksum
 
 SAMPLE = ["master_id", "sample_id", "date", "cds", "dollars"]
 MASTER = ["customer_id", "date", "cds", "dollars"]

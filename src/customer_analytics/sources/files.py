@@ -34,10 +34,15 @@ import duckdb
 import ibis
 import pandas as pd
 
-from customer_analytics.clean.text import strip
-from customer_analytics.clean.timestamps import try_strptime
 from customer_analytics.config import Config, FileMapping
-from customer_analytics.sources import SourceError, SourceTables, parse_checked, verify_checksum
+from customer_analytics.sources.base import (
+    SourceError,
+    SourceTables,
+    parse_checked,
+    verify_checksum,
+)
+from customer_analytics.utils.text import strip
+from customer_analytics.utils.timestamps import try_strptime
 
 TIMESTAMP_COLUMNS = {"order_ts", "signup_ts", "event_ts", "assigned_ts", "outcome_ts", "ts"}
 

@@ -17,11 +17,16 @@ import ibis
 import ibis.expr.datatypes as dt
 import pandas as pd
 
-from customer_analytics.cache import file_sha256
-from customer_analytics.clean.text import strip
-from customer_analytics.clean.timestamps import try_strptime
 from customer_analytics.config import Config
-from customer_analytics.sources import SourceError, SourceTables, parse_checked, verify_checksum
+from customer_analytics.sources.base import (
+    SourceError,
+    SourceTables,
+    parse_checked,
+    verify_checksum,
+)
+from customer_analytics.utils.checksums import file_sha256
+from customer_analytics.utils.text import strip
+from customer_analytics.utils.timestamps import try_strptime
 
 #: canonical column -> the names each release uses for it
 COLUMNS = {

@@ -13,9 +13,9 @@ import yaml
 from customer_analytics.synthetic import activity, experiments, people, shop
 from customer_analytics.synthetic.defects import DefectLog
 from customer_analytics.synthetic.inject import inject_defects
+from customer_analytics.utils.reference import REFERENCE
 
 HERE = Path(__file__).resolve().parent
-REFERENCE = HERE.parent / "reference"
 SIZES = {"tiny": 400, "default": 20_000}
 PROSPECT_SHARE = 0.04
 CARRIER_COST = 12.0  # what the shop pays per shipped order, whatever the customer paid

@@ -1,0 +1,150 @@
+"""Stage 01_ingest: read a source into canonical tables, pseudonymise at the door, profile.
+
+Its outputs hold no direct identifier: e-mail and phone are replaced by keyed hashes and
+names dropped before anything is written (:mod:`customer_analytics.privacy`). The stage
+settles the run's ``as_of`` (the config's, else the data's last day); later stages read
+it with :func:`customer_analytics.pipeline.outputs.run_as_of`.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import ibis
+import pandas as pd
+
+from customer_analytics import privacy
+from customer_analytics.config import Config
+from customer_analytics.ingest.profile import profile_table
+from customer_analytics.pipeline.outputs import INPUT_FILES, Outputs
+from customer_analytics.sources import read_source
+from customer_analytics.utils.checksums import file_sha256
+from customer_analytics.utils.parquet import write_parquet
+
+OUTPUTS = Outputs(__name__)
+DELIVERED = OUTPUTS.declare(
+    "{table}.parquet",
+    "each canonical table as delivered (text as in the file, pseudonymised), in the file's "
+    "row order; read it with read_ingested, which gives every row its _row",
+)
+PROFILE = OUTPUTS.declare(
+    "profile.parquet", "per table and column: declared type, nulls, distinct values, range"
+)
+
+# Where the data's end is read, first found wins. Without orders (a campaign file) the
+# latest assignment is the latest moment the data names: its outcomes may run later,
+# but the file carries no time for them.
+DATA_END_COLUMNS = (
+    ("orders", "order_ts"),
+    ("order_items", "order_ts"),
+    ("exposures", "assigned_ts"),
+)
+
+
+def read_ingested(con: ibis.BaseBackend, path: Path) -> ibis.Table:
+    """An ingest output with ``_row``, the row's 1-based number in the delivered file.
+
+    The number is the one the source adapter stored, else the row's place in the
+    Parquet file, which the stage wrote in the delivered order (DuckDB keeps the order
+    of a single table's rows through projections and ``COPY``).
+    """
+    table = con.read_parquet(path, file_row_number=True)
+    if "_row" in table.columns:
+        return table.drop("file_row_number")
+    return table.mutate(_row=table.file_row_number + 1).drop("file_row_number")
+
+
+def last_order_utc(tables: dict[str, ibis.Table], zone: str) -> str | None:
+    """The latest order (else assignment) time delivered, in UTC: the data's end when the
+    source does not say.
+
+    ``tables`` are the stage's written Parquet files, so a CSV is not parsed again.
+    """
+    from customer_analytics.utils.timestamps import to_utc
+
+    for name, column in DATA_END_COLUMNS:
+        table = tables.get(name)
+        if table is not None and column in table.columns:
+            if table[column].type().is_timestamp():
+                # Local times convert to UTC in the same order, give or take a
+                # daylight-saving hour: only the last day's need converting.
+                latest_local = table[column].max()
+                table = table.filter(table[column] >= latest_local - ibis.interval(days=1))
+            parsed, _ = to_utc(table[column], zone)
+            latest = table.aggregate(latest=parsed.max()).execute()["latest"].iloc[0]
+            return None if pd.isna(latest) else str(pd.Timestamp(latest))
+    return None
+
+
+def run(cfg: Config, inputs: dict[str, Path], out: Path) -> dict[str, Any]:
+    """Compute the ingest stage's outputs into ``out``; return its headline figures.
+
+    Parameters
+    ----------
+    cfg
+        The run's configuration.
+    inputs
+        Earlier stages' output folders (none for ingest).
+    out
+        An empty folder for this stage's outputs.
+
+    Returns
+    -------
+    dict
+        Rows per table, the data's end and the run's ``as_of``, and the files read
+        (:data:`~customer_analytics.pipeline.outputs.INPUT_FILES`, for the manifest).
+    """
+    # Reading the delivered files stays on DuckDB: it alone keeps their row order.
+    con = ibis.duckdb.connect()
+    source = read_source(cfg, con)
+    source_name = f"source {cfg.source.kind} ({cfg.source_path.name})"
+    key = None
+    profiles, input_records, rows, written_tables = [], [], {}, {}
+    # Checksums of the delivered files are read on a thread beside the database's work
+    # (hashlib releases the GIL): a few hundred MB take most of a second.
+    hashing = ThreadPoolExecutor(max_workers=1)
+    checksums = {name: hashing.submit(file_sha256, path) for name, path in source.files.items()}
+    for name, table in source.tables.items():
+        if privacy.has_pii(table.columns):
+            key = key or privacy.pseudonymisation_key(
+                dev_key_allowed=cfg.privacy.dev_key, source=source_name
+            )
+            hashed, treated = privacy.pseudonymise(table, key)
+            write_parquet(hashed, DELIVERED.at(out, table=name))
+            pii = {f"{c}_hash" for c in treated if privacy.PII_COLUMNS[c] == "hash"}
+        else:
+            write_parquet(table, DELIVERED.at(out, table=name))
+            pii = set()
+        written = read_ingested(con, DELIVERED.at(out, table=name))
+        # Values the adapter parsed are checked in the written copy; a failure leaves no
+        # stage output behind (the stage's folder is removed).
+        source.check(name, written)
+        written_tables[name] = written
+        profile = profile_table(written, source.declared.get(name), pii=pii)
+        profile.insert(0, "table", name)
+        profiles.append(profile)
+        rows[name] = int(profile["rows"].iloc[0]) if len(profile) else 0
+        input_records.append(
+            {
+                "table": name,
+                "path": str(source.files[name]),
+                "sha256": checksums[name].result(),
+                "rows": rows[name],
+            }
+        )
+    hashing.shutdown()
+    pd.concat(profiles, ignore_index=True).to_parquet(PROFILE.at(out), index=False)
+    data_end = source.data_end or last_order_utc(written_tables, cfg.shop.timezone)
+    as_of = str(cfg.run.as_of) if cfg.run.as_of else (data_end or "")[:10]
+    return {
+        "tables": len(rows),
+        "rows": rows,
+        "rows_total": sum(rows.values()),
+        "data_end_utc": data_end,
+        **({"source_notes": source.notes} if source.notes else {}),
+        "as_of": as_of,
+        "pseudonymised": key is not None,
+        INPUT_FILES: input_records,
+    }

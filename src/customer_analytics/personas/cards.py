@@ -1,0 +1,240 @@
+"""Personas: each cluster described as a person a marketer can picture, with what to do.
+
+A persona card holds the cluster's size and value, its tags (from the tag dictionary,
+each with the number behind it and the shop's average), demographics, favourite
+categories, channels, rhythm, churn risk and recommended actions (rules in
+``actions.yaml``). Its name is generated from its strongest tags, e.g. "Young urban
+beauty lovers". Groups smaller than the privacy minimum are never described.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from customer_analytics.clustering.features import circular_hour
+from customer_analytics.personas.tags import Tag, TagDictionary
+
+ACTIONS_FILE = Path(__file__).with_name("actions.yaml")
+#: A tag names a persona, or is one of its top tags, only when its figure is at least
+#: this many times the shop's: a tag near or below the shop's average (25-34 held by 28%
+#: of a persona against 34% of the shop) does not tell the persona apart.
+NAME_STRENGTH = 1.2
+NAME_WORDS = 2
+TOP_TAGS = 5
+
+
+@dataclass(frozen=True)
+class ActionRules:
+    """Recommended actions by tag, in priority order (``actions.yaml``)."""
+
+    rules: tuple[dict[str, str], ...]
+    default: dict[str, str]
+    max_actions: int = 3
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> ActionRules:
+        tree = yaml.safe_load((path or ACTIONS_FILE).read_text())
+        return cls(tuple(tree["rules"]), tree["default"], int(tree.get("max_actions", 3)))
+
+    def for_tags(self, held: set[str]) -> list[dict[str, str]]:
+        """The actions whose tag is held, most important first (the default when none)."""
+        chosen = [r for r in self.rules if r["tag"] in held][: self.max_actions]
+        return [
+            {"action": r["action"], "detail": r["detail"], "because": r["tag"]} for r in chosen
+        ] or [{"action": self.default["action"], "detail": self.default["detail"], "because": ""}]
+
+    def for_customers(self, tags: pd.DataFrame) -> pd.Series:
+        """Each customer's first recommended action from their own tags."""
+        action = pd.Series(self.default["action"], index=tags.index, dtype=object)
+        for rule in reversed(self.rules):  # the first rule in the file wins
+            if rule["tag"] in tags.columns:
+                action[tags[rule["tag"]].fillna(False).astype(bool)] = rule["action"]
+        return action
+
+
+@dataclass
+class PersonaCard:
+    """Everything a persona card shows. A field that cannot be filled holds the reason."""
+
+    cluster: int
+    name: str
+    customers: int
+    share_customers: float
+    share_revenue: float
+    share_clv: float | str
+    value: dict[str, float]
+    tag_line: str
+    tags: list[Tag]
+    top_tags: list[Tag]
+    demographics: dict[str, Any] | str
+    categories: dict[str, float] | str
+    channels: dict[str, float] | str
+    rhythm: dict[str, Any] | str
+    churn: dict[str, Any] | str
+    actions: list[dict[str, str]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["tags"] = [asdict(t) for t in self.tags]
+        out["top_tags"] = [t.trait for t in self.top_tags]
+        return out
+
+
+def build_personas(
+    features: pd.DataFrame,
+    labels: pd.Series,
+    dictionary: TagDictionary,
+    actions: ActionRules,
+    *,
+    missing: dict[str, str] | None = None,
+) -> list[PersonaCard]:
+    """One card per cluster, largest first; names are unique within the run.
+
+    Parameters
+    ----------
+    features
+        The feature table (one row per customer, see :mod:`customer_analytics.clustering.features`).
+    labels
+        Each customer's cluster (index aligned with ``features``); clusters too small to
+        act on must already be merged away (see :mod:`customer_analytics.clustering`).
+    missing
+        Feature -> why the source lacks it, quoted by fields that cannot be filled.
+    """
+    missing = missing or {}
+    cards, taken = [], set()
+    for cluster in labels.value_counts().index:
+        members = features[labels == cluster]
+        tags = dictionary.tag_group(members, features)
+        name = _unique_name(tags, dictionary, taken)
+        taken.add(name)
+        top = sorted(
+            (t for t in tags if t.shown and t.strength >= NAME_STRENGTH), key=lambda t: -t.strength
+        )[:TOP_TAGS]
+        held = {t.trait for t in tags if t.value is True}
+        cards.append(
+            PersonaCard(
+                cluster=int(cluster),
+                name=name,
+                customers=len(members),
+                share_customers=len(members) / len(features),
+                share_revenue=_share(members, features, "monetary"),
+                share_clv=_share(members, features, "clv")
+                if "clv" in features
+                else f"no CLV: {missing.get('clv, p_alive', 'stage 04_clv did not run')}",
+                value=_value(members),
+                tag_line=dictionary.tag_line(tags),
+                tags=tags,
+                top_tags=top,
+                demographics=_demographics(members, tags, missing),
+                categories=_top_shares(members, "category_", 3)
+                or f"no categories: {missing.get('preference', 'no product categories')}",
+                channels=_top_shares(members, "channel_", 5) or "no sales channel in this source",
+                rhythm=_rhythm(members),
+                churn=_churn(members, features),
+                actions=actions.for_tags(held),
+            )
+        )
+    return cards
+
+
+def persona_name(tags: list[Tag], dictionary: TagDictionary, words: int = NAME_WORDS) -> str:
+    """A name from the persona's strongest tags: adjectives, then its category's noun.
+
+    Adjectives are the ``words`` strongest tags that have a name word and stand out
+    (figure at least :data:`NAME_STRENGTH` times the shop's), written in the dictionary's
+    order (who they are before how they shop): "Young urban beauty lovers".
+    """
+    by_trait = {t.trait: t for t in tags}
+    order = [t.name for t in dictionary.traits]
+    candidates = [
+        t
+        for t in tags
+        if t.shown and t.strength >= NAME_STRENGTH and dictionary[t.trait].name_for(t.value)
+    ]
+    strongest = sorted(candidates, key=lambda t: -t.strength)[:words]
+    adjectives = [
+        dictionary[t.trait].name_for(t.value)
+        for t in sorted(strongest, key=lambda t: order.index(t.trait))
+    ]
+    noun = "customers"
+    category = by_trait.get("top_category")
+    if category is not None and category.strength >= NAME_STRENGTH:
+        nouns = dictionary[category.trait].nouns or {}
+        noun = nouns.get(category.value, f"{str(category.value).replace('_', ' ')} shoppers")
+    words_ = [*adjectives, noun]
+    return " ".join(words_)[0].upper() + " ".join(words_)[1:]
+
+
+def _unique_name(tags: list[Tag], dictionary: TagDictionary, taken: set[str]) -> str:
+    for words in (NAME_WORDS, NAME_WORDS + 1, NAME_WORDS + 2):
+        name = persona_name(tags, dictionary, words)
+        if name not in taken:
+            return name
+    suffix = 2
+    while f"{name} ({suffix})" in taken:
+        suffix += 1
+    return f"{name} ({suffix})"
+
+
+def _share(members: pd.DataFrame, everyone: pd.DataFrame, column: str) -> float:
+    total = everyone[column].clip(lower=0).sum()
+    return float(members[column].clip(lower=0).sum() / total) if total else float("nan")
+
+
+def _value(members: pd.DataFrame) -> dict[str, float]:
+    """What a member is worth, in the shop's currency: means over the members of their
+    net spend, their average order value and their expected lifetime value."""
+    out = {"net spend per customer": round(float(members["monetary"].mean()), 2)}
+    if "aov" in members:
+        out["average order value"] = round(float(members["aov"].mean()), 2)
+    if "clv" in members and members["clv"].notna().any():
+        out["expected CLV per customer"] = round(float(members["clv"].mean()), 2)
+    return out
+
+
+def _top_shares(members: pd.DataFrame, prefix: str, n: int) -> dict[str, float]:
+    cols = [c for c in members.columns if c.startswith(prefix)]
+    means = members[cols].mean().sort_values(ascending=False).head(n)
+    return {c.removeprefix(prefix).replace("_", " "): round(float(v), 3) for c, v in means.items()}
+
+
+def _demographics(
+    members: pd.DataFrame, tags: list[Tag], missing: dict[str, str]
+) -> dict[str, Any] | str:
+    out: dict[str, Any] = {}
+    if "age" in members and members["age"].notna().any():
+        out["median age"] = int(members["age"].median())
+    if "female" in members and members["female"].notna().any():
+        out["female"] = round(float(members["female"].mean()), 2)
+    tier = next((t for t in tags if t.trait == "city_tier"), None)
+    if tier is not None:
+        out["city tier"] = f"{tier.value} ({tier.number:.0%} of members)"
+    return out or f"no demographics: {missing.get('demographics', 'not in this source')}"
+
+
+def _rhythm(members: pd.DataFrame) -> dict[str, Any]:
+    out: dict[str, Any] = {"median orders": float(members["frequency"].median())}
+    gaps = members["rhythm_days"].dropna() if "rhythm_days" in members else pd.Series()
+    out["median days between orders"] = (
+        round(float(gaps.median()), 1) if len(gaps) else "no repeat buyers"
+    )
+    if {"hour_sin", "hour_cos"} <= set(members.columns):
+        hour = circular_hour(members["hour_sin"].mean(), members["hour_cos"].mean())
+        out["usual order hour"] = f"{int(hour):02d}:00"
+    return out
+
+
+def _churn(members: pd.DataFrame, everyone: pd.DataFrame) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "median days since last order": round(float(members["recency_days"].median())),
+        "shop median": round(float(everyone["recency_days"].median())),
+    }
+    if "p_alive" in members and members["p_alive"].notna().any():
+        out["mean P(alive)"] = round(float(members["p_alive"].mean()), 3)
+        out["shop mean P(alive)"] = round(float(everyone["p_alive"].mean()), 3)
+    return out

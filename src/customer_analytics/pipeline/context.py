@@ -1,0 +1,211 @@
+"""What a stage notebook holds on to: its config, its inputs, its outputs and its findings.
+
+A notebook opens its stage with :func:`open_stage`. Under the runner (papermill passes
+``run_dir``) outputs go to the run's data folder and figures to the run's report. Opened
+by hand in JupyterLab (``run_dir`` empty), it reads its inputs from the newest run
+(``$CUSTOMER_ANALYTICS_RUN_DIR``, else ``reports/latest``) or, when there is none,
+computes them through the same cached stage functions, and writes to a scratch folder
+so no finished run is ever changed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from customer_analytics.config import (
+    RUN_DIR_ENV,
+    Config,
+    config_from_dict,
+    load_config,
+    project_root,
+)
+from customer_analytics.pipeline.cache import (
+    cached_outputs,
+    ensure_stage,
+    link_tree,
+    stage_key,
+    stage_keys,
+    upstream_of,
+)
+from customer_analytics.pipeline.outputs import META_FILE, Output
+
+
+def find_run_dir(run_dir: str | Path | None, reports_dir: Path | None = None) -> Path | None:
+    """The run a notebook reads from: the argument, the environment, or the newest run."""
+    for candidate in (run_dir, os.environ.get(RUN_DIR_ENV)):
+        if candidate:
+            path = Path(candidate)
+            path = path if path.is_absolute() else project_root() / path
+            if not (path / "manifest.json").is_file():
+                raise FileNotFoundError(f"{path} is not a run folder (no manifest.json)")
+            return path.resolve()
+    latest = (reports_dir or project_root() / "reports") / "latest"
+    return latest.resolve() if (latest / "manifest.json").is_file() else None
+
+
+@dataclass
+class StageContext:
+    """A stage's view of one run.
+
+    Attributes
+    ----------
+    name
+        The stage, e.g. ``"01_ingest"``.
+    cfg
+        The run's validated configuration.
+    mode
+        ``"run"`` under the runner, ``"hand"`` when opened in JupyterLab.
+    key
+        The stage's cache key.
+    inputs
+        The output folder of every earlier stage of the run, by stage name.
+    out_dir
+        Where this stage's outputs are (the run's data folder, or the cache by hand).
+    figures_dir
+        Where figures are saved.
+    meta_path
+        Where the findings, summary sentences and headline chart are recorded.
+    """
+
+    name: str
+    cfg: Config
+    mode: str
+    key: str
+    inputs: dict[str, Path]
+    out_dir: Path
+    figures_dir: Path
+    meta_path: Path
+    run_dir: Path | None = None
+    _meta: dict[str, Any] = field(
+        default_factory=lambda: {"findings": {}, "summary": [], "chart": None}
+    )
+
+    # -- inputs and outputs -------------------------------------------------------
+    def compute(self) -> Path:
+        """Run (or reuse) this stage's computation and return its output folder."""
+        outputs = cached_outputs(self.cfg, self.name, self.key, self.inputs)
+        if self.mode == "run":
+            link_tree(outputs, self.out_dir)
+        else:
+            self.out_dir = outputs
+        stored = json.loads((outputs / META_FILE).read_text())
+        for key, value in stored["findings"].items():
+            self.finding(key, value)
+        return self.out_dir
+
+    @property
+    def findings(self) -> dict[str, Any]:
+        """This stage's findings (after :meth:`compute`)."""
+        return self._meta["findings"]
+
+    def path(self, output: Output, **fields: str) -> Path:
+        """A declared output of this stage or an earlier one, in this run."""
+        if output.stage == self.name:
+            return output.at(self.out_dir, **fields)
+        return output.path(self.inputs, **fields)
+
+    def read(self, output: Output, **fields: str) -> pd.DataFrame:
+        """A declared Parquet output of this stage or an earlier one."""
+        return pd.read_parquet(self.path(output, **fields))
+
+    # -- findings, the one helper every stage records its headline figures through --
+    def finding(self, key: str, value: Any) -> Any:
+        """Record a machine-readable headline figure (ends up in the manifest)."""
+        self._meta["findings"][key] = value
+        self._save()
+        return value
+
+    def summary(self, sentence: str) -> str:
+        """Add a plain-language sentence to the run's index page."""
+        if sentence not in self._meta["summary"]:
+            self._meta["summary"].append(sentence)
+        self._save()
+        return sentence
+
+    def figure(self, fig: Any, name: str, *, headline: bool = False) -> None:
+        """Save a matplotlib figure as ``figures/<stage>-<name>.png``.
+
+        ``headline=True`` makes it the stage's chart on the index page. Returns nothing,
+        so a cell ending with this call shows the chart, not a file path.
+        """
+        self.figures_dir.mkdir(parents=True, exist_ok=True)
+        path = self.figures_dir / f"{self.name}-{name}.png"
+        fig.savefig(path, dpi=110, bbox_inches="tight", metadata={"Software": None})
+        if headline or self._meta["chart"] is None:
+            self._meta["chart"] = f"figures/{path.name}"
+        self._save()
+
+    def _save(self) -> None:
+        self.meta_path.parent.mkdir(parents=True, exist_ok=True)
+        self.meta_path.write_text(json.dumps(self._meta, default=str, indent=1))
+
+
+def open_stage(
+    name: str, *, config_path: str = "configs/default.yaml", run_dir: str = ""
+) -> StageContext:
+    """Open a stage for a notebook.
+
+    Parameters
+    ----------
+    name
+        The stage's name (its notebook's file name without extension).
+    config_path
+        Opened by hand: the config whose newest run (``<reports.dir>/latest``) is read,
+        or, when it has none, the config to compute from.
+    run_dir
+        The run folder the runner passes; empty when the notebook is opened by hand.
+    """
+    if run_dir:
+        return _context_in_run(name, find_run_dir(run_dir), mode="run")
+    cfg = load_config(config_path)
+    found = find_run_dir(None, cfg.reports_dir)
+    if found is not None:
+        return _context_in_run(name, found, mode="hand")
+    inputs = {s: ensure_stage(cfg, s) for s in upstream_of(cfg, name)}
+    scratch = cfg.scratch_dir / "no-run" / name
+    return StageContext(
+        name=name,
+        cfg=cfg,
+        mode="hand",
+        key=_key(cfg, name),
+        inputs=inputs,
+        out_dir=scratch,
+        figures_dir=scratch / "figures",
+        meta_path=scratch / META_FILE,
+    )
+
+
+def _key(cfg: Config, name: str) -> str:
+    """The stage's cache key, also for a stage its config does not list."""
+    keys = stage_keys(cfg)
+    return keys.get(name) or stage_key(cfg, name, list(keys.values()))
+
+
+def _context_in_run(name: str, run: Path, mode: str) -> StageContext:
+    manifest = json.loads((run / "manifest.json").read_text())
+    cfg = config_from_dict(manifest["config"], origin=str(run / "manifest.json"))
+    data = Path(manifest["paths"]["data"])
+    inputs = {s: data / s for s in upstream_of(cfg, name)}
+    if mode == "run":
+        meta = data / "_meta" / f"{name}.json"
+        return StageContext(
+            name, cfg, mode, _key(cfg, name), inputs, data / name, run / "figures", meta, run
+        )
+    scratch = cfg.scratch_dir / manifest["run_id"] / name
+    return StageContext(
+        name,
+        cfg,
+        mode,
+        _key(cfg, name),
+        inputs,
+        scratch,
+        scratch / "figures",
+        scratch / META_FILE,
+        run,
+    )

@@ -1,0 +1,66 @@
+"""The one ordered list of stages: the pipeline knows a stage by its name only.
+
+Each entry names a stage, its title and the package holding it; the package's
+``stage`` module has the stage's ``run(cfg, inputs, out)`` function and declares its
+outputs (:mod:`customer_analytics.pipeline.outputs`), and ``notebooks/<name>.ipynb`` is
+its notebook. The order is the pipeline's: a stage reads the stages before it. This
+module imports nothing of ours, so the settings schema can take the names from here.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class StageEntry:
+    """One stage: ``name`` (its notebook's file name), ``title`` and ``package``."""
+
+    name: str
+    title: str
+    package: str
+
+    @property
+    def module(self) -> str:
+        """The module holding the stage's ``run`` function and declared outputs."""
+        return f"{self.package}.stage"
+
+
+STAGES: tuple[StageEntry, ...] = (
+    StageEntry("01_ingest", "Ingestion and profile", "customer_analytics.ingest"),
+    StageEntry("02_clean", "Cleaning, quarantine and identity", "customer_analytics.clean"),
+    StageEntry("03_rfm", "RFM segments", "customer_analytics.rfm"),
+    StageEntry("04_clv", "Customer lifetime value", "customer_analytics.clv"),
+    StageEntry("05_clustering", "Customer clusters", "customer_analytics.clustering"),
+    StageEntry("06_personas", "Personas and audiences", "customer_analytics.personas"),
+    StageEntry("07_ab_test", "Experiments (A/B tests)", "customer_analytics.experiments"),
+)
+STAGE_NAMES: tuple[str, ...] = tuple(s.name for s in STAGES)
+_BY_NAME = {s.name: s for s in STAGES}
+
+
+def entry(name: str) -> StageEntry:
+    """The registry entry of stage ``name``; a KeyError names the known stages."""
+    if name not in _BY_NAME:
+        raise KeyError(f"unknown stage {name!r}; known: {list(STAGE_NAMES)}")
+    return _BY_NAME[name]
+
+
+def stage_title(name: str) -> str:
+    return _BY_NAME[name].title if name in _BY_NAME else name
+
+
+def stage_of_module(module: str) -> str:
+    """The stage whose package holds ``module`` (a stage module declaring its outputs)."""
+    for stage in STAGES:
+        if module == stage.package or module.startswith(stage.package + "."):
+            return stage.name
+    raise KeyError(f"module {module} belongs to no registered stage")
+
+
+def run_function(name: str) -> Callable[..., dict[str, Any]]:
+    """Import stage ``name``'s module and return its ``run(cfg, inputs, out)``."""
+    return importlib.import_module(entry(name).module).run

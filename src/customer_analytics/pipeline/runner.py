@@ -1,0 +1,373 @@
+"""Run a config's stages as notebooks, in order, into a dated report folder.
+
+Each stage notebook is executed by papermill in this process (one kernel per stage),
+exported to stakeholder and analyst HTML in-process, and recorded in the run's
+``manifest.json``. A stage whose cache key is unchanged is reused: its executed
+notebook, HTML, figures, findings and outputs are linked from the cache instead of
+recomputed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import papermill
+
+from customer_analytics.config import Config, project_root
+from customer_analytics.pipeline import cache
+from customer_analytics.pipeline.cache import stage_keys
+from customer_analytics.pipeline.outputs import INPUT_FILES, META_FILE
+from customer_analytics.pipeline.registry import stage_title
+from customer_analytics.report import export_stage_html, write_index
+
+log = logging.getLogger("customer_analytics.run")
+
+#: Folders of a stage's outputs copied into the run's report folder, for the tools that
+#: import them (marketing tools read ``audiences/``). Copied by the runner for run and
+#: reused stages alike, so a report never lacks files its manifest counts.
+PUBLISHED = ("audiences",)
+
+_PACKAGES = (
+    "pandas", "numpy", "scipy", "pyarrow", "duckdb", "ibis-framework", "lifetimes",
+    "scikit-learn", "statsmodels", "matplotlib", "seaborn", "papermill", "nbconvert",
+)  # fmt: skip
+
+
+class StageFailed(RuntimeError):
+    """A stage notebook raised; the message names the stage and the cell."""
+
+
+@dataclass(frozen=True)
+class RunResult:
+    run_id: str
+    report_dir: Path
+    status: str
+    manifest: dict[str, Any]
+
+    @property
+    def index(self) -> Path:
+        return self.report_dir / "index.html"
+
+
+def _git_commit() -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=project_root(),
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=project_root(), capture_output=True, text=True, check=True,
+        ).stdout.strip()  # fmt: skip
+        return out.stdout.strip() + ("-dirty" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return None
+
+
+def _versions() -> dict[str, str]:
+    found = {"python": platform.python_version()}
+    for name in _PACKAGES:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return found
+
+
+def _new_report_dir(cfg: Config) -> tuple[str, Path]:
+    """A fresh run folder; an existing one is never reused or written over."""
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    base = f"{stamp}-{cfg.run.name}"
+    cfg.reports_dir.mkdir(parents=True, exist_ok=True)
+    for n in range(1, 1000):
+        run_id = base if n == 1 else f"{base}-{n}"
+        path = cfg.reports_dir / run_id
+        try:
+            path.mkdir()
+        except FileExistsError:
+            continue
+        return run_id, path
+    raise RuntimeError(f"could not find a free run folder name under {cfg.reports_dir}")
+
+
+def _attach_log(path: Path) -> logging.Handler:
+    handler = logging.FileHandler(path)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.getLogger().addHandler(handler)
+    return handler
+
+
+class Runner:
+    """Executes one run of a config.
+
+    Parameters
+    ----------
+    cfg
+        The validated configuration.
+    fresh
+        Recompute every stage even when its cache key is unchanged.
+    """
+
+    def __init__(self, cfg: Config, *, fresh: bool = False) -> None:
+        self.cfg = cfg
+        self.fresh = fresh
+
+    def run(self) -> RunResult:
+        cfg = self.cfg
+        run_id, report = _new_report_dir(cfg)
+        data = cfg.runs_data_dir / run_id
+        data.mkdir(parents=True)
+        handler = _attach_log(report / "run.log")
+        started = time.perf_counter()
+        manifest: dict[str, Any] = {
+            "run_id": run_id,
+            "status": "running",
+            "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "finished": None,
+            "config": cfg.to_jsonable(),
+            "git_commit": _git_commit(),
+            "packages": _versions(),
+            "inputs": [],
+            "stages": [],
+            "findings": {},
+            "paths": {
+                "report": str(report),
+                "data": str(data),
+                "cache": str(cfg.cache_dir),
+                **({"truth": str(cfg.truth_dir)} if cfg.truth_dir else {}),
+            },
+        }
+        self._write(report, manifest)
+        keys = stage_keys(cfg)
+        log.info("run %s: %d stage(s) -> %s", run_id, len(keys), report)
+        try:
+            for number, (stage, key) in enumerate(keys.items(), start=1):
+                manifest["stages"].append(
+                    self._stage(stage, key, report, data, manifest, number, len(keys))
+                )
+                self._write(report, manifest)
+                if manifest["stages"][-1]["status"] == "failed":
+                    raise StageFailed(manifest["stages"][-1]["error"])
+            manifest["status"] = "ok"
+        except StageFailed:
+            manifest["status"] = "failed"
+            for stage in list(keys)[len(manifest["stages"]) :]:
+                manifest["stages"].append(
+                    {"name": stage, "title": stage_title(stage), "status": "skipped"}
+                )
+        finally:
+            manifest["finished"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+            manifest["seconds"] = round(time.perf_counter() - started, 2)
+            self._write(report, manifest)
+            write_index(report, manifest)
+            if manifest["status"] == "ok":
+                _point_latest(cfg.reports_dir, report)
+            prune(cfg.reports_dir, cfg.runs_data_dir, keep=cfg.reports.keep)
+            log.info("run %s %s in %.1f s", run_id, manifest["status"], manifest["seconds"])
+            logging.getLogger().removeHandler(handler)
+            handler.close()
+        return RunResult(run_id, report, manifest["status"], manifest)
+
+    # -- one stage ------------------------------------------------------------------
+    def _stage(
+        self,
+        stage: str,
+        key: str,
+        report: Path,
+        data: Path,
+        manifest: dict,
+        number: int,
+        total: int,
+    ) -> dict[str, Any]:
+        entry = self.cfg.cache_dir / stage / key
+        record: dict[str, Any] = {
+            "name": stage,
+            "title": stage_title(stage),
+            "cache_key": key,
+            "html": f"{stage}.html",
+            "analyst_html": f"{stage}.analyst.html",
+            "notebook": f"notebooks/{stage}.ipynb",
+        }
+        t0 = time.perf_counter()
+        log.info("[%d/%d] %s: %s ...", number, total, stage, record["title"])
+        reusable = (entry / "report" / "stage.json").is_file() and (
+            entry / "outputs" / META_FILE
+        ).is_file()
+        if self.fresh:
+            # Drop the entry so the notebook's compute() cannot reuse cached outputs either.
+            shutil.rmtree(entry, ignore_errors=True)
+        if reusable and not self.fresh:
+            self._reuse(entry, stage, report, data)
+            record["status"] = "reused"
+        else:
+            error = self._execute(stage, report, record)
+            record["status"] = "failed" if error else "ok"
+            record["error"] = error
+            if not error:
+                self._store(entry, stage, report, data)
+        if record["status"] != "failed":
+            _publish(data / stage, report)
+        meta_path = data / "_meta" / f"{stage}.json"
+        meta = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
+        record["summary"] = meta.get("summary", [])
+        record["chart"] = meta.get("chart")
+        findings = meta.get("findings", {})
+        manifest["inputs"].extend(findings.pop(INPUT_FILES, []))
+        manifest["findings"][stage] = findings
+        record["seconds"] = round(time.perf_counter() - t0, 2)
+        log.info(
+            "[%d/%d] %s: %s in %.1f s", number, total, stage, record["status"], record["seconds"]
+        )
+        return record
+
+    def _execute(self, stage: str, report: Path, record: dict[str, Any]) -> str | None:
+        """Run the stage notebook and export it; return an error naming the cell, or None.
+
+        Fills ``record`` with the split of the stage's time: kernel start-up and
+        overhead, the cells' own work, and HTML export.
+        """
+        source = project_root() / "notebooks" / f"{stage}.ipynb"
+        executed = report / "notebooks" / f"{stage}.ipynb"
+        executed.parent.mkdir(parents=True, exist_ok=True)
+        error = None
+        t0 = time.perf_counter()
+        try:
+            papermill.execute_notebook(
+                str(source),
+                str(executed),
+                parameters={"run_dir": str(report)},
+                cwd=str(source.parent),
+                kernel_name="python3",
+                progress_bar=False,
+                log_output=False,
+            )
+        except papermill.PapermillExecutionError as err:
+            error = (
+                f"stage {stage} failed in cell {err.cell_index} "
+                f"(execution count {err.exec_count}): {err.ename}: {err.evalue}"
+            )
+            log.error(error)
+        except Exception as err:  # the kernel died or the notebook is unreadable
+            error = f"stage {stage} failed before or between cells: {type(err).__name__}: {err}"
+            log.error(error)
+        papermill_seconds = time.perf_counter() - t0
+        if executed.is_file():
+            cells = _cell_seconds(executed)
+            record["seconds_cells"] = round(cells, 2)
+            record["seconds_kernel"] = round(max(papermill_seconds - cells, 0.0), 2)
+            t1 = time.perf_counter()
+            export_stage_html(executed, report, stage)
+            record["seconds_export"] = round(time.perf_counter() - t1, 2)
+        return error
+
+    def _store(self, entry: Path, stage: str, report: Path, data: Path) -> None:
+        """Keep what the stage made beside its outputs in the cache, for reuse."""
+        if (entry / "report" / "stage.json").is_file():
+            return
+        tmp = entry / ".report-tmp"
+        shutil.rmtree(tmp, ignore_errors=True)
+        (tmp / "figures").mkdir(parents=True)
+        shutil.copy2(report / "notebooks" / f"{stage}.ipynb", tmp / "notebook.ipynb")
+        for name in (f"{stage}.html", f"{stage}.analyst.html"):
+            shutil.copy2(report / name, tmp / name)
+        for fig in (report / "figures").glob(f"{stage}-*"):
+            shutil.copy2(fig, tmp / "figures" / fig.name)
+        meta = data / "_meta" / f"{stage}.json"
+        (tmp / "stage.json").write_text(meta.read_text() if meta.is_file() else "{}")
+        cache.publish_dir(tmp, entry / "report")
+
+    def _reuse(self, entry: Path, stage: str, report: Path, data: Path) -> None:
+        stored = entry / "report"
+        (report / "notebooks").mkdir(parents=True, exist_ok=True)
+        shutil.copy2(stored / "notebook.ipynb", report / "notebooks" / f"{stage}.ipynb")
+        for name in (f"{stage}.html", f"{stage}.analyst.html"):
+            shutil.copy2(stored / name, report / name)
+        cache.link_tree(stored / "figures", report / "figures")
+        cache.link_tree(entry / "outputs", data / stage)
+        (data / "_meta").mkdir(exist_ok=True)
+        shutil.copy2(stored / "stage.json", data / "_meta" / f"{stage}.json")
+
+    @staticmethod
+    def _write(report: Path, manifest: dict[str, Any]) -> None:
+        tmp = report / "manifest.json.tmp"
+        tmp.write_text(json.dumps(manifest, indent=2, default=str))
+        tmp.replace(report / "manifest.json")
+
+
+def _publish(outputs: Path, report: Path) -> None:
+    """Copy the stage's :data:`PUBLISHED` folders into the report (copies, not links: the
+    report folder must outlive a pruned cache)."""
+    for name in PUBLISHED:
+        if (outputs / name).is_dir():
+            shutil.copytree(outputs / name, report / name, dirs_exist_ok=True)
+
+
+def _cell_seconds(notebook: Path) -> float:
+    """Seconds the notebook's cells took, from papermill's per-cell metadata."""
+    cells = json.loads(notebook.read_text())["cells"]
+    return sum((c.get("metadata", {}).get("papermill", {}).get("duration") or 0.0) for c in cells)
+
+
+def _point_latest(reports_dir: Path, report: Path) -> None:
+    link = reports_dir / "latest"
+    tmp = reports_dir / ".latest-tmp"
+    if tmp.is_symlink() or tmp.exists():
+        tmp.unlink()
+    tmp.symlink_to(report.name)
+    tmp.replace(link)
+
+
+def _run_dirs(reports_dir: Path) -> list[Path]:
+    return sorted(
+        (
+            p
+            for p in reports_dir.iterdir()
+            if p.is_dir() and not p.is_symlink() and (p / "manifest.json").is_file()
+        ),
+        key=lambda p: p.name,
+    )
+
+
+def prune(reports_dir: Path, runs_data_dir: Path, keep: int) -> list[str]:
+    """Delete all but the newest ``keep`` runs, never the newest successful one.
+
+    Returns the run ids removed (report folder and run data folder).
+    """
+    runs = _run_dirs(reports_dir)
+    ok = [p for p in runs if json.loads((p / "manifest.json").read_text()).get("status") == "ok"]
+    protected = {p.name for p in runs[-keep:]} | ({ok[-1].name} if ok else set())
+    removed = []
+    for path in runs:
+        if path.name in protected:
+            continue
+        shutil.rmtree(path)
+        shutil.rmtree(runs_data_dir / path.name, ignore_errors=True)
+        removed.append(path.name)
+    if removed:
+        log.info("pruned %d old run(s): %s", len(removed), ", ".join(removed))
+    return removed
+
+
+def configure_logging(verbose: bool = False) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(message)s",
+        datefmt="%H:%M:%S",
+        stream=sys.stdout,
+    )
+    for noisy in ("papermill", "traitlets", "asyncio", "matplotlib", "PIL"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -1,0 +1,27 @@
+"""What the personas notebook shows: cards in the shop's words, units and currency."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+
+from customer_analytics.personas.cards import ActionRules, build_personas
+from customer_analytics.personas.report import card_html
+from customer_analytics.personas.tags import TagDictionary
+
+
+def test_cards_write_shares_as_percentages_and_money_in_the_shop_currency(shop) -> None:
+    table = shop().assign(aov=250.0)
+    labels = pd.Series(np.repeat([0, 1], 200), index=table.index)
+    cards = build_personas(table, labels, TagDictionary.load(), ActionRules.load())
+    card = json.loads(json.dumps(cards[0].to_dict(), default=str))
+    page = card_html(card, "CNY")
+    female = card["demographics"]["female"]
+    assert f"female: {female:.0%}" in page and f"{female:.0%} female" in page
+    assert str(female) not in page
+    assert "average order value: 250 CNY" in page
+    high_value = next(t for t in card["tags"] if t["trait"] == "high_value")
+    assert f"{high_value['number']:,.0f} CNY" in page
+    assert "of orders with a coupon" in page

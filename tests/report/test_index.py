@@ -1,0 +1,76 @@
+"""The index page of a run: findings, key figures, errors without tracebacks, inputs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from customer_analytics.report import write_index
+from customer_analytics.report.index import format_value, key_figures, short_error
+
+
+def _read(path: Path) -> str:
+    return path.read_text(encoding="utf-8")
+
+
+def test_index_page(report: dict) -> None:
+    html, stage = _read(report["index"]), report["stage"]
+    assert "Synthetic shop &lt;demo&gt;" in html  # autoescaped
+    assert "Names were &lt;dropped&gt;." in html
+    assert "20261122-153000-default" in html
+    assert "2026-11-22 15:30 UTC" in html
+    assert "512,000" in html and "12,345" in html
+    assert f'src="figures/{stage}-rows.png"' in html
+    assert f'href="{stage}.html"' in html and f'href="{stage}.analyst.html"' in html
+    assert "1.2 s" in html or "1.3 s" in html
+    assert "orders table is empty" in html
+    assert "Traceback" not in html and "x.py" not in html
+    assert "orders.csv" in html and "f" * 12 in html and "f" * 13 not in html
+    assert "abc123def456" in html
+    assert 'href="03_rfm.html"' not in html  # a skipped stage has no page to link
+
+
+def test_index_tolerates_bare_stages(tmp_path: Path) -> None:
+    manifest = {
+        "run_id": "r",
+        "status": "running",
+        "stages": [
+            {"name": "01_ingest", "status": "ok"},
+            {"name": "02_clean", "status": "failed", "chart": "../outside.png", "summary": None},
+        ],
+    }
+    html = _read(write_index(tmp_path, manifest))
+    assert "01_ingest" in html and "02_clean" in html
+    assert "<img" not in html and "<a href" not in html
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [(512000, "512,000"), (1234567.8, "1,234,568"), (0.12345, "0.123"), (True, "yes"), (None, "–")],
+)
+def test_format_value(value: object, text: str) -> None:
+    assert format_value(value) == text
+
+
+def test_key_figures_flatten_one_level() -> None:
+    figures = key_figures(
+        {"tables": 7, "rows": {"orders": 5}, "ids": [1, 2], "as_of": "2026-01-01"}
+    )
+    assert figures == [("Tables", "7"), ("Rows · orders", "5"), ("As of", "2026-01-01")]
+    assert key_figures(None) == []
+
+
+def test_a_stage_headline_chooses_the_key_figures() -> None:
+    many = {f"size {i}": i for i in range(20)}
+    findings = {**many, "headline": {"ARI": 0.8818, "Audience · a.csv": "<10", "Buyers": 19235}}
+    assert key_figures(findings) == [
+        ("ARI", "0.882"),
+        ("Audience · a.csv", "<10"),
+        ("Buyers", "19,235"),
+    ]
+
+
+def test_short_error_drops_traceback() -> None:
+    assert short_error("boom: bad\nTraceback (most recent call last):\n  x") == "boom: bad"
+    assert short_error(None) is None
