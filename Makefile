@@ -1,9 +1,13 @@
-# Two commands on a fresh machine with Python 3.11 and make: `make report`, `make test`.
+# Two commands on a fresh machine with Python 3.11, 3.12 or 3.13 and make: `make report`, `make test`.
 SHELL := /bin/bash
-PYTHON ?= $(shell command -v python3.11 || command -v python3)
+# The first of these that runs and is one we support (3.11.5 to 3.13), or another with
+# `make PYTHON=python3.13 ...` (a name or a path).
+PYTHON ?= $(shell for p in python3.11 python3.12 python3.13 python3; do $$p -c 'import sys; sys.exit(not (3, 11, 5) <= sys.version_info < (3, 14))' 2>/dev/null && { command -v $$p; break; }; done)
+PYVER := $(if $(PYTHON),$(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null))
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
+# The stamp names PYTHON's version: a .venv made with another version is made anew.
+STAMP := $(VENV)/.installed-py$(PYVER)-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
 CONFIG ?= configs/default.yaml
 TEST_RUNS := .test-runs
 
@@ -14,6 +18,10 @@ help: ## list every target
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
 
 $(STAMP): requirements.lock pyproject.toml
+	@test -n "$(PYTHON)" && $(PYTHON) -c 'import sys; sys.exit(not (3, 11, 5) <= sys.version_info < (3, 14))' 2>/dev/null || { \
+	  echo "PYTHON=$(PYTHON) is not a working Python 3.11.5 to 3.13 (requires-python): name one, e.g. make PYTHON=/path/to/python3.12" >&2; exit 1; }
+	@if [ -x $(BIN)/python ] && [ "$$($(BIN)/python -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)" != "$(PYVER)" ]; then \
+	  echo "$(VENV) was made with another Python than $(PYTHON) ($(PYVER)): making it anew"; rm -rf $(VENV); fi
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
@@ -53,9 +61,13 @@ test: $(STAMP) chromium lint ## the whole suite: lint, tests (slow and browser o
 test-fast: $(STAMP) ## tests without the slow real-data and default-size ones
 	$(BIN)/pytest -n 2 -m "not slow" tests
 
+# LAB_ARGS passes options to JupyterLab (e.g. LAB_ARGS="--no-browser --port=8899"); as root
+# (a container, a CI box) JupyterLab refuses to start without --allow-root, so it gets it there.
 lab: $(STAMP) ## open JupyterLab on notebooks/ with the project's kernel
-	$(BIN)/jupyter lab --notebook-dir=notebooks
+	$(BIN)/jupyter lab --notebook-dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
 
+# pip freeze pins PYTHON's packages only: re-add the lines with markers that the other
+# Pythons need (tests/test_lock.py names what is missing or extra on 3.11, 3.12 and 3.13).
 lock: ## re-resolve requirements.lock from pyproject.toml (needs the network)
 	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
 	.lock-venv/bin/pip install --quiet -e ".[dev]"

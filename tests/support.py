@@ -143,6 +143,57 @@ c8,treatment,2024-05-01 09:00:00,,0,0
 """
 
 
+# An exposure log that records the arm (group) and what the customer was shown
+# (landing_page), stamped to the microsecond, with one conversion flag per row: u6 and u7
+# were shown the other arm's page; u3's second row too (u3 stays in treatment by its
+# first); u8 is in both arms (rows 8 and 9).
+PAGES = """\
+user_id,timestamp,group,landing_page,converted
+u1,2017-01-21 22:11:48.556739,control,old_page,0
+u2,2017-01-12 08:01:45.159739,control,old_page,0
+u3,2017-01-11 16:55:06.154213,treatment,new_page,0
+u4,2017-01-08 18:28:03.143765,treatment,new_page,0
+u5,2017-01-21 01:52:26.210827,control,old_page,1
+u6,2017-01-10 15:20:49.083499,treatment,old_page,0
+u7,2017-01-19 03:26:46.940749,control,new_page,1
+u8,2017-01-13 10:00:00.5,treatment,new_page,1
+u8,2017-01-14 10:00:00.25,control,old_page,0
+u3,2017-01-12 16:55:06.154213,treatment,old_page,0
+u9,2017-01-15 12:00:00.000001,control,old_page,1
+u10,2017-01-16 12:00:00.999999,treatment,new_page,1
+"""
+
+
+def pages_config(folder: Path) -> dict:
+    """:data:`PAGES` as ``folder/campaign.csv``, through ingest, clean and the A/B stage,
+    with what each arm shows."""
+    tree = campaign(
+        write_campaign(folder, PAGES),
+        experiment_id="landing",
+        arm="group",
+        customer_id="user_id",
+        assigned="timestamp",
+        outcomes=["converted"],
+        covariates=[],
+        segments=[],
+        shown={"column": "landing_page", "arms": {"control": "old_page", "treatment": "new_page"}},
+    )
+    tree["run"]["stages"] = ["01_ingest", "02_clean", "07_ab_test"]
+    tree["clean"] = {}  # the default share: five of twelve exposures go
+    tree["ab"] = {
+        "segments": [],
+        "experiments": {
+            "landing": {
+                "arms": ["control", "treatment"],
+                "planned_split": [1, 1],
+                "metrics": [{"name": "converted", "type": "proportion"}],
+            }
+        },
+    }
+    tree["data"] = {"dir": str(folder / "data")}
+    return tree
+
+
 def campaign(path: Path, **overrides: object) -> dict:
     """A config tree reading the campaign file at ``path`` through ingest and clean."""
     spec = {
@@ -159,6 +210,8 @@ def campaign(path: Path, **overrides: object) -> dict:
         "run": {"name": "camp", "stages": ["01_ingest", "02_clean"]},
         "source": {"kind": "campaign", "path": str(path), "campaign": spec},
         "shop": {"timezone": "Europe/Berlin"},
+        # A file of defects: five of its eight exposures are meant to be set aside.
+        "clean": {"max_quarantined_share": 0.9},
     }
 
 

@@ -40,6 +40,8 @@ def test_overrides_are_applied_and_typed() -> None:
         ("privacy.min_group_size=0", "key 'privacy.min_group_size'"),
         ("shop.timezone=Mars/Olympus", "unknown time zone"),
         ("source.kind=spreadsheet", "key 'source.kind'"),
+        ("clean.max_quarantined_share=1.5", "key 'clean.max_quarantined_share': Input should"),
+        ("run.today=yesterday", "key 'run.today': Input should be a valid date"),
     ],
 )
 def test_bad_values_name_the_key(override: str, named: str) -> None:

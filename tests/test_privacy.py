@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from pathlib import Path
 
 import ibis
 import pandas as pd
 import pytest
+import yaml
+from support import cli, isolated_sets
 
 from customer_analytics import privacy
+from customer_analytics.config import SECRET_ENV
 
 
 def _pseudonymised(frame: pd.DataFrame, key: bytes) -> tuple[pd.DataFrame, list[str]]:
@@ -80,8 +84,26 @@ def test_dev_key_is_logged(
 
 
 def test_secret_from_environment_wins(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(privacy.SECRET_ENV, "s3cret")
-    assert privacy.pseudonymisation_key(dev_key_allowed=True, source="x") == b"s3cret"
+    secret = "0123456789abcdef0123456789abcdef"
+    monkeypatch.setenv(privacy.SECRET_ENV, secret)
+    assert privacy.pseudonymisation_key(dev_key_allowed=True, source="x") == secret.encode()
+
+
+@pytest.mark.parametrize("secret", [" ", "s3cret", "x" * 31])
+def test_a_short_secret_is_refused_with_how_to_make_one(
+    monkeypatch: pytest.MonkeyPatch, secret: str
+) -> None:
+    """Under 32 bytes a key is refused (even with the development key allowed): the
+    message says how long it is, how to make one and that a new key changes every
+    pseudonym."""
+    monkeypatch.setenv(privacy.SECRET_ENV, secret)
+    with pytest.raises(privacy.WeakSecretError) as refused:
+        privacy.pseudonymisation_key(dev_key_allowed=True, source="x")
+    message = str(refused.value)
+    assert f"is {len(secret)} bytes long" in message and "at least 32" in message
+    assert "secrets.token_hex(32)" in message and "changes every pseudonym" in message
+    if secret.strip():
+        assert secret not in message, "the message must not echo the key"
 
 
 def test_small_groups_are_suppressed() -> None:
@@ -117,3 +139,82 @@ def test_pseudonymised_rows_keep_their_order() -> None:
     table, _ = privacy.pseudonymise(ibis.memtable(frame), b"k")
     assert "JOIN" not in str(ibis.to_sql(table, dialect="duckdb")).upper()
     assert (table.execute()["customer_id"].to_numpy() == range(n)).all()
+
+
+# --- customer ids that are personal data, through the command line -----------------------
+
+SECRET = "0123456789abcdef0123456789abcdef"
+
+
+def _shop_with_email_ids(folder: Path, personal_ids: bool) -> Path:
+    """A shop's own export whose customer ids are e-mail addresses, and its config."""
+    folder.mkdir(parents=True, exist_ok=True)
+    emails = [f"buyer{i}@example.com" for i in range(30)]
+    pd.DataFrame({"Kunde": emails, "Stadt": ["Berlin"] * 30}).to_csv(
+        folder / "customers.csv", index=False
+    )
+    pd.DataFrame(
+        {
+            "Bestellung": [f"O{i}" for i in range(60)],
+            "Kunde": emails * 2,
+            "Datum": ["2024-01-05 10:00:00"] * 30 + ["2024-03-05 10:00:00"] * 30,
+            "Betrag": [20.0] * 60,
+        }
+    ).to_csv(folder / "orders.csv", index=False)
+    tree = {
+        "run": {"name": "own_ids", "stages": ["01_ingest", "02_clean", "03_rfm"]},
+        "source": {
+            "kind": "files",
+            "path": str(folder),
+            "tables": {
+                "customers": {
+                    "file": "customers.csv",
+                    "columns": {"Kunde": "customer_id", "Stadt": "city"},
+                    "personal_ids": personal_ids,
+                },
+                "orders": {
+                    "file": "orders.csv",
+                    "columns": {
+                        "Bestellung": "order_id",
+                        "Kunde": "customer_id",
+                        "Datum": "order_ts",
+                        "Betrag": "revenue",
+                    },
+                },
+            },
+        },
+    }
+    config = folder / "shop.yaml"
+    config.write_text(yaml.safe_dump(tree))
+    return config
+
+
+def test_email_ids_stop_the_run_naming_the_column_and_the_setting(tmp_path: Path) -> None:
+    config = _shop_with_email_ids(tmp_path / "export", personal_ids=False)
+    result = cli("--config", str(config), *isolated_sets(tmp_path), env={SECRET_ENV: SECRET})
+    assert result.returncode == 1
+    assert "table customers, column customer_id has values 30 that look like e-mail" in (
+        result.stderr
+    )
+    assert "source.tables.customers.personal_ids: true" in result.stderr
+    assert "@example.com" not in result.stderr + result.stdout
+    for path in tmp_path.rglob("*"):
+        if path.is_file() and "export" not in path.parts:
+            assert b"@example.com" not in path.read_bytes(), path
+
+
+def test_declared_personal_ids_are_pseudonymised_alike_in_every_table(tmp_path: Path) -> None:
+    config = _shop_with_email_ids(tmp_path / "export", personal_ids=True)
+    result = cli("--config", str(config), *isolated_sets(tmp_path), env={SECRET_ENV: SECRET})
+    assert result.returncode == 0, result.stderr
+    data = next((tmp_path / "data" / "runs").iterdir())
+    customers = pd.read_parquet(data / "02_clean" / "customers.parquet")
+    orders = pd.read_parquet(data / "02_clean" / "orders.parquet")
+    rfm = pd.read_parquet(data / "03_rfm" / "customers_rfm.parquet")
+    assert customers["customer_id"].str.fullmatch(r"[0-9a-f]{64}").all()
+    # The orders' ids were hashed in their own table the same way: every buyer is known.
+    assert set(orders["customer_id"]) == set(customers["customer_id"])
+    assert len(rfm) == 30 and (rfm["frequency"] == 2).all()
+    for path in tmp_path.rglob("*"):
+        if path.is_file() and "export" not in path.parts:
+            assert b"@example.com" not in path.read_bytes(), path

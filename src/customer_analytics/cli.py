@@ -36,6 +36,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     from customer_analytics.pipeline.runner import Runner, configure_logging
+    from customer_analytics.pipeline.runs import check_writable
 
     configure_logging(args.verbose)
     try:
@@ -43,10 +44,15 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    for folder, key in ((cfg.reports_dir, "reports.dir"), (cfg.data_dir, "data.dir")):
+        problem = check_writable(folder, key)
+        if problem:
+            print(f"error: {problem}", file=sys.stderr)
+            return 2
     result = Runner(cfg, fresh=args.fresh).run()
     if result.status != "ok":
         failed = [s for s in result.manifest["stages"] if s["status"] == "failed"]
-        reason = failed[0]["error"] if failed else "see run.log"
+        reason = failed[0]["error"] if failed else result.manifest.get("error", "see run.log")
         print(f"error: run {result.run_id} failed: {reason}", file=sys.stderr)
         print(f"log: {result.report_dir / 'run.log'}", file=sys.stderr)
         return 1

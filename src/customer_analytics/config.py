@@ -13,13 +13,26 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from customer_analytics.pipeline.registry import STAGE_NAMES
 
 SECRET_ENV = "CUSTOMER_ANALYTICS_SECRET"
 HOME_ENV = "CUSTOMER_ANALYTICS_HOME"
 RUN_DIR_ENV = "CUSTOMER_ANALYTICS_RUN_DIR"
+
+#: The canonical tables and their columns (DESIGN.md section 3), with each column's kind:
+#: what a source delivers and a shop's file may be mapped to.
+CANONICAL: dict[str, dict[str, str]] = yaml.safe_load(
+    (Path(__file__).with_name("canonical.yaml")).read_text()
+)
 
 
 class ConfigError(ValueError):
@@ -30,6 +43,30 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class UndeclaredSetting(AttributeError):
+    """A stage read a settings section it does not declare (``pipeline/registry.py``)."""
+
+
+class _Undeclared:
+    """Stands for a settings section its reader did not declare (:meth:`Config.only`)."""
+
+    def __init__(self, section: str, reader: str) -> None:
+        self._section, self._reader = section, reader
+
+    def _refuse(self) -> UndeclaredSetting:
+        return UndeclaredSetting(
+            f"{self._reader} reads settings section '{self._section}', which it does not "
+            "declare: add it to the stage's settings in pipeline/registry.py (its cache "
+            "key covers only those)"
+        )
+
+    def __getattr__(self, name: str) -> Any:
+        raise self._refuse()
+
+    def __bool__(self) -> bool:
+        raise self._refuse()
+
+
 class RunSettings(_Section):
     """What to run and for which date."""
 
@@ -38,6 +75,10 @@ class RunSettings(_Section):
     stages: tuple[str, ...]
     as_of: dt.date | None = None
     snapshot_offset_days: int = Field(90, ge=1)
+    # The date the run happens, in shop.timezone: rows dated after it are in the future
+    # and left out of the data's end (rule after_data_end). Unset, it is today's date,
+    # filled in when the config is read; set it to replay a run of another day.
+    today: dt.date | None = None
 
     @field_validator("stages")
     @classmethod
@@ -62,6 +103,28 @@ class SyntheticSettings(_Section):
     end: dt.date = dt.date(2025, 12, 31)
 
 
+class ExtraColumn(_Section):
+    """A column of a shop's file that is not canonical, kept under its own name.
+
+    Only columns that hold no personal data are kept (``personal: false``, which the
+    config must state); e-mail and phone map to the canonical ``email`` and ``phone``,
+    which are pseudonymised when read.
+    """
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    personal: bool
+
+    @field_validator("personal")
+    @classmethod
+    def _not_personal(cls, personal: bool) -> bool:
+        if personal:
+            raise ValueError(
+                "a personal column is not kept: map e-mail or phone to the canonical email or "
+                "phone (pseudonymised when read), and leave other personal columns out"
+            )
+        return personal
+
+
 class FileMapping(_Section):
     """One canonical table from a shop's own file (``source.kind: files``)."""
 
@@ -75,6 +138,12 @@ class FileMapping(_Section):
     # Canonical columns the file lacks, set to one value on every row: an exposure log
     # of a single test (customer, time, arm) gets {experiment_id: spring_push}.
     constants: dict[str, str] = {}
+    # Columns of the file that are not canonical, kept under a name of their own when
+    # they hold no personal data: {Treuestufe: {name: loyalty_tier, personal: false}}.
+    extra_columns: dict[str, ExtraColumn] = {}
+    # The file's customer ids are personal (e-mail addresses, phone numbers): they are
+    # pseudonymised, the same way in every table that carries them (privacy.yaml).
+    personal_ids: bool = False
 
     @field_validator("constants")
     @classmethod
@@ -83,6 +152,50 @@ class FileMapping(_Section):
         if clash:
             raise ValueError(f"column(s) {clash} are both mapped from the file and constant")
         return constants
+
+    def targets(self) -> list[str]:
+        """The canonical columns the mapping fills (mapped and constant)."""
+        return [*self.columns.values(), *self.constants]
+
+    def unknown_targets(self, table: str) -> str | None:
+        """What is wrong with the names this mapping gives ``table``'s columns, or None.
+
+        Mapped and constant columns must be canonical columns of the table
+        (:data:`CANONICAL`); extra columns must not be, and no name may be given twice.
+        """
+        canonical = CANONICAL[table]
+        unknown = [
+            f"{source!r} -> {target!r}" if source else repr(target)
+            for source, target in [
+                *self.columns.items(),
+                *((None, c) for c in self.constants),
+            ]
+            if target not in canonical
+        ]
+        if unknown:
+            return (
+                f"table {table}: {', '.join(unknown)} not a canonical column of {table}; "
+                f"its canonical columns are {list(canonical)}. Keep another column of the "
+                f"file with extra_columns ({{file column: {{name: ..., personal: false}}}})"
+            )
+        extra = [e.name for e in self.extra_columns.values()]
+        named = [*self.targets(), *extra]
+        clash = sorted(
+            {n for n in extra if n in canonical} | {n for n in named if named.count(n) > 1}
+        )
+        if clash:
+            return (
+                f"table {table}: column name(s) {clash} given twice, or an extra column named "
+                "as a canonical one (map it in columns instead)"
+            )
+        return None
+
+
+class ShownSettings(_Section):
+    """What each arm of a campaign shows, and the file's column recording what was shown."""
+
+    column: str  # the file's column, e.g. landing_page
+    arms: dict[str, str] = Field(min_length=1)  # arm -> what it shows: {control: old_page}
 
 
 class CampaignSettings(_Section):
@@ -108,6 +221,15 @@ class CampaignSettings(_Section):
     # stamped before the customer's assignment are quarantined (outcome_before_assignment)
     # and those after window_days are not counted.
     outcome_ts: str | None = None
+    # The customer ids are personal (e-mail addresses, phone numbers): pseudonymise them.
+    personal_ids: bool = False
+    # The strptime format of the assigned and outcome_ts columns (e.g. "%d.%m.%Y %H:%M");
+    # every value must then match it. Unset, the cleaning rules read any accepted format.
+    date_format: str | None = None
+    # What each arm shows, where the file also records what the customer was shown (a
+    # landing page, a creative): rows where the two disagree are quarantined
+    # (exposure_arm_mismatch in clean/rules.yaml).
+    shown: ShownSettings | None = None
 
 
 class SourceSettings(_Section):
@@ -120,6 +242,32 @@ class SourceSettings(_Section):
     tables: dict[str, FileMapping] = {}
     campaign: CampaignSettings | None = None  # kind campaign only
 
+    @field_validator("tables")
+    @classmethod
+    def _canonical_tables(cls, tables: dict[str, FileMapping]) -> dict[str, FileMapping]:
+        unknown = sorted(set(tables) - set(CANONICAL))
+        if unknown:
+            raise ValueError(
+                f"unknown table(s) {unknown}; the canonical tables are {list(CANONICAL)}"
+            )
+        for name, mapping in tables.items():
+            problem = mapping.unknown_targets(name)
+            if problem:
+                raise ValueError(problem)
+        return tables
+
+    @field_validator("path")
+    @classmethod
+    def _no_input_for_the_synthetic_shop(cls, path: Path | None, info: Any) -> Path | None:
+        # A source only reads the path a user names; the synthetic shop is generated into
+        # the project's data folder instead, so a path here could only be written over.
+        if path is not None and info.data.get("kind") == "synthetic":
+            raise ValueError(
+                "the synthetic shop reads no input: it is generated under data.dir "
+                "(raw/synthetic/); leave source.path unset (set data.dir to move it)"
+            )
+        return path
+
 
 class CleanSettings(_Section):
     """Choices the cleaning rules leave to the shop (see clean/rules.yaml)."""
@@ -128,6 +276,10 @@ class CleanSettings(_Section):
     keep_wholesale: bool = False
     keep_zero_price: bool = False
     identity_keys: tuple[str, ...] = ("email_hash", "phone_hash")
+    # A table whose rules set aside more than this share of its rows stops the run,
+    # naming the rules (a table that keeps no row always does). Online Retail loses 28%
+    # of its lines by design (guest orders, cancellations).
+    max_quarantined_share: float = Field(0.5, gt=0, le=1)
     # DuckDB's memory for the stage's intermediate tables; beyond it they spill to disk.
     # Ten million order lines (clean stage alone, 2026-12-01): 3GB peaks at 3.2 GB in
     # 36-40 s, 2GB at 2.3 GB in 40-43 s (it spills), no limit at 4.4 GB.
@@ -319,6 +471,31 @@ class Config(_Section):
     reports: ReportSettings = ReportSettings()
     data: DataSettings = DataSettings()
 
+    @model_validator(mode="before")
+    @classmethod
+    def _run_date(cls, tree: Any) -> Any:
+        """``run.today`` unset is the date the config is read, in ``shop.timezone``: the
+        run's own date, recorded in the resolved config and the ingest's findings."""
+        run = tree.get("run") if isinstance(tree, dict) else None
+        if isinstance(run, dict) and run.get("today") is None:
+            shop = tree.get("shop") if isinstance(tree.get("shop"), dict) else {}
+            tree = {**tree, "run": {**run, "today": today_in(shop.get("timezone", "UTC"))}}
+        return tree
+
+    def only(self, sections: tuple[str, ...], reader: str) -> Config:
+        """This config with only ``sections`` readable: any other section raises an
+        :class:`UndeclaredSetting` naming ``reader`` (a stage), so a stage cannot read a
+        setting that its cache key does not cover."""
+        unknown = sorted(set(sections) - set(type(self).model_fields))
+        if unknown:
+            raise KeyError(f"{reader} declares unknown settings section(s) {unknown}")
+        hidden = {
+            name: _Undeclared(name, reader)
+            for name in type(self).model_fields
+            if name not in sections
+        }
+        return self.model_copy(update=hidden)
+
     # -- paths, each named once -------------------------------------------------
     @property
     def root(self) -> Path:
@@ -393,6 +570,16 @@ class Config(_Section):
 
     def to_jsonable(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
+
+
+def today_in(zone: Any) -> dt.date:
+    """Today's date in time zone ``zone`` (the machine's date when it is no known zone)."""
+    from zoneinfo import ZoneInfo
+
+    try:
+        return dt.datetime.now(ZoneInfo(str(zone))).date()
+    except (ValueError, KeyError):  # ZoneInfoNotFoundError is a KeyError
+        return dt.date.today()
 
 
 def project_root() -> Path:

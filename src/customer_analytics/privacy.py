@@ -11,10 +11,12 @@ import hashlib
 import hmac
 import logging
 import os
+from pathlib import Path
 
 import ibis
 import ibis.expr.datatypes as dt
 import pandas as pd
+import yaml
 
 from customer_analytics.config import SECRET_ENV
 
@@ -28,8 +30,17 @@ PII_COLUMNS = {"email": "hash", "phone": "hash", "name": "drop"}
 DEV_KEY = b"customer-analytics-development-key-NOT-SECRET"
 
 
+#: The shortest key accepted: 256 bits, as many as the HMAC's SHA-256 output.
+MIN_SECRET_BYTES = 32
+_MAKE_ONE = f"`export {SECRET_ENV}=$(python -c 'import secrets; print(secrets.token_hex(32))')`"
+
+
 class MissingSecretError(RuntimeError):
     """A source with PII was read without a pseudonymisation key."""
+
+
+class WeakSecretError(MissingSecretError):
+    """The pseudonymisation key is too short to keep pseudonyms from being guessed."""
 
 
 def pseudonymisation_key(*, dev_key_allowed: bool, source: str) -> bytes:
@@ -45,6 +56,14 @@ def pseudonymisation_key(*, dev_key_allowed: bool, source: str) -> bytes:
     """
     secret = os.environ.get(SECRET_ENV, "")
     if secret:
+        if len(secret.encode()) < MIN_SECRET_BYTES:
+            raise WeakSecretError(
+                f"{SECRET_ENV} is {len(secret.encode())} bytes long; a pseudonymisation key "
+                f"needs at least {MIN_SECRET_BYTES} random bytes, or e-mails and phones "
+                f"could be guessed back from their pseudonyms. Make one with {_MAKE_ONE}. "
+                "A new key changes every pseudonym: runs made with the old key no longer "
+                "match the new ones, so keep the key and use it for every run."
+            )
         return secret.encode()
     if dev_key_allowed:
         log.warning(
@@ -56,8 +75,7 @@ def pseudonymisation_key(*, dev_key_allowed: bool, source: str) -> bytes:
         return DEV_KEY
     raise MissingSecretError(
         f"{source} has personal data (e-mail, phone or name) and no pseudonymisation key. "
-        f"Set the key first, e.g. `export {SECRET_ENV}=$(python -c 'import secrets; "
-        f"print(secrets.token_hex(32))')`, and keep it: the same key must be used for "
+        f"Set the key first, e.g. {_MAKE_ONE}, and keep it: the same key must be used for "
         f"every run so pseudonyms stay comparable. For development data only, set "
         f"`privacy.dev_key: true` in the config."
     )
@@ -139,8 +157,11 @@ def set_key(backend: ibis.BaseBackend, key: bytes) -> None:
         backend.con.execute(f"SET VARIABLE {name} = ?", [pad])
 
 
-def pseudonymise(table: ibis.Table, key: bytes) -> tuple[ibis.Table, list[str]]:
-    """Replace PII columns: e-mail and phone by ``<col>_hash``, names dropped.
+def pseudonymise(
+    table: ibis.Table, key: bytes, personal_ids: tuple[str, ...] = ()
+) -> tuple[ibis.Table, list[str]]:
+    """Replace PII columns: e-mail and phone by ``<col>_hash``, names dropped, and the
+    ``personal_ids`` columns by their keyed hash under their own name.
 
     Returns the new table, in the rows' order, and the PII columns it treated. (How
     many values each held is the ingest profile's business: counting them here read
@@ -153,7 +174,11 @@ def pseudonymise(table: ibis.Table, key: bytes) -> tuple[ibis.Table, list[str]]:
     columns: dict[str, ibis.Value] = {}
     for column in table.columns:
         action = PII_COLUMNS.get(column)
-        if action is None:
+        if column in personal_ids:
+            # An id stays an id (same name, joins still match), but keyed; stripped only,
+            # so two accounts never merge because of case.
+            columns[column] = keyed_hash(table[column].cast(dt.string).strip().nullif(""))
+        elif action is None:
             columns[column] = table[column]
         elif action == "hash":
             normalised = _NORMALISERS[column](table[column])
@@ -168,6 +193,56 @@ def pseudonymise(table: ibis.Table, key: bytes) -> tuple[ibis.Table, list[str]]:
 def has_pii(columns: list[str] | pd.Index) -> bool:
     """Whether any direct identifier is among the columns."""
     return any(c in PII_COLUMNS for c in columns)
+
+
+class PersonalIdError(ValueError):
+    """An id column holds personal data (e-mail addresses, phone numbers), undeclared."""
+
+
+RULES = yaml.safe_load(Path(__file__).with_name("privacy.yaml").read_text())
+#: Id columns that name a person (``privacy.yaml``).
+ID_COLUMNS: tuple[str, ...] = tuple(RULES["id_columns"])
+
+
+def personal_looking(table: ibis.Table, columns: list[str]) -> dict[str, dict[str, int]]:
+    """Per column, how many values look like each kind of personal data
+    (``privacy.yaml``'s ``looks_personal``), counted in one pass over the table."""
+    kinds = RULES["looks_personal"]
+    counts = {
+        f"_{i}_{j}": table[column].cast(dt.string).strip().re_search(f"^(?:{regex})$").sum()
+        for i, column in enumerate(columns)
+        for j, regex in enumerate(kinds.values())
+    }
+    if not counts:
+        return {}
+    found = table.aggregate(**counts).execute().iloc[0]
+    out: dict[str, dict[str, int]] = {}
+    for i, column in enumerate(columns):
+        for j, kind in enumerate(kinds):
+            n = int(found[f"_{i}_{j}"] or 0)
+            if n:
+                out.setdefault(column, {})[kind] = n
+    return out
+
+
+def refuse_personal_ids(table: ibis.Table, name: str, file: str, setting: str) -> None:
+    """Stop when an id column of ``table`` (:data:`ID_COLUMNS`) holds values that look
+    like e-mail addresses or phone numbers, naming the file, table, column and
+    ``setting`` (the key that declares the ids personal). No value is quoted.
+
+    Raises
+    ------
+    PersonalIdError
+    """
+    columns = [c for c in ID_COLUMNS if c in table.columns]
+    for column, kinds in personal_looking(table, columns).items():
+        what = " and ".join(f"{n:,} that look like {kind}s" for kind, n in kinds.items())
+        raise PersonalIdError(
+            f"{file}: table {name}, column {column} has values {what}: personal data "
+            f"cannot serve as an id. If the ids are personal, declare them with "
+            f"`{setting}`: they are then pseudonymised (keyed hash) the same way in every "
+            "table that carries them."
+        )
 
 
 def suppress_small_groups(

@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from support import campaign, stamped_config, write_campaign
+from support import campaign, pages_config, stamped_config, write_campaign
 
+from customer_analytics.clean.rule_engine import load_rules
 from customer_analytics.clean.stage import KEPT, QUARANTINE
 from customer_analytics.clean.stage import run as run_clean
 from customer_analytics.config import config_from_dict
@@ -132,3 +133,29 @@ def test_unknown_arms_text_outcomes_and_outcomes_before_assignment_are_quarantin
     assert kept["outcome_ts_utc"].isna().tolist() == [False, False, False, True, True]
     accounting = stage_findings(clean)["tables"]["outcomes"]
     assert accounting["input_rows"] == 8 == accounting["kept_rows"] + 3
+
+
+def test_rows_whose_arm_and_page_disagree_are_quarantined_before_two_arms(
+    tmp_path: Path,
+) -> None:
+    """An exposure log stamped to the microsecond that records both the arm and the
+    page shown: the times parse (the whole file was quarantined as unreadable times),
+    and rows showing the other arm's page are set aside by exposure_arm_mismatch."""
+    clean = ensure_stage(config_from_dict(pages_config(tmp_path)), "02_clean")
+    exposures = pd.read_parquet(QUARANTINE.at(clean, table="exposures")).set_index("_row")
+    assert exposures["_rule"].to_dict() == {
+        6: "exposure_arm_mismatch",
+        7: "exposure_arm_mismatch",
+        8: "exposure_two_arms",
+        9: "exposure_two_arms",
+        10: "exposure_arm_mismatch",
+    }
+    assert exposures.loc[6, "_detail"] == "arm 'treatment' shows new_page, this row shows old_page"
+    accounting = stage_findings(clean)["tables"]["exposures"]
+    assert list(accounting["quarantined_by_rule"]) == ["exposure_arm_mismatch", "exposure_two_arms"]
+    assert accounting["fixed_by_rule"] == {"exposure_timestamp": 0}  # microseconds are canonical
+    kept = pd.read_parquet(KEPT.at(clean, table="exposures"))
+    assert kept["customer_id"].tolist() == ["u1", "u2", "u3", "u4", "u5", "u9", "u10"]
+    assert kept["assigned_ts_utc"].iloc[0] == pd.Timestamp("2017-01-21 21:11:48.556739")
+    rules = [r.name for r in load_rules()["exposures"]]
+    assert rules.index("exposure_arm_mismatch") < rules.index("exposure_two_arms")

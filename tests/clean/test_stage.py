@@ -9,11 +9,14 @@ from pathlib import Path
 import ibis
 import pandas as pd
 import pytest
-from support import CliRun, on_run, shared_file
+import yaml
+from support import CliRun, cli, isolated_sets, on_run, shared_file
 
 from customer_analytics.clean.rule_engine import load_rules
-from customer_analytics.clean.stage import FIXES, KEPT, QUARANTINE
+from customer_analytics.clean.stage import FIXES, KEPT, QUARANTINE, QuarantineError
+from customer_analytics.config import config_from_dict
 from customer_analytics.ingest.stage import DELIVERED, read_ingested
+from customer_analytics.pipeline.cache import ensure_stage
 from customer_analytics.pipeline.outputs import stage_findings
 
 #: (table, rule) -> the defect kind the generator records for it.
@@ -249,4 +252,47 @@ def test_cdnow_keeps_zero_value_transactions_as_the_papers_do(
     kept = pd.read_parquet(KEPT.at(run.stages["02_clean"], table="order_items"))
     assert (
         len(kept) == 6_919 and kept["customer_id"].nunique() == 2_357 and kept["is_free"].sum() > 0
+    )
+
+
+# --- a run that keeps nothing, or little, stops -------------------------------------------
+
+LINES = "Invoice,Customer,When,Item,Qty,Price\n"
+MAPPING = {"Invoice": "order_id", "Customer": "customer_id", "When": "order_ts",
+           "Item": "product_id", "Qty": "quantity", "Price": "unit_price"}  # fmt: skip
+
+
+def _own_lines(folder: Path, text: str, **clean: object) -> dict:
+    (folder / "lines.csv").write_text(LINES + text)
+    return {
+        "run": {"name": "own", "stages": ["01_ingest", "02_clean"]},
+        "source": {"kind": "files", "path": str(folder),
+                   "tables": {"order_items": {"file": "lines.csv", "columns": MAPPING}}},
+        "clean": clean,
+        "data": {"dir": str(folder / "data")},
+    }  # fmt: skip
+
+
+def test_a_table_that_keeps_no_row_stops_the_run_naming_its_rules(tmp_path: Path) -> None:
+    """Every line is a guest order: the run used to succeed with nothing to analyse."""
+    tree = _own_lines(tmp_path, "1,,2024-05-01 10:00:00,A,1,2\n2,,2024-05-01 11:00:00,B,1,2\n")
+    own = tmp_path / "own.yaml"
+    own.write_text(yaml.safe_dump(tree))
+    result = cli("--config", str(own), *isolated_sets(tmp_path))
+    assert result.returncode == 1
+    assert "table order_items: no row is kept" in result.stderr
+    assert "all 2 rows (guest_order 2;" in result.stderr
+
+
+def test_a_table_losing_more_than_the_allowed_share_stops_naming_the_rules(
+    tmp_path: Path,
+) -> None:
+    rows = "1,K1,2024-05-01 10:00:00,A,1,2\n2,,2024-05-01 11:00:00,B,1,2\n3,,2024-05-01 12:00:00,C,1,2\n"
+    with pytest.raises(QuarantineError) as err:
+        ensure_stage(config_from_dict(_own_lines(tmp_path, rows)), "02_clean")
+    assert "table order_items: the cleaning rules set aside 2 of 3 rows (66.7%)" in str(err.value)
+    assert "more than clean.max_quarantined_share (50%): guest_order 2" in str(err.value)
+    allowed = config_from_dict(_own_lines(tmp_path, rows, max_quarantined_share=0.7))
+    assert (
+        stage_findings(ensure_stage(allowed, "02_clean"))["tables"]["order_items"]["kept_rows"] == 1
     )

@@ -21,14 +21,18 @@ from pathlib import Path
 from typing import Any
 
 BASELINES = Path(__file__).resolve().parent / "baselines"
-#: Keys whose values name where or when a run happened, not what it found.
-IGNORED = frozenset({"path", "paths", "run_id", "seconds", "cache_key"})
+#: Keys whose values name where or when a run happened (its date), not what it found.
+IGNORED = frozenset({"path", "paths", "run_id", "seconds", "cache_key", "run_date"})
+_REUSED_IS_OK = {"reused": "ok"}
 
 
 def comparable(manifest: dict[str, Any]) -> dict[str, Any]:
     """The part of a manifest that the same config and data must reproduce."""
     return {
-        "stages": {s["name"]: s["status"] for s in manifest["stages"]},
+        # A stage reused from the cache found what it found when it was computed.
+        "stages": {
+            s["name"]: _REUSED_IS_OK.get(s["status"], s["status"]) for s in manifest["stages"]
+        },
         "summaries": {s["name"]: s.get("summary", []) for s in manifest["stages"]},
         "findings": manifest["findings"],
         "inputs": [

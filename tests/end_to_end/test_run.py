@@ -18,9 +18,11 @@ pytestmark = pytest.mark.xdist_group("tiny_run")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> dict:
     """A first run, a second one reusing its cache, and a ``--fresh`` one, in one folder."""
     base = tmp_path_factory.mktemp("tiny")
-    first = run_config("tiny", base)
-    second = run_config("tiny", base)
-    fresh = run_config("tiny", base, "--fresh")
+    # One run date for the three, so a midnight between them cannot move the cache keys.
+    today = ("--set", "run.today=2026-06-30")
+    first = run_config("tiny", base, *today)
+    second = run_config("tiny", base, *today)
+    fresh = run_config("tiny", base, "--fresh", *today)
     return {"base": base, "first": first, "second": second, "fresh": fresh}
 
 

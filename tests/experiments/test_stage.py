@@ -11,8 +11,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-from support import ROOT, CliRun, on_run, shared_file, stamped_config
+from support import ROOT, CliRun, on_run, pages_config, shared_file, stamped_config
 
+from customer_analytics.clean.report import accounting_text
 from customer_analytics.clean.stage import IDENTITY_MAP, KEPT
 from customer_analytics.config import config_from_dict, load_config
 from customer_analytics.experiments.report import ab_sentences
@@ -338,3 +339,17 @@ def test_hillstrom_campaign_reproduces_the_published_figures(
     assert lifts["1"] == pytest.approx(0.073, abs=0.0005)
     assert lifts["0"] == pytest.approx(0.011, abs=0.0005)
     assert womens["heterogeneity"]["p"] < 0.001
+
+
+def test_an_exposure_log_with_microseconds_and_pages_is_analysed_and_the_mismatch_shown(
+    tmp_path: Path,
+) -> None:
+    """Times like 2017-01-21 22:11:48.556739 used to be unreadable: every exposure was
+    quarantined and the stage failed with "no units to check". The rows whose page is
+    the other arm's are counted in the accounting the clean stage's page prints for
+    stakeholders."""
+    cfg = config_from_dict(pages_config(tmp_path))
+    found = stage_findings(ensure_stage(cfg, "07_ab_test"))["experiments"]["landing"]
+    assert found["counts"] == {"control": 4, "treatment": 3}
+    accounting = stage_findings(ensure_stage(cfg, "02_clean"))["tables"]
+    assert "(exposure_arm_mismatch 3, exposure_two_arms 2)" in accounting_text(accounting)

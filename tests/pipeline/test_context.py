@@ -11,7 +11,7 @@ import pytest
 import yaml
 from support import ROOT
 
-from customer_analytics.config import RUN_DIR_ENV
+from customer_analytics.config import RUN_DIR_ENV, load_config
 from customer_analytics.pipeline.context import find_run_dir
 
 
@@ -56,15 +56,16 @@ def test_the_run_a_notebook_reads_is_the_argument_the_environment_or_the_newest(
 ) -> None:
     monkeypatch.delenv(RUN_DIR_ENV, raising=False)
     reports = tmp_path / "reports"
-    assert find_run_dir(None, reports) is None  # no run yet: compute
+    cfg = load_config(ROOT / "configs" / "tiny.yaml", {"reports.dir": str(reports)})
+    assert find_run_dir(None, cfg) is None  # no run yet: compute
     newest = _run_folder(reports / "20260101-000000-tiny")
-    (reports / "latest").symlink_to(newest.name)
-    assert find_run_dir(None, reports) == newest.resolve()
+    (reports / "latest-tiny").symlink_to(newest.name)
+    assert find_run_dir(None, cfg) == newest.resolve()
     chosen = _run_folder(tmp_path / "other")
     monkeypatch.setenv(RUN_DIR_ENV, str(chosen))
-    assert find_run_dir(None, reports) == chosen.resolve()
+    assert find_run_dir(None, cfg) == chosen.resolve()
     given = _run_folder(tmp_path / "given")
-    assert find_run_dir(str(given), reports) == given.resolve()
+    assert find_run_dir(str(given), cfg) == given.resolve()
 
 
 def test_a_folder_without_a_manifest_is_not_a_run(tmp_path: Path) -> None:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
 import ibis
 import pandas as pd
 import pytest
+import yaml
+from support import cli, isolated_sets
 
 from customer_analytics.config import ConfigError, check_source, config_from_dict, load_config
 from customer_analytics.ingest.stage import DELIVERED, read_ingested
@@ -129,3 +132,112 @@ def test_blank_dates_pass_the_check_for_the_cleaning_rules(tmp_path: Path) -> No
 def test_example_config_validates() -> None:
     cfg = load_config("configs/example_files.yaml", check_inputs=False)
     assert cfg.source.tables["order_items"].encoding == "latin-1"
+
+
+# --- files that cannot be read as mapped: each named with what to do -----------------------
+
+
+def test_a_header_naming_a_column_twice_is_named(tmp_path: Path) -> None:
+    """DuckDB renames the second Kunde to Kunde_1, and the mapping took the first (blank)
+    one: every line became a guest order."""
+    write(tmp_path, "Bon,Kunde,Zeit,Artikel,Menge,Preis,kunde\nB1,,24.12.2025 18:30,A,1,2,K1\n")
+    with pytest.raises(
+        SourceError,
+        match=r"sales.csv: the header names a column more than once \('Kunde' and 'kunde'",
+    ):
+        read(config(tmp_path))
+
+
+def test_a_header_without_rows_is_named(tmp_path: Path) -> None:
+    write(tmp_path, HEADER)
+    with pytest.raises(SourceError, match=r"sales.csv: the file has a header but no rows"):
+        ensure_stage(config(tmp_path), "01_ingest")
+
+
+def test_a_stray_quote_is_named_by_its_line_not_as_a_missing_column(tmp_path: Path) -> None:
+    """A quoted file with one stray quote: DuckDB finds no dialect and reads the header
+    as one column, which used to be reported as every mapped column missing."""
+    lines = [f'B{i},K{i},24.12.2025 18:30,"Stollen, {i} kg",1,2' for i in range(5)]
+    lines.append('B9,K9,24.12.2025 18:30,"Stollen "extra",1,2')
+    write(tmp_path, HEADER + "\n".join(lines) + "\n")
+    with pytest.raises(SourceError) as err:
+        read(config(tmp_path))
+    message = str(err.value)
+    assert "sales.csv: the header reads as a single column" in message
+    assert 'line 7 has a stray quote (")' in message and "not in the file" not in message
+
+
+def test_a_zip_renamed_csv_and_a_missing_sheet_are_named(tmp_path: Path) -> None:
+    with zipfile.ZipFile(tmp_path / "sales.csv", "w") as archive:
+        archive.writestr("export/sales.csv", HEADER)
+    with pytest.raises(
+        SourceError,
+        match=r"sales.csv: not a CSV file but a zip archive \(it holds export/sales.csv\): unzip",
+    ):
+        read(config(tmp_path))
+    rows = pd.DataFrame({column: ["1"] for column in MAPPING})
+    with pd.ExcelWriter(tmp_path / "sales.xlsx") as book:
+        rows.to_excel(book, sheet_name="Bons", index=False)
+        rows.to_excel(book, sheet_name="Summe", index=False)
+    with pytest.raises(
+        SourceError,
+        match=r"sales.xlsx: the workbook has no sheet 'Positionen'; its sheets are \['Bons', 'Summe'\]",
+    ):
+        read(config(tmp_path, file="sales.xlsx", sheet="Positionen", date_format=None))
+
+
+def test_unknown_tables_and_columns_are_config_errors_listing_the_canonical_names(
+    tmp_path: Path,
+) -> None:
+    write(tmp_path, HEADER + "B1,K1,24.12.2025 18:30,A,1,2\n")
+    tree = {
+        "run": {"name": "own", "stages": ["01_ingest"]},
+        "source": {"kind": "files", "path": str(tmp_path),
+                   "tables": {"order_item": {"file": "sales.csv", "columns": MAPPING}}},
+    }  # fmt: skip
+    with pytest.raises(
+        ConfigError,
+        match=r"unknown table\(s\) \['order_item'\]; the canonical tables are \['customers'",
+    ):
+        config_from_dict(tree)
+    tree["source"]["tables"] = {
+        "order_items": {"file": "sales.csv", "columns": {**MAPPING, "Kunde": "customer_name"}}
+    }
+    with pytest.raises(ConfigError) as err:
+        config_from_dict(tree)
+    assert "'Kunde' -> 'customer_name' not a canonical column of order_items" in str(err.value)
+    assert "its canonical columns are ['order_id', 'line_no', 'product_id'" in str(err.value)
+
+
+def test_a_misspelt_table_exits_2_before_any_stage(tmp_path: Path) -> None:
+    write(tmp_path, HEADER + "B1,K1,24.12.2025 18:30,A,1,2\n")
+    own = tmp_path / "own.yaml"
+    own.write_text(
+        yaml.safe_dump(
+            {
+                "run": {"name": "own", "stages": ["01_ingest", "02_clean"]},
+                "source": {
+                    "kind": "files",
+                    "path": str(tmp_path),
+                    "tables": {"order": {"file": "sales.csv", "columns": MAPPING}},
+                },
+            }  # fmt: skip
+        )
+    )
+    result = cli("--config", str(own), *isolated_sets(tmp_path))
+    assert result.returncode == 2, result.stderr
+    assert "unknown table(s) ['order']; the canonical tables are" in result.stderr
+    assert not (tmp_path / "reports").exists()
+
+
+def test_extra_columns_are_kept_only_when_declared_not_personal(tmp_path: Path) -> None:
+    write(tmp_path, "Bon,Kunde,Zeit,Artikel,Menge,Preis,Stufe\nB1,K1,24.12.2025 18:30,A,1,2,Gold\n")
+    extra = {"Stufe": {"name": "loyalty_tier", "personal": False}}
+    frame = read(config(tmp_path, extra_columns=extra))
+    assert frame["loyalty_tier"].tolist() == ["Gold"]
+    with pytest.raises(ConfigError, match=r"a personal column is not kept"):
+        config(tmp_path, extra_columns={"Stufe": {"name": "tier", "personal": True}})
+    with pytest.raises(ConfigError, match=r"personal.*required but missing"):
+        config(tmp_path, extra_columns={"Stufe": {"name": "tier"}})
+    with pytest.raises(ConfigError, match=r"\['quantity'\] given twice, or an extra column named"):
+        config(tmp_path, extra_columns={"Stufe": {"name": "quantity", "personal": False}})

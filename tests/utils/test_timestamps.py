@@ -75,3 +75,22 @@ def test_the_table_has_the_changes_of_daylight_saving() -> None:
     assert london[datetime.datetime(2024, 10, 27, 1, 0)] == 0  # GMT again from 01:00 local
     last_change, offset = offset_steps("Asia/Shanghai")[-1]  # no daylight saving since 1991
     assert (last_change.year, offset) == (1991, 8 * 3600)
+
+
+def test_fractional_seconds_parse_in_every_format_and_count_as_canonical() -> None:
+    """An exposure log stamped 2017-01-21 22:11:48.556739 used to be quarantined whole."""
+    values = ["2017-01-21 22:11:48.556739", "2017-01-21 22:11:48.5", "2017-01-21 22:11:48",
+              "2017/01/21 22:11:48.25", "2017-01-21T22:11:48.556739Z",
+              "2017-01-21T23:11:48.556739+01:00"]  # fmt: skip
+    column = ibis.memtable({"ts": values}).ts
+    parsed, canonical = to_utc(column, "UTC")
+    got = column.as_table().select(parsed=parsed, canonical=canonical).execute()
+    assert got["parsed"].tolist() == [
+        pd.Timestamp("2017-01-21 22:11:48.556739"),
+        pd.Timestamp("2017-01-21 22:11:48.5"),
+        pd.Timestamp("2017-01-21 22:11:48"),
+        pd.Timestamp("2017-01-21 22:11:48.25"),
+        pd.Timestamp("2017-01-21 22:11:48.556739"),
+        pd.Timestamp("2017-01-21 22:11:48.556739"),
+    ]
+    assert got["canonical"].tolist() == [True, True, True, False, False, False]

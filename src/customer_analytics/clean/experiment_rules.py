@@ -70,6 +70,30 @@ def exposure_timestamp(t: ibis.Table, rule: Rule, ctx: CleanContext) -> Outcome:
     return _time_fix(t, rule, ctx, blank_ok=False)
 
 
+def exposure_arm_mismatch(t: ibis.Table, rule: Rule, ctx: CleanContext) -> Outcome:
+    """An exposure whose arm and what the customer was shown disagree.
+
+    A log that records both (``variant`` and ``shown``, a landing page or creative)
+    says what each arm shows in the config (``ctx.shown``); a treatment row that shows
+    the control's page cannot be credited to either arm. Rows of arms the mapping does
+    not name, and rows with nothing recorded as shown, pass.
+    """
+    if not ctx.shown or not {"experiment_id", "variant", "shown"} <= set(t.columns):
+        return Outcome(t)
+    expected = ibis.cases(
+        *[
+            ((t.experiment_id == name) & (t.variant == arm), page)
+            for name, arms in ctx.shown.items()
+            for arm, page in arms.items()
+        ],
+        else_=_NO_TEXT,
+    )
+    shown = strip(t.shown)
+    hit = expected.notnull() & ~is_blank(t.shown) & (shown != expected)
+    detail = "arm '" + t.variant + "' shows " + expected + ", this row shows " + shown
+    return Outcome(t, hit=hit.fill_null(False), detail=detail)
+
+
 def exposure_two_arms(t: ibis.Table, rule: Rule, ctx: CleanContext) -> Outcome:
     """Every exposure of a customer assigned more than one arm of the same experiment.
 
@@ -208,6 +232,7 @@ FUNCTIONS: dict[str, RuleFunction] = {
         exposure_missing_arm,
         exposure_unknown_arm,
         exposure_timestamp,
+        exposure_arm_mismatch,
         exposure_two_arms,
         outcome_without_exposure,
         outcome_not_a_number,

@@ -97,6 +97,9 @@ class CleanContext:
     experiments
         The configured experiments by name (``ExperimentSpec``: arms, metrics), for the
         exposure and outcome rules.
+    shown
+        Per experiment id, what each arm shows (``source.campaign.shown.arms``), for
+        the rule ``exposure_arm_mismatch``.
     checkpoint
         Materialises a table and returns it read back (the stage writes Parquet). A rule
         that reads its table more than once calls it first, so the rules before it are
@@ -112,6 +115,7 @@ class CleanContext:
     reference: dict[str, ibis.Table]
     done: dict[str, dict[str, ibis.Table]] = field(default_factory=dict)
     experiments: dict[str, Any] = field(default_factory=dict)
+    shown: dict[str, dict[str, str]] = field(default_factory=dict)
     artifacts: dict[str, Any] = field(default_factory=dict)
     checkpoint: Callable[[ibis.Table], ibis.Table] | None = None
     delivered: ibis.Table | None = None

@@ -55,6 +55,47 @@ class AccountingError(AssertionError):
     """Rows went missing or were counted twice: a bug, never a data problem."""
 
 
+class QuarantineError(ValueError):
+    """A table's rules set aside every row, or more than ``clean.max_quarantined_share``:
+    what is left would not stand for the shop, so the run stops, naming the rules."""
+
+
+def check_kept(name: str, record: dict[str, Any], max_share: float) -> None:
+    """Stop when table ``name`` keeps no row, or loses more than ``max_share`` of them.
+
+    Parameters
+    ----------
+    name
+        The table.
+    record
+        Its accounting (:func:`_account`): rows delivered, kept, and set aside per rule.
+    max_share
+        ``clean.max_quarantined_share``.
+
+    Raises
+    ------
+    QuarantineError
+        Naming the table, the share and each rule with the rows it took.
+    """
+    delivered, lost = record["input_rows"], record["quarantined_rows"]
+    if not delivered:
+        return
+    rules = ", ".join(f"{r} {n:,}" for r, n in record["quarantined_by_rule"].items())
+    if record["kept_rows"] == 0:
+        raise QuarantineError(
+            f"table {name}: no row is kept: the cleaning rules set aside all {delivered:,} "
+            f"rows ({rules}; see clean/rules.yaml). Check the source's columns these rules "
+            "read (a mapping to the wrong column, a wrong date format or time zone)"
+        )
+    if lost / delivered > max_share:
+        raise QuarantineError(
+            f"table {name}: the cleaning rules set aside {lost:,} of {delivered:,} rows "
+            f"({lost / delivered:.1%}), more than clean.max_quarantined_share "
+            f"({max_share:.0%}): {rules} (see clean/rules.yaml). Check the source's columns "
+            "these rules read; if the share is expected, raise clean.max_quarantined_share"
+        )
+
+
 def _reference(con: ibis.BaseBackend) -> dict[str, ibis.Table]:
     return {
         "cities": con.read_csv(reference_file("cities_cn.csv")),
@@ -304,8 +345,12 @@ def run(cfg: Config, inputs: dict[str, Path], out: Path) -> dict[str, Any]:
         settings=cfg.clean,
         reference=_reference(con),
         experiments=cfg.experiments(),
+        # What each arm shows, as the campaign source noted it (source.campaign.shown).
+        shown=delivered.get("source_notes", {}).get("shown_by_arm", {}),
     )
     accounting = clean_tables(con, tables, ctx, out, files)
+    for name, record in accounting.items():
+        check_kept(name, record, cfg.clean.max_quarantined_share)
     ACCOUNTING.at(out).write_text(json.dumps(accounting, indent=1))
     kept = sorted(p.stem for p in out.glob("*.parquet") if not IDENTITY_MAP.matches(p.name))
     found = {

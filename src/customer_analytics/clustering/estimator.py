@@ -18,6 +18,7 @@ merges.
 
 from __future__ import annotations
 
+import os
 from typing import Literal
 
 import numpy as np
@@ -33,6 +34,7 @@ from threadpoolctl import threadpool_limits
 
 from customer_analytics.clustering.prepare import fit_pipeline
 from customer_analytics.clustering.selection import CRITERIA, choose_k, score
+from customer_analytics.utils.processes import end_with_parent
 
 #: Below this many customers everything runs on one thread. The k search is hundreds of
 #: small k-means fits, where OpenMP's spinning workers cost more than they save and,
@@ -223,9 +225,14 @@ class CustomerClusters(ClusterMixin, BaseEstimator):
         # Common random numbers: every k is refitted on the same bootstrap samples.
         boots = [rng.integers(0, n, size) for _ in range(self.n_bootstrap)]
         evaluate = np.sort(rng.choice(n, size, replace=False))
-        searched = Parallel(n_jobs=self.n_jobs)(
-            delayed(self._search)(Z, k, boots, evaluate, seeds) for k in ks
+        # The workers end with this process: a killed run leaves none computing.
+        pool = Parallel(
+            n_jobs=self.n_jobs,
+            backend="loky",
+            initializer=end_with_parent,
+            initargs=(os.getpid(),),
         )
+        searched = pool(delayed(self._search)(Z, k, boots, evaluate, seeds) for k in ks)
         rows = {k: row for k, (row, _, _, _) in zip(ks, searched, strict=True)}
         fits = {k: (model, labels) for k, (_, model, labels, _) in zip(ks, searched, strict=True)}
         aris = {k: ari for k, (_, _, _, ari) in zip(ks, searched, strict=True)}

@@ -29,7 +29,30 @@ def delivered_text(found: dict[str, Any]) -> str:
     """Rows per table, the data's end and the run's as_of, one line each."""
     lines = [f"{table:<12} {n:>10,} rows" for table, n in found["rows"].items()]
     lines.append(f"data end (UTC): {found['data_end_utc']}; as of: {found['as_of']}")
+    left_out = left_out_text(found)
+    if left_out:
+        lines.append(left_out)
     return "\n".join(lines)
+
+
+def left_out_text(found: dict[str, Any]) -> str:
+    """The rows the data's end left out (dated after the run's date, or isolated by a long
+    gap), in a sentence; empty when there were none."""
+    out = found.get("rows_left_out_of_data_end") or {}
+    parts = []
+    if out.get("after_run_date"):
+        parts.append(f"{out['after_run_date']:,} dated after the run's date ({found['run_date']})")
+    if out.get("isolated"):
+        parts.append(
+            f"{out['isolated']:,} dated more than {out['isolated_gap_days']} days after the "
+            "rest of the data"
+        )
+    if not parts:
+        return ""
+    return (
+        f"Rows left out of the data's end: {' and '.join(parts)} (the cleaning sets orders "
+        "after the data's end aside as after_data_end)."
+    )
 
 
 def rows_figure(found: dict[str, Any]) -> plt.Figure:
@@ -63,6 +86,8 @@ def ingest_sentences(found: dict[str, Any]) -> list[str]:
         f"Read {found['tables']} tables with {found['rows_total']:,} rows up to "
         f"{found['data_end_utc'][:10]}; the analysis date (as of) is {found['as_of']}."
     ]
+    if left_out_text(found):
+        sentences.append(left_out_text(found))
     if found["pseudonymised"]:
         sentences.append(
             "E-mail and phone were replaced by keyed pseudonyms and names dropped before "

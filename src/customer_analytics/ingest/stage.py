@@ -16,7 +16,8 @@ import ibis
 import pandas as pd
 
 from customer_analytics import privacy
-from customer_analytics.config import Config
+from customer_analytics.config import Config, today_in
+from customer_analytics.ingest.data_end import settle_data_end
 from customer_analytics.ingest.profile import profile_table
 from customer_analytics.pipeline.outputs import INPUT_FILES, Outputs
 from customer_analytics.sources import read_source
@@ -33,15 +34,6 @@ PROFILE = OUTPUTS.declare(
     "profile.parquet", "per table and column: declared type, nulls, distinct values, range"
 )
 
-# Where the data's end is read, first found wins. Without orders (a campaign file) the
-# latest assignment is the latest moment the data names: its outcomes may run later,
-# but the file carries no time for them.
-DATA_END_COLUMNS = (
-    ("orders", "order_ts"),
-    ("order_items", "order_ts"),
-    ("exposures", "assigned_ts"),
-)
-
 
 def read_ingested(con: ibis.BaseBackend, path: Path) -> ibis.Table:
     """An ingest output with ``_row``, the row's 1-based number in the delivered file.
@@ -56,26 +48,22 @@ def read_ingested(con: ibis.BaseBackend, path: Path) -> ibis.Table:
     return table.mutate(_row=table.file_row_number + 1).drop("file_row_number")
 
 
-def last_order_utc(tables: dict[str, ibis.Table], zone: str) -> str | None:
-    """The latest order (else assignment) time delivered, in UTC: the data's end when the
-    source does not say.
+def declared_personal_ids(cfg: Config) -> tuple[str, ...]:
+    """The id columns the source declares personal (pseudonymised in every table)."""
+    source = cfg.source
+    declared = (source.kind == "files" and any(m.personal_ids for m in source.tables.values())) or (
+        source.kind == "campaign" and source.campaign.personal_ids
+    )
+    return privacy.ID_COLUMNS if declared else ()
 
-    ``tables`` are the stage's written Parquet files, so a CSV is not parsed again.
-    """
-    from customer_analytics.utils.timestamps import to_utc
 
-    for name, column in DATA_END_COLUMNS:
-        table = tables.get(name)
-        if table is not None and column in table.columns:
-            if table[column].type().is_timestamp():
-                # Local times convert to UTC in the same order, give or take a
-                # daylight-saving hour: only the last day's need converting.
-                latest_local = table[column].max()
-                table = table.filter(table[column] >= latest_local - ibis.interval(days=1))
-            parsed, _ = to_utc(table[column], zone)
-            latest = table.aggregate(latest=parsed.max()).execute()["latest"].iloc[0]
-            return None if pd.isna(latest) else str(pd.Timestamp(latest))
-    return None
+def personal_ids_setting(cfg: Config, table: str) -> str:
+    """The setting that declares a table's ids personal, for the message that asks for it."""
+    if cfg.source.kind == "files":
+        return f"source.tables.{table}.personal_ids: true"
+    if cfg.source.kind == "campaign":
+        return "source.campaign.personal_ids: true"
+    return f"source.tables.{table}.personal_ids: true (read the file with source.kind: files)"
 
 
 def run(cfg: Config, inputs: dict[str, Path], out: Path) -> dict[str, Any]:
@@ -106,12 +94,13 @@ def run(cfg: Config, inputs: dict[str, Path], out: Path) -> dict[str, Any]:
     # (hashlib releases the GIL): a few hundred MB take most of a second.
     hashing = ThreadPoolExecutor(max_workers=1)
     checksums = {name: hashing.submit(file_sha256, path) for name, path in source.files.items()}
+    personal_ids = declared_personal_ids(cfg)
     for name, table in source.tables.items():
-        if privacy.has_pii(table.columns):
+        if privacy.has_pii(table.columns) or set(personal_ids) & set(table.columns):
             key = key or privacy.pseudonymisation_key(
                 dev_key_allowed=cfg.privacy.dev_key, source=source_name
             )
-            hashed, treated = privacy.pseudonymise(table, key)
+            hashed, treated = privacy.pseudonymise(table, key, personal_ids)
             write_parquet(hashed, DELIVERED.at(out, table=name))
             pii = {f"{c}_hash" for c in treated if privacy.PII_COLUMNS[c] == "hash"}
         else:
@@ -121,6 +110,10 @@ def run(cfg: Config, inputs: dict[str, Path], out: Path) -> dict[str, Any]:
         # Values the adapter parsed are checked in the written copy; a failure leaves no
         # stage output behind (the stage's folder is removed).
         source.check(name, written)
+        if not personal_ids:
+            privacy.refuse_personal_ids(
+                written, name, str(source.files[name]), personal_ids_setting(cfg, name)
+            )
         written_tables[name] = written
         profile = profile_table(written, source.declared.get(name), pii=pii)
         profile.insert(0, "table", name)
@@ -136,13 +129,22 @@ def run(cfg: Config, inputs: dict[str, Path], out: Path) -> dict[str, Any]:
         )
     hashing.shutdown()
     pd.concat(profiles, ignore_index=True).to_parquet(PROFILE.at(out), index=False)
-    data_end = source.data_end or last_order_utc(written_tables, cfg.shop.timezone)
+    # The data's end leaves out rows dated after the run's own date, or isolated by a
+    # long gap (ingest/data_end.yaml); cleaning sets them aside as after_data_end.
+    end = settle_data_end(
+        written_tables,
+        cfg.shop.timezone,
+        cfg.run.today or today_in(cfg.shop.timezone),
+        declared=source.data_end,
+    )
+    data_end = end.utc
     as_of = str(cfg.run.as_of) if cfg.run.as_of else (data_end or "")[:10]
     return {
         "tables": len(rows),
         "rows": rows,
         "rows_total": sum(rows.values()),
         "data_end_utc": data_end,
+        **end.findings(),
         **({"source_notes": source.notes} if source.notes else {}),
         "as_of": as_of,
         "pseudonymised": key is not None,

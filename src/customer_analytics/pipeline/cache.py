@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import logging
 import os
 import shutil
 import tempfile
@@ -19,14 +20,14 @@ from pathlib import Path
 
 from customer_analytics.config import SECRET_ENV, Config, project_root
 from customer_analytics.pipeline.outputs import META_FILE
-from customer_analytics.pipeline.registry import run_function
+from customer_analytics.pipeline.registry import RUN_FIELDS, run_function, settings_of
 from customer_analytics.privacy import key_fingerprint
 from customer_analytics.utils.checksums import file_sha256, sha256_file
+from customer_analytics.utils.files import remove_abandoned, temporary_name
+
+log = logging.getLogger("customer_analytics.run")
 
 _PACKAGE_DIR = Path(__file__).resolve().parents[1]
-
-# Sections that never change a stage's numbers (where reports go, how many are kept).
-_IRRELEVANT = {"reports"}
 
 
 @functools.lru_cache(maxsize=1)
@@ -71,21 +72,29 @@ def _experiments_file_fingerprint(cfg: Config) -> str:
 
 
 def stage_key(cfg: Config, stage: str, upstream: list[str]) -> str:
-    """The cache key of ``stage`` given the keys of the stages before it."""
+    """The cache key of ``stage`` given the keys of the stages before it.
+
+    It covers the settings sections the stage declares (``pipeline/registry.py``; of
+    ``run`` only :data:`~customer_analytics.pipeline.registry.RUN_FIELDS`), what those
+    sections point at outside the config (the source's bytes, the experiments file, the
+    pseudonymisation key), the code, the stage's notebook and the upstream keys: a
+    setting another stage reads does not move this one.
+    """
+    sections = settings_of(stage)
+    dumped = cfg.to_jsonable()
+    settings = {s: dumped[s] for s in sections if s != "run"}
+    if "run" in sections:
+        settings["run"] = {f: str(getattr(cfg.run, f)) for f in RUN_FIELDS}
     notebook = notebook_path(stage)
     payload = {
         "stage": stage,
-        "config": {
-            k: v for k, v in cfg.to_jsonable().items() if k not in _IRRELEVANT and k != "run"
-        },
-        "as_of": str(cfg.run.as_of),
-        "snapshot_offset_days": cfg.run.snapshot_offset_days,
+        "settings": settings,
         "code": code_fingerprint(),
         "notebook": hashlib.sha256(notebook.read_bytes()).hexdigest() if notebook.exists() else "",
-        "source": source_fingerprint(cfg),
-        "experiments_file": _experiments_file_fingerprint(cfg),
+        "source": source_fingerprint(cfg) if "source" in sections else "",
+        "experiments_file": _experiments_file_fingerprint(cfg) if "ab" in sections else "",
+        "secret": _secret_fingerprint() if "privacy" in sections else "",
         "upstream": upstream,
-        "secret": _secret_fingerprint(),
     }
     blob = json.dumps(payload, sort_keys=True, default=str).encode()
     return hashlib.sha256(blob).hexdigest()[:20]
@@ -106,24 +115,97 @@ def upstream_of(cfg: Config, stage: str) -> list[str]:
 
 
 def cached_outputs(cfg: Config, stage: str, key: str, inputs: dict[str, Path]) -> Path:
-    """The stage's outputs for ``key``, computed once and then reused."""
+    """The stage's outputs for ``key``, computed once and then reused.
+
+    A finished entry is reused only if its files still have the checksums written when
+    it was made (:func:`seal`); one that fails the check is logged and recomputed.
+    Temporaries of computations whose process was killed are removed first.
+    """
     entry = cfg.cache_dir / stage / key / "outputs"
-    if (entry / META_FILE).is_file():
+    if (entry / META_FILE).is_file() and entry_intact(entry.parent, stage):
         return entry
     (cfg.cache_dir / stage).mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{key}-", dir=cfg.cache_dir / stage))
+    remove_abandoned(cfg.cache_dir / stage, ".")
+    tmp = Path(tempfile.mkdtemp(prefix=temporary_name("."), dir=cfg.cache_dir / stage))
     out = tmp / "outputs"
     out.mkdir()
     try:
-        findings = run_function(stage)(cfg, inputs, out)
+        findings = run_function(stage)(cfg.only(settings_of(stage), stage), inputs, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)  # a failed stage leaves nothing behind
         raise
     (out / META_FILE).write_text(
         json.dumps({"stage": stage, "key": key, "findings": findings}, default=str, indent=1)
     )
+    seal(out)
     publish_dir(tmp, entry.parent)
     return entry
+
+
+def sweep(cache_dir: Path) -> list[Path]:
+    """Remove the temporaries that killed processes left anywhere in the cache (a stage's
+    half-computed outputs, a half-stored report); those of live processes stay."""
+    removed: list[Path] = []
+    for stage in cache_dir.iterdir() if cache_dir.is_dir() else []:
+        if stage.is_dir():
+            removed += remove_abandoned(stage, ".")
+            for entry in (e for e in stage.iterdir() if e.is_dir()):
+                removed += remove_abandoned(entry, ".report-")
+    return removed
+
+
+def _checksums_file(folder: Path) -> Path:
+    return folder.with_name(f"{folder.name}.sha256.json")
+
+
+def seal(folder: Path) -> None:
+    """Record the SHA-256 of every file in ``folder`` beside it (``<folder>.sha256.json``),
+    so a later reuse can tell that nothing in it changed."""
+    digests = {
+        p.relative_to(folder).as_posix(): sha256_file(p)
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+    _checksums_file(folder).write_text(json.dumps(digests, indent=1))
+
+
+def changed(folder: Path) -> str | None:
+    """What differs in ``folder`` from its seal (a file changed, missing or added), or
+    None when it is as sealed. A folder without a seal counts as changed."""
+    sealed = _checksums_file(folder)
+    if not sealed.is_file():
+        return f"{folder} has no checksums"
+    digests = json.loads(sealed.read_text())
+    present = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
+    for name in sorted(set(digests) | present):
+        if name not in present:
+            return f"{name} is missing"
+        if name not in digests:
+            return f"{name} was added"
+        if sha256_file(folder / name) != digests[name]:
+            return f"{name} changed"
+    return None
+
+
+def entry_intact(entry: Path, stage: str) -> bool:
+    """Whether a cache entry's sealed folders (``outputs``, and ``report`` once the runner
+    stored it) are as sealed; an entry that is not is removed, and the log says why."""
+    for part in ("outputs", "report"):
+        folder = entry / part
+        if part == "report" and not folder.exists():
+            continue
+        problem = changed(folder)
+        if problem is not None:
+            log.warning(
+                "cache entry %s of stage %s failed its check (%s/%s): recomputing",
+                entry.name,
+                stage,
+                part,
+                problem,
+            )
+            shutil.rmtree(entry, ignore_errors=True)
+            return False
+    return True
 
 
 def ensure_stage(cfg: Config, stage: str) -> Path:
@@ -137,29 +219,16 @@ def ensure_stage(cfg: Config, stage: str) -> Path:
     return inputs[stage]
 
 
-def publish_dir(tmp: Path, final: Path) -> Path:
-    """Move a fully written folder into place, so a crash never leaves half a cache entry."""
+def publish_dir(tmp: Path, final: Path) -> bool:
+    """Move a fully written folder into place, so a crash never leaves half a cache entry.
+
+    Returns False when another process published the same key first (its content is
+    equivalent, and ``tmp`` is removed).
+    """
     final.parent.mkdir(parents=True, exist_ok=True)
     try:
         os.replace(tmp, final)
     except OSError:
-        # Another process published the same key first: its content is equivalent.
         shutil.rmtree(tmp, ignore_errors=True)
-    return final
-
-
-def link_tree(src: Path, dst: Path) -> None:
-    """Copy a folder by hard links where possible (cheap, and cache entries are never edited)."""
-    dst.mkdir(parents=True, exist_ok=True)
-    for item in src.rglob("*"):
-        target = dst / item.relative_to(src)
-        if item.is_dir():
-            target.mkdir(parents=True, exist_ok=True)
-            continue
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if target.exists():
-            target.unlink()
-        try:
-            os.link(item, target)
-        except OSError:
-            shutil.copy2(item, target)
+        return False
+    return True

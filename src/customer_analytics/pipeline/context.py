@@ -2,8 +2,9 @@
 
 A notebook opens its stage with :func:`open_stage`. Under the runner (papermill passes
 ``run_dir``) outputs go to the run's data folder and figures to the run's report. Opened
-by hand in JupyterLab (``run_dir`` empty), it reads its inputs from the newest run
-(``$CUSTOMER_ANALYTICS_RUN_DIR``, else ``reports/latest``) or, when there is none,
+by hand in JupyterLab (``run_dir`` empty), it reads its inputs from
+``$CUSTOMER_ANALYTICS_RUN_DIR``, else the newest successful run of its own config
+(``reports/latest-<run.name>``), or, when there is none,
 computes them through the same cached stage functions, and writes to a scratch folder
 so no finished run is ever changed.
 """
@@ -28,25 +29,27 @@ from customer_analytics.config import (
 from customer_analytics.pipeline.cache import (
     cached_outputs,
     ensure_stage,
-    link_tree,
     stage_key,
     stage_keys,
     upstream_of,
 )
 from customer_analytics.pipeline.outputs import META_FILE, Output
+from customer_analytics.pipeline.registry import settings_of
+from customer_analytics.pipeline.runs import MANIFEST, latest_of
+from customer_analytics.utils.files import copy_tree
 
 
-def find_run_dir(run_dir: str | Path | None, reports_dir: Path | None = None) -> Path | None:
-    """The run a notebook reads from: the argument, the environment, or the newest run."""
+def find_run_dir(run_dir: str | Path | None, cfg: Config | None = None) -> Path | None:
+    """The run a notebook reads from: the argument, the environment, or the newest
+    successful run of the notebook's own config (never another config's)."""
     for candidate in (run_dir, os.environ.get(RUN_DIR_ENV)):
         if candidate:
             path = Path(candidate)
             path = path if path.is_absolute() else project_root() / path
-            if not (path / "manifest.json").is_file():
-                raise FileNotFoundError(f"{path} is not a run folder (no manifest.json)")
+            if not (path / MANIFEST).is_file():
+                raise FileNotFoundError(f"{path} is not a run folder (no {MANIFEST})")
             return path.resolve()
-    latest = (reports_dir or project_root() / "reports") / "latest"
-    return latest.resolve() if (latest / "manifest.json").is_file() else None
+    return None if cfg is None else latest_of(cfg.reports_dir, cfg.run.name)
 
 
 @dataclass
@@ -57,8 +60,8 @@ class StageContext:
     ----------
     name
         The stage, e.g. ``"01_ingest"``.
-    cfg
-        The run's validated configuration.
+    run_cfg
+        The run's whole validated configuration (the pipeline's own use).
     mode
         ``"run"`` under the runner, ``"hand"`` when opened in JupyterLab.
     key
@@ -74,7 +77,7 @@ class StageContext:
     """
 
     name: str
-    cfg: Config
+    run_cfg: Config
     mode: str
     key: str
     inputs: dict[str, Path]
@@ -86,12 +89,18 @@ class StageContext:
         default_factory=lambda: {"findings": {}, "summary": [], "chart": None}
     )
 
+    @property
+    def cfg(self) -> Config:
+        """The settings the stage declares (``pipeline/registry.py``); reading another
+        section raises, since the stage's cache key does not cover it."""
+        return self.run_cfg.only(settings_of(self.name), self.name)
+
     # -- inputs and outputs -------------------------------------------------------
     def compute(self) -> Path:
         """Run (or reuse) this stage's computation and return its output folder."""
-        outputs = cached_outputs(self.cfg, self.name, self.key, self.inputs)
+        outputs = cached_outputs(self.run_cfg, self.name, self.key, self.inputs)
         if self.mode == "run":
-            link_tree(outputs, self.out_dir)
+            copy_tree(outputs, self.out_dir)
         else:
             self.out_dir = outputs
         stored = json.loads((outputs / META_FILE).read_text())
@@ -156,22 +165,23 @@ def open_stage(
     name
         The stage's name (its notebook's file name without extension).
     config_path
-        Opened by hand: the config whose newest run (``<reports.dir>/latest``) is read,
-        or, when it has none, the config to compute from.
+        Opened by hand: the config whose newest successful run
+        (``<reports.dir>/latest-<run.name>``) is read, or, when it has none, the config
+        to compute from.
     run_dir
         The run folder the runner passes; empty when the notebook is opened by hand.
     """
     if run_dir:
         return _context_in_run(name, find_run_dir(run_dir), mode="run")
     cfg = load_config(config_path)
-    found = find_run_dir(None, cfg.reports_dir)
+    found = find_run_dir(None, cfg)
     if found is not None:
         return _context_in_run(name, found, mode="hand")
     inputs = {s: ensure_stage(cfg, s) for s in upstream_of(cfg, name)}
     scratch = cfg.scratch_dir / "no-run" / name
     return StageContext(
         name=name,
-        cfg=cfg,
+        run_cfg=cfg,
         mode="hand",
         key=_key(cfg, name),
         inputs=inputs,
@@ -188,15 +198,14 @@ def _key(cfg: Config, name: str) -> str:
 
 
 def _context_in_run(name: str, run: Path, mode: str) -> StageContext:
-    manifest = json.loads((run / "manifest.json").read_text())
-    cfg = config_from_dict(manifest["config"], origin=str(run / "manifest.json"))
+    manifest = json.loads((run / MANIFEST).read_text())
+    cfg = config_from_dict(manifest["config"], origin=str(run / MANIFEST))
     data = Path(manifest["paths"]["data"])
     inputs = {s: data / s for s in upstream_of(cfg, name)}
     if mode == "run":
         meta = data / "_meta" / f"{name}.json"
-        return StageContext(
-            name, cfg, mode, _key(cfg, name), inputs, data / name, run / "figures", meta, run
-        )
+        key = manifest.get("cache_keys", {}).get(name) or _key(cfg, name)
+        return StageContext(name, cfg, mode, key, inputs, data / name, run / "figures", meta, run)
     scratch = cfg.scratch_dir / manifest["run_id"] / name
     return StageContext(
         name,

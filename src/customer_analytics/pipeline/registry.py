@@ -17,11 +17,15 @@ from typing import Any
 
 @dataclass(frozen=True)
 class StageEntry:
-    """One stage: ``name`` (its notebook's file name), ``title`` and ``package``."""
+    """One stage: ``name`` (its notebook's file name), ``title``, ``package``, and the
+    settings sections its code and notebook read (``settings``): the stage is handed
+    only those, and its cache key covers them (of ``run``, only the fields that change
+    numbers, :data:`RUN_FIELDS`) and the keys of the stages before it, no more."""
 
     name: str
     title: str
     package: str
+    settings: tuple[str, ...]
 
     @property
     def module(self) -> str:
@@ -29,15 +33,42 @@ class StageEntry:
         return f"{self.package}.stage"
 
 
+# The planted truth is found through source and data (Config.truth_dir), so the stages
+# that check against it read both.
 STAGES: tuple[StageEntry, ...] = (
-    StageEntry("01_ingest", "Ingestion and profile", "customer_analytics.ingest"),
-    StageEntry("02_clean", "Cleaning, quarantine and identity", "customer_analytics.clean"),
-    StageEntry("03_rfm", "RFM segments", "customer_analytics.rfm"),
-    StageEntry("04_clv", "Customer lifetime value", "customer_analytics.clv"),
-    StageEntry("05_clustering", "Customer clusters", "customer_analytics.clustering"),
-    StageEntry("06_personas", "Personas and audiences", "customer_analytics.personas"),
-    StageEntry("07_ab_test", "Experiments (A/B tests)", "customer_analytics.experiments"),
-)
+    StageEntry(
+        "01_ingest", "Ingestion and profile", "customer_analytics.ingest",
+        settings=("run", "source", "shop", "privacy", "data"),
+    ),
+    StageEntry(
+        "02_clean", "Cleaning, quarantine and identity", "customer_analytics.clean",
+        settings=("clean", "shop", "ab"),
+    ),
+    StageEntry(
+        "03_rfm", "RFM segments", "customer_analytics.rfm",
+        settings=("run", "rfm", "clv", "privacy"),
+    ),
+    StageEntry(
+        "04_clv", "Customer lifetime value", "customer_analytics.clv",
+        settings=("clv", "rfm", "shop", "privacy", "source", "data"),
+    ),
+    StageEntry(
+        "05_clustering", "Customer clusters", "customer_analytics.clustering",
+        settings=("run", "clustering", "shop", "privacy", "source", "data"),
+    ),
+    StageEntry(
+        "06_personas", "Personas and audiences", "customer_analytics.personas",
+        settings=("personas", "rfm", "shop", "privacy", "source", "data"),
+    ),
+    StageEntry(
+        "07_ab_test", "Experiments (A/B tests)", "customer_analytics.experiments",
+        settings=("ab", "shop", "privacy", "source", "data"),
+    ),
+)  # fmt: skip
+#: The fields of the ``run`` section that change a stage's numbers (rows dated after
+#: ``today`` are left out of the data's end; the name, title and stage list change none;
+#: which stages ran reaches a key through the keys before it).
+RUN_FIELDS = ("as_of", "snapshot_offset_days", "today")
 STAGE_NAMES: tuple[str, ...] = tuple(s.name for s in STAGES)
 _BY_NAME = {s.name: s for s in STAGES}
 
@@ -59,6 +90,11 @@ def stage_of_module(module: str) -> str:
         if module == stage.package or module.startswith(stage.package + "."):
             return stage.name
     raise KeyError(f"module {module} belongs to no registered stage")
+
+
+def settings_of(name: str) -> tuple[str, ...]:
+    """The settings sections stage ``name`` declares it reads."""
+    return entry(name).settings
 
 
 def run_function(name: str) -> Callable[..., dict[str, Any]]:

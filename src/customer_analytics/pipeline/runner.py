@@ -12,10 +12,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import os
 import platform
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from importlib import metadata
@@ -25,11 +27,12 @@ from typing import Any
 import papermill
 
 from customer_analytics.config import Config, project_root
-from customer_analytics.pipeline import cache
+from customer_analytics.pipeline import cache, runs
 from customer_analytics.pipeline.cache import stage_keys
 from customer_analytics.pipeline.outputs import INPUT_FILES, META_FILE
 from customer_analytics.pipeline.registry import stage_title
 from customer_analytics.report import export_stage_html, write_index
+from customer_analytics.utils.files import copy_tree, remove_abandoned, temporary_name
 
 log = logging.getLogger("customer_analytics.run")
 
@@ -88,22 +91,6 @@ def _versions() -> dict[str, str]:
     return found
 
 
-def _new_report_dir(cfg: Config) -> tuple[str, Path]:
-    """A fresh run folder; an existing one is never reused or written over."""
-    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    base = f"{stamp}-{cfg.run.name}"
-    cfg.reports_dir.mkdir(parents=True, exist_ok=True)
-    for n in range(1, 1000):
-        run_id = base if n == 1 else f"{base}-{n}"
-        path = cfg.reports_dir / run_id
-        try:
-            path.mkdir()
-        except FileExistsError:
-            continue
-        return run_id, path
-    raise RuntimeError(f"could not find a free run folder name under {cfg.reports_dir}")
-
-
 def _attach_log(path: Path) -> logging.Handler:
     handler = logging.FileHandler(path)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
@@ -127,15 +114,22 @@ class Runner:
         self.fresh = fresh
 
     def run(self) -> RunResult:
+        """Run every configured stage; the run folder is locked while it runs."""
+        run_id, report = runs.new_run_folder(self.cfg.reports_dir, self.cfg.run.name)
+        with runs.RunLock(report):
+            return self._run(run_id, report)
+
+    def _run(self, run_id: str, report: Path) -> RunResult:
         cfg = self.cfg
-        run_id, report = _new_report_dir(cfg)
         data = cfg.runs_data_dir / run_id
         data.mkdir(parents=True)
         handler = _attach_log(report / "run.log")
         started = time.perf_counter()
         manifest: dict[str, Any] = {
+            "tool": runs.TOOL,
             "run_id": run_id,
             "status": "running",
+            "pid": os.getpid(),
             "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "finished": None,
             "config": cfg.to_jsonable(),
@@ -151,20 +145,29 @@ class Runner:
                 **({"truth": str(cfg.truth_dir)} if cfg.truth_dir else {}),
             },
         }
-        self._write(report, manifest)
-        keys = stage_keys(cfg)
+        # The notebooks take their keys from here: code edited during the run cannot
+        # split a stage's outputs and its report between two keys.
+        keys = manifest["cache_keys"] = stage_keys(cfg)
+        runs.write_manifest(report, manifest)
+        runs.our_runs(cfg.reports_dir)  # marks earlier runs that were killed as interrupted
+        for leftover in cache.sweep(cfg.cache_dir):
+            log.info("removed %s, left by a run that was killed", leftover)
         log.info("run %s: %d stage(s) -> %s", run_id, len(keys), report)
         try:
             for number, (stage, key) in enumerate(keys.items(), start=1):
                 manifest["stages"].append(
                     self._stage(stage, key, report, data, manifest, number, len(keys))
                 )
-                self._write(report, manifest)
+                runs.write_manifest(report, manifest)
                 if manifest["stages"][-1]["status"] == "failed":
                     raise StageFailed(manifest["stages"][-1]["error"])
             manifest["status"] = "ok"
-        except StageFailed:
+        except Exception as error:  # a stage's failure, or the run's own (a full disk)
             manifest["status"] = "failed"
+            if not isinstance(error, StageFailed):
+                manifest["error"] = _run_error(error)
+                log.error(manifest["error"])
+                log.debug("where the run failed", exc_info=error)
             for stage in list(keys)[len(manifest["stages"]) :]:
                 manifest["stages"].append(
                     {"name": stage, "title": stage_title(stage), "status": "skipped"}
@@ -172,15 +175,26 @@ class Runner:
         finally:
             manifest["finished"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
             manifest["seconds"] = round(time.perf_counter() - started, 2)
-            self._write(report, manifest)
-            write_index(report, manifest)
-            if manifest["status"] == "ok":
-                _point_latest(cfg.reports_dir, report)
-            prune(cfg.reports_dir, cfg.runs_data_dir, keep=cfg.reports.keep)
+            self._finish(report, manifest)
             log.info("run %s %s in %.1f s", run_id, manifest["status"], manifest["seconds"])
             logging.getLogger().removeHandler(handler)
             handler.close()
         return RunResult(run_id, report, manifest["status"], manifest)
+
+    def _finish(self, report: Path, manifest: dict[str, Any]) -> None:
+        """Record the outcome, point the latest links at a success and prune; a folder
+        that cannot take even the manifest any more (a full disk) is logged, not raised."""
+        cfg = self.cfg
+        try:
+            runs.write_manifest(report, manifest)
+            write_index(report, manifest)
+            if manifest["status"] == "ok":
+                runs.point_latest(cfg.reports_dir, report, cfg.run.name)
+            runs.prune(cfg.reports_dir, cfg.runs_data_dir, cfg.run.name, cfg.reports.keep)
+        except OSError as error:
+            manifest["status"] = "failed"
+            manifest["error"] = _run_error(error)
+            log.error(manifest["error"])
 
     # -- one stage ------------------------------------------------------------------
     def _stage(
@@ -204,9 +218,11 @@ class Runner:
         }
         t0 = time.perf_counter()
         log.info("[%d/%d] %s: %s ...", number, total, stage, record["title"])
-        reusable = (entry / "report" / "stage.json").is_file() and (
-            entry / "outputs" / META_FILE
-        ).is_file()
+        reusable = (
+            (entry / "report" / "stage.json").is_file()
+            and (entry / "outputs" / META_FILE).is_file()
+            and cache.entry_intact(entry, stage)
+        )
         if self.fresh:
             # Drop the entry so the notebook's compute() cannot reuse cached outputs either.
             shutil.rmtree(entry, ignore_errors=True)
@@ -259,6 +275,7 @@ class Runner:
             error = (
                 f"stage {stage} failed in cell {err.cell_index} "
                 f"(execution count {err.exec_count}): {err.ename}: {err.evalue}"
+                f"{_what_to_do(err.evalue)}"
             )
             log.error(error)
         except Exception as err:  # the kernel died or the notebook is unreadable
@@ -278,9 +295,10 @@ class Runner:
         """Keep what the stage made beside its outputs in the cache, for reuse."""
         if (entry / "report" / "stage.json").is_file():
             return
-        tmp = entry / ".report-tmp"
-        shutil.rmtree(tmp, ignore_errors=True)
-        (tmp / "figures").mkdir(parents=True)
+        entry.mkdir(parents=True, exist_ok=True)
+        remove_abandoned(entry, ".report-")
+        tmp = Path(tempfile.mkdtemp(prefix=temporary_name(".report-"), dir=entry))
+        (tmp / "figures").mkdir()
         shutil.copy2(report / "notebooks" / f"{stage}.ipynb", tmp / "notebook.ipynb")
         for name in (f"{stage}.html", f"{stage}.analyst.html"):
             shutil.copy2(report / name, tmp / name)
@@ -288,7 +306,9 @@ class Runner:
             shutil.copy2(fig, tmp / "figures" / fig.name)
         meta = data / "_meta" / f"{stage}.json"
         (tmp / "stage.json").write_text(meta.read_text() if meta.is_file() else "{}")
-        cache.publish_dir(tmp, entry / "report")
+        if cache.publish_dir(tmp, entry / "report"):
+            # Sealed once in place; until then the entry is not reused (it is recomputed).
+            cache.seal(entry / "report")
 
     def _reuse(self, entry: Path, stage: str, report: Path, data: Path) -> None:
         stored = entry / "report"
@@ -296,16 +316,10 @@ class Runner:
         shutil.copy2(stored / "notebook.ipynb", report / "notebooks" / f"{stage}.ipynb")
         for name in (f"{stage}.html", f"{stage}.analyst.html"):
             shutil.copy2(stored / name, report / name)
-        cache.link_tree(stored / "figures", report / "figures")
-        cache.link_tree(entry / "outputs", data / stage)
+        copy_tree(stored / "figures", report / "figures")
+        copy_tree(entry / "outputs", data / stage)
         (data / "_meta").mkdir(exist_ok=True)
         shutil.copy2(stored / "stage.json", data / "_meta" / f"{stage}.json")
-
-    @staticmethod
-    def _write(report: Path, manifest: dict[str, Any]) -> None:
-        tmp = report / "manifest.json.tmp"
-        tmp.write_text(json.dumps(manifest, indent=2, default=str))
-        tmp.replace(report / "manifest.json")
 
 
 def _publish(outputs: Path, report: Path) -> None:
@@ -316,50 +330,34 @@ def _publish(outputs: Path, report: Path) -> None:
             shutil.copytree(outputs / name, report / name, dirs_exist_ok=True)
 
 
+def _run_error(error: BaseException) -> str:
+    """The run's own failure (outside any stage's notebook), naming the file it hit."""
+    where = f" ({error.filename})" if isinstance(error, OSError) and error.filename else ""
+    reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+    return (
+        f"the run failed outside the stages: {type(error).__name__}: {reason}{where}"
+        f"{_what_to_do(reason)}"
+    )
+
+
+#: Failures a user fixes outside the data, by what their message says.
+_ADVICE = {
+    "No space left on device": "the disk holding data.dir or reports.dir is full",
+    "File too large": "a file reached the size limit of this process (ulimit -f)",
+}
+
+
+def _what_to_do(message: str) -> str:
+    for says, why in _ADVICE.items():
+        if says in message:
+            return f" ({why}: make room and run again; finished stages are reused)"
+    return ""
+
+
 def _cell_seconds(notebook: Path) -> float:
     """Seconds the notebook's cells took, from papermill's per-cell metadata."""
     cells = json.loads(notebook.read_text())["cells"]
     return sum((c.get("metadata", {}).get("papermill", {}).get("duration") or 0.0) for c in cells)
-
-
-def _point_latest(reports_dir: Path, report: Path) -> None:
-    link = reports_dir / "latest"
-    tmp = reports_dir / ".latest-tmp"
-    if tmp.is_symlink() or tmp.exists():
-        tmp.unlink()
-    tmp.symlink_to(report.name)
-    tmp.replace(link)
-
-
-def _run_dirs(reports_dir: Path) -> list[Path]:
-    return sorted(
-        (
-            p
-            for p in reports_dir.iterdir()
-            if p.is_dir() and not p.is_symlink() and (p / "manifest.json").is_file()
-        ),
-        key=lambda p: p.name,
-    )
-
-
-def prune(reports_dir: Path, runs_data_dir: Path, keep: int) -> list[str]:
-    """Delete all but the newest ``keep`` runs, never the newest successful one.
-
-    Returns the run ids removed (report folder and run data folder).
-    """
-    runs = _run_dirs(reports_dir)
-    ok = [p for p in runs if json.loads((p / "manifest.json").read_text()).get("status") == "ok"]
-    protected = {p.name for p in runs[-keep:]} | ({ok[-1].name} if ok else set())
-    removed = []
-    for path in runs:
-        if path.name in protected:
-            continue
-        shutil.rmtree(path)
-        shutil.rmtree(runs_data_dir / path.name, ignore_errors=True)
-        removed.append(path.name)
-    if removed:
-        log.info("pruned %d old run(s): %s", len(removed), ", ".join(removed))
-    return removed
 
 
 def configure_logging(verbose: bool = False) -> None:

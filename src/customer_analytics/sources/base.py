@@ -106,6 +106,25 @@ def fail_unparsed(
             )
 
 
+def checks_in_turn(
+    *checks: Callable[[ibis.Table], None] | None,
+) -> Callable[[ibis.Table], None] | None:
+    """One check running ``checks`` in the order given (None where there is none).
+
+    A file's lines are checked before its values: a line with a field too many would
+    otherwise show as a value that does not parse.
+    """
+    present = [c for c in checks if c is not None]
+    if len(present) < 2:
+        return present[0] if present else None
+
+    def check(written: ibis.Table) -> None:
+        for each in present:
+            each(written)
+
+    return check
+
+
 def verify_checksum(path: Path, expected: str | None) -> None:
     """Fail when ``expected`` (the config's ``source.sha256``) does not match the file."""
     if expected is None:

@@ -24,7 +24,15 @@ The file becomes two canonical tables, both keeping ``_row`` (the 1-based data r
 
 Values stay text as delivered (a Parquet file's typed columns are cast to text, so the
 rules see one representation); the cleaning stage checks them and later stages type
-them. A mapped column the file lacks stops the run naming the file and the column.
+them. With a ``date_format``, the assignment and outcome times are parsed with it
+instead, and a value that does not match stops the run (naming the column, an example
+and the count), as a shop's own files do. A mapped column the file lacks stops the run
+naming the file and the column.
+
+Where the file also records what each customer was shown (a landing page, a creative),
+``shown: {column: landing_page, arms: {control: old_page, treatment: new_page}}`` adds
+it to ``exposures`` as ``shown``, and the cleaning rule ``exposure_arm_mismatch`` sets
+aside the rows whose arm and page disagree.
 """
 
 from __future__ import annotations
@@ -35,8 +43,13 @@ import ibis
 import ibis.expr.datatypes as dt_ibis
 
 from customer_analytics.config import CampaignSettings, Config, FileMapping
-from customer_analytics.sources.base import SourceError, SourceTables, verify_checksum
-from customer_analytics.sources.files import _read
+from customer_analytics.sources.base import (
+    SourceError,
+    SourceTables,
+    checks_in_turn,
+    verify_checksum,
+)
+from customer_analytics.sources.files import _read, parse_dates, timestamp_columns
 
 #: Columns the adapter writes itself: a delivered column of the same name would be lost.
 RESERVED = {"experiment_id", "customer_id", "variant", "assigned_ts", "outcome_ts", "_row"}
@@ -91,7 +104,7 @@ def read_campaign(cfg: Config, con: ibis.BaseBackend) -> SourceTables:
     if not path.is_file():
         raise SourceError(f"{path}: campaign file does not exist")
     verify_checksum(path, cfg.source.sha256)
-    raw = _read(con, path, FileMapping(file=path, columns={}))
+    raw, lines_check = _read(con, path, FileMapping(file=path, columns={}))
     found = list(raw.columns)
     assigned = spec.assigned if isinstance(spec.assigned, str) else None
     fixed_time = None
@@ -99,6 +112,8 @@ def read_campaign(cfg: Config, con: ibis.BaseBackend) -> SourceTables:
         fixed_time = _constant_time(spec.assigned)
         assigned = None
     mapped = {"arm": spec.arm, "customer_id": spec.customer_id, "outcome_ts": spec.outcome_ts}
+    if spec.shown is not None:
+        mapped["shown.column"] = spec.shown.column
     if fixed_time is None:
         mapped["assigned"] = str(spec.assigned)
     mapped.update({f"outcome/covariate/segment {c!r}": c for c in _columns(spec)})
@@ -129,11 +144,13 @@ def read_campaign(cfg: Config, con: ibis.BaseBackend) -> SourceTables:
         if assigned is not None
         else ibis.literal(fixed_time, type=dt_ibis.string)
     )
+    shown = {"shown": _text(numbered[spec.shown.column])} if spec.shown is not None else {}
     exposures = numbered.select(
         experiment_id=experiment,
         customer_id=customer,
         variant=_text(numbered[spec.arm]),
         assigned_ts=when,
+        **shown,
         _row=numbered._row,
     )
     stamped = {"outcome_ts": _text(numbered[spec.outcome_ts])} if spec.outcome_ts else {}
@@ -149,9 +166,26 @@ def read_campaign(cfg: Config, con: ibis.BaseBackend) -> SourceTables:
     if spec.outcome_ts:
         numeric["outcome_ts"] = "timestamp"
     notes = {"campaign_assigned": "column " + assigned if assigned else fixed_time}
+    if spec.shown is not None:  # what each arm shows, for the rule exposure_arm_mismatch
+        notes["shown_by_arm"] = {spec.experiment_id: dict(spec.shown.arms)}
+    tables = {"exposures": exposures, "outcomes": outcomes}
+    value_checks = {}
+    if spec.date_format:
+        names = {"assigned_ts": str(assigned), "outcome_ts": str(spec.outcome_ts)}
+        for name, column in (("exposures", assigned), ("outcomes", spec.outcome_ts)):
+            if column is not None:
+                tables[name], value_checks[name] = parse_dates(
+                    tables[name], timestamp_columns(name), path, spec.date_format, names
+                )
+    checks = {
+        name: check
+        for name in tables
+        if (check := checks_in_turn(lines_check, value_checks.get(name)))
+    }
     return SourceTables(
-        tables={"exposures": exposures, "outcomes": outcomes},
+        tables=tables,
         files={"exposures": path, "outcomes": path},
         declared={"exposures": {"assigned_ts": "timestamp"}, "outcomes": numeric},
         notes=notes,
+        checks=checks,
     )

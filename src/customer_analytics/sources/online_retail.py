@@ -21,9 +21,11 @@ from customer_analytics.config import Config
 from customer_analytics.sources.base import (
     SourceError,
     SourceTables,
+    checks_in_turn,
     parse_checked,
     verify_checksum,
 )
+from customer_analytics.sources.delimited import read_csv
 from customer_analytics.utils.checksums import file_sha256
 from customer_analytics.utils.text import strip
 from customer_analytics.utils.timestamps import try_strptime
@@ -142,11 +144,12 @@ def read_online_retail(cfg: Config, con: ibis.BaseBackend) -> SourceTables:
     verify_checksum(path, cfg.source.sha256)
     notes: dict = {}
     checks = {}
+    lines_check = None
     suffix = path.suffix.lower()
     if suffix == ".parquet":
         raw = con.read_parquet(path)
     elif suffix == ".csv":  # as delivered, text; parsed below while the ingest writes it
-        raw = con.read_csv(path, encoding="latin-1", header=True, all_varchar=True)
+        raw, lines_check = read_csv(con, path, encoding="latin-1")
     elif suffix in (".xlsx", ".xls"):
         raw, notes = _read_xlsx(con, path, cfg.cache_dir / "xlsx")
     else:
@@ -157,7 +160,8 @@ def read_online_retail(cfg: Config, con: ibis.BaseBackend) -> SourceTables:
     keep = [c for c in ("_sheet", "_sheet_row") if c in raw.columns]
     table = raw.select(*keep, **{canonical: raw[name] for canonical, name in mapping.items()})
     if table.quantity.type().is_string():  # CSV: parse to the types the other formats have
-        table, checks["order_items"] = _parse_text(table, path, mapping)
+        table, values_check = _parse_text(table, path, mapping)
+        checks["order_items"] = checks_in_turn(lines_check, values_check)
     table = table.mutate(
         **{c: table[c].cast(dt.string) for c in TEXT},
         order_ts=table.order_ts.cast(dt.timestamp),

@@ -2,6 +2,8 @@
 
 :mod:`.dates` (a run's day end, snapshot day and time units), :mod:`.text` (blank and
 stripped text, slugs), :mod:`.timestamps` (text and local times to UTC),
-:mod:`.parquet` (the Parquet writer every stage uses), :mod:`.checksums` (file digests)
-and :mod:`.reference` (the reference tables shipped with the package).
+:mod:`.parquet` (the Parquet writer every stage uses), :mod:`.checksums` (file digests),
+:mod:`.files` (copies, and temporaries a killed process left), :mod:`.processes`
+(worker pools that end with their parent) and :mod:`.reference` (the reference tables
+shipped with the package).
 """

@@ -1,9 +1,11 @@
 """Timestamps delivered as text in mixed formats and zones, normalised to UTC.
 
 Accepted, in order: epoch seconds; ISO 8601 with ``Z`` (UTC); ISO 8601 with an offset
-such as ``+08:00``; and shop-local formats (the first one is the export's canonical
-format, so only other formats count as fixed). Formats never include day/month orders
-that the data cannot decide; a source declares its own local format where it has one.
+such as ``+08:00``; and shop-local formats (the first is the export's canonical format,
+with or without fractional seconds, so only other formats count as fixed). Every format
+with seconds also reads them with a fraction (``22:11:48.556739``, one to six digits:
+DuckDB keeps microseconds). Formats never include day/month orders that the data cannot
+decide; a source declares its own local format where it has one.
 """
 
 from __future__ import annotations
@@ -17,10 +19,24 @@ import ibis.expr.datatypes as dt
 
 from customer_analytics.utils.text import strip
 
-#: Shop-local formats; the first is the export's canonical one (only others count as fixed).
-LOCAL_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M")
+#: The export's canonical shop-local format, and the same with fractional seconds (DuckDB's
+#: ``%f`` reads one to six digits): values in either are not counted as fixed.
+CANONICAL_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M:%S.%f")
+#: Shop-local formats, the canonical ones first (only the others count as fixed).
+LOCAL_FORMATS = (
+    *CANONICAL_FORMATS,
+    "%Y/%m/%d %H:%M:%S",
+    "%Y/%m/%d %H:%M:%S.%f",
+    "%Y-%m-%d %H:%M",
+    "%Y/%m/%d %H:%M",
+)
 UTC_FORMATS = ("%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%dT%H:%M:%S.%fZ")
-OFFSET_FORMATS = ("%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d %H:%M:%S%z")
+OFFSET_FORMATS = (
+    "%Y-%m-%dT%H:%M:%S%z",
+    "%Y-%m-%d %H:%M:%S%z",
+    "%Y-%m-%dT%H:%M:%S.%f%z",
+    "%Y-%m-%d %H:%M:%S.%f%z",
+)
 
 
 @ibis.udf.scalar.builtin(signature=((dt.string, dt.string), dt.Timestamp()))
@@ -140,9 +156,9 @@ def to_utc(column: ibis.Value, zone: str) -> tuple[ibis.Value, ibis.Value]:
     """Parse ``column`` into a naive UTC timestamp.
 
     Returns the parsed timestamp (null where nothing matched) and a boolean that is
-    true where the text was in the canonical format (the first local format).
+    true where the text was in the canonical format (:data:`CANONICAL_FORMATS`).
     """
-    formats = LOCAL_FORMATS
+    canonical = len(CANONICAL_FORMATS)
     if column.type().is_timestamp():
         return local_to_utc(column.cast(dt.timestamp), zone), ibis.literal(True)
     text = strip(column.cast(dt.string))
@@ -153,10 +169,9 @@ def to_utc(column: ibis.Value, zone: str) -> tuple[ibis.Value, ibis.Value]:
     epoch = epoch_seconds(digits.try_cast(dt.float64))
     utc = timezone("UTC", _first([try_strptime(text, f) for f in UTC_FORMATS]))
     offset = _first([try_strptime_zoned(text, f) for f in OFFSET_FORMATS])
-    local = try_strptime(text, formats[0])
-    branches = [epoch, utc, offset]
-    if len(formats) > 1:
-        branches.append(timezone(zone, _first([try_strptime(text, f) for f in formats[1:]])))
+    local = _first([try_strptime(text, f) for f in LOCAL_FORMATS[:canonical]])
+    other = _first([try_strptime(text, f) for f in LOCAL_FORMATS[canonical:]])
+    branches = [epoch, utc, offset, timezone(zone, other)]
     # The canonical format first: most rows stop there (COALESCE evaluates a branch only
     # for rows still null). The formats cannot match the same text, so order is free.
     parsed = ibis.coalesce(local_to_utc(local, zone), timezone_naive("UTC", _first(branches)))
