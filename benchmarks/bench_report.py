@@ -1,65 +1,113 @@
-"""How long `make report` takes once the environment exists, and where the time goes.
+"""How long a cold `make report` takes, where the time goes, and against an earlier commit.
 
-Runs configs/default.yaml twice into a temporary folder: a cold run (the synthetic shop
-generated, every stage computed) and a warm rerun (every stage reused from the cache).
-Prints the split of the cold run between generating the data, kernel start-up, the
-stages' own cells and HTML export. Target (issue 2): under 90 s on 2 cores.
+Runs a config cold through the command line (fresh data folder: the synthetic shop
+generated, every stage computed), then a warm rerun (every stage reused). With
+``--against REF`` the code of that git commit runs the same cold run in the same
+benchmark, from a temporary worktree on the same environment, and the two alternate
+``--rounds`` times, so the machine's speed of the day cancels out of the ratio. Prints
+each stage's kernel start-up, cells and HTML export.
 
     .venv/bin/python benchmarks/bench_report.py [--config configs/default.yaml]
+        [--against REF] [--rounds 2]
+
+Target (issue 18): the cold default run at most 0.6x the code before that issue.
 """
 
 from __future__ import annotations
 
 import argparse
-import logging
+import json
+import os
+import statistics
+import subprocess
+import sys
 import tempfile
 import time
+from pathlib import Path
 
-from customer_analytics.config import load_config
-from customer_analytics.pipeline.runner import Runner
-from customer_analytics.sources.synthetic import ensure_generated
+ROOT = Path(__file__).resolve().parents[1]
+TARGET_RATIO = 0.6
+PARTS = ("seconds_kernel", "seconds_cells", "seconds_export")
 
-TARGET_SECONDS = 90.0
+
+def run(code: Path, config: str, folder: Path) -> tuple[float, dict]:
+    """One command-line run of ``config`` with the package at ``code``: (wall seconds,
+    manifest)."""
+    env = {**os.environ, "PYTHONPATH": str(code / "src"), "CUSTOMER_ANALYTICS_HOME": str(code)}
+    args = ["--set", f"reports.dir={folder}/reports", "--set", f"data.dir={folder}/data"]
+    start = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-m", "customer_analytics", "run", "--config", config, *args],
+        cwd=code,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    seconds = time.perf_counter() - start
+    if done.returncode != 0:
+        raise SystemExit(f"{code}: the run failed:\n{done.stderr[-3000:]}")
+    report = Path(done.stdout.strip().splitlines()[-1].removeprefix("report: ")).parent
+    return seconds, json.loads((report / "manifest.json").read_text())
+
+
+def split(manifest: dict) -> dict[str, dict[str, float]]:
+    """Per stage: wall seconds and kernel start-up, cells and export."""
+    return {
+        s["name"]: {"seconds": s["seconds"], **{p: s.get(p, 0.0) for p in PARTS}}
+        for s in manifest["stages"]
+    }
+
+
+def show(label: str, seconds: list[float], stages: dict[str, dict[str, float]]) -> None:
+    print(f"{label}: cold run {statistics.median(seconds):.1f} s (runs: "
+          f"{', '.join(f'{s:.1f}' for s in seconds)})")  # fmt: skip
+    for name, t in stages.items():
+        print(
+            f"    {name:<14} {t['seconds']:5.1f} s = kernel {t['seconds_kernel']:4.1f}"
+            f" + cells {t['seconds_cells']:5.1f} + export {t['seconds_export']:4.1f}"
+        )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", default="configs/default.yaml")
+    parser.add_argument("--against", help="a git commit to run the same cold run with")
+    parser.add_argument("--rounds", type=int, default=1)
     args = parser.parse_args()
-    logging.basicConfig(level=logging.WARNING)
     with tempfile.TemporaryDirectory() as tmp:
-        overrides = {"reports.dir": f"{tmp}/reports", "data.dir": f"{tmp}/data"}
-        cfg = load_config(args.config, overrides)
-        t0 = time.perf_counter()
-        if cfg.source.kind == "synthetic":
-            ensure_generated(cfg)
-        generate = time.perf_counter() - t0
-        cold = Runner(cfg).run()
-        cold_total = time.perf_counter() - t0
-        t1 = time.perf_counter()
-        warm = Runner(cfg).run()
-        warm_total = time.perf_counter() - t1
-    assert cold.status == "ok" and warm.status == "ok", (cold.status, warm.status)
-    stages = cold.manifest["stages"]
-    split = {
-        "generate data": generate,
-        "kernel start-up": sum(s.get("seconds_kernel", 0) for s in stages),
-        "stage cells": sum(s.get("seconds_cells", 0) for s in stages),
-        "HTML export": sum(s.get("seconds_export", 0) for s in stages),
-    }
-    split["runner overhead"] = cold_total - sum(split.values())
-    print(f"config {args.config}: {len(stages)} stage(s)")
-    print(f"cold run (generate + compute): {cold_total:6.1f} s   target < {TARGET_SECONDS:.0f} s")
-    for name, seconds in split.items():
-        print(f"  {name:<16} {seconds:6.1f} s  {seconds / cold_total:5.0%}")
-    for s in stages:
-        print(
-            f"    {s['name']:<14} kernel {s.get('seconds_kernel', 0):5.1f}  cells {s.get('seconds_cells', 0):5.1f}"
-            f"  export {s.get('seconds_export', 0):5.1f}"
-        )
-    print(
-        f"warm rerun (all stages reused): {warm_total:6.1f} s  ({warm_total / cold_total:.0%} of cold)"
-    )
+        codes = {"ours": ROOT}
+        if args.against:
+            theirs = Path(tmp) / "against"
+            subprocess.run(
+                ["git", "worktree", "add", "--detach", str(theirs), args.against],
+                cwd=ROOT, check=True, capture_output=True,
+            )  # fmt: skip
+            codes["theirs"] = theirs
+        try:
+            seconds: dict[str, list[float]] = {label: [] for label in codes}
+            stages: dict[str, dict] = {}
+            for n in range(args.rounds):
+                order = list(codes) if n % 2 == 0 else list(reversed(codes))
+                for label in order:
+                    folder = Path(tmp) / f"{label}-{n}"
+                    wall, manifest = run(codes[label], args.config, folder)
+                    seconds[label].append(wall)
+                    stages[label] = split(manifest)
+            warm, _ = run(ROOT, args.config, Path(tmp) / "ours-0")
+        finally:
+            if args.against:
+                subprocess.run(["git", "worktree", "remove", "--force", str(codes["theirs"])],
+                               cwd=ROOT, capture_output=True)  # fmt: skip
+    print(f"config {args.config}, {args.rounds} round(s), machine of {time.strftime('%Y-%m-%d')}")
+    for label in codes:
+        show(f"{label} ({args.against if label == 'theirs' else 'working tree'})",
+             seconds[label], stages[label])  # fmt: skip
+    ours = statistics.median(seconds["ours"])
+    print(f"warm rerun (every stage reused): {warm:.1f} s")
+    if args.against:
+        ratio = ours / statistics.median(seconds["theirs"])
+        verdict = "met" if ratio <= TARGET_RATIO else "missed"
+        print(f"ratio ours / {args.against}: {ratio:.2f} (target <= {TARGET_RATIO}: {verdict})")
 
 
 if __name__ == "__main__":

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
+from sklearn.cluster import KMeans
+from sklearn.metrics import silhouette_score
 
 from customer_analytics.clustering import choose_k
+from customer_analytics.clustering.selection import SampleSilhouette
 
 
 def _k(criteria: pd.DataFrame) -> tuple[int, str]:
@@ -43,3 +47,33 @@ def test_rule_votes_among_stable_k() -> None:
     criteria["ari_mean"] = 0.5
     k, reason = _k(criteria)
     assert k == 6 and "none reached bootstrap ARI ≥ 0.8" in reason
+
+
+def test_the_silhouette_of_every_k_on_one_sample_equals_scikit_learn_s() -> None:
+    """The sample's distances are computed once for every k; each k's silhouette is
+    still exactly scikit-learn's on the same sample."""
+    rng = np.random.default_rng(3)
+    Z = np.vstack([rng.normal(c, 1.0, (400, 5)) for c in (0, 4, 8)]).astype(np.float32)
+    silhouette = SampleSilhouette(Z, sample_size=500, random_state=7)
+    for k in (2, 3, 5):
+        labels = KMeans(k, n_init=3, random_state=0).fit_predict(Z)
+        expected = silhouette_score(Z, labels, sample_size=500, random_state=7)
+        assert silhouette(labels) == expected
+    small = SampleSilhouette(Z[:300], sample_size=500, random_state=7)  # all of them
+    labels = KMeans(3, n_init=3, random_state=0).fit_predict(Z[:300])
+    assert small(labels) == silhouette_score(Z[:300], labels)
+
+
+def test_a_bootstrap_sample_as_weighted_distinct_rows_has_the_same_objective() -> None:
+    """Refitting on a bootstrap sample's distinct customers, each weighted by how often
+    it was drawn, minimises the same inertia as refitting on the repeated rows."""
+    rng = np.random.default_rng(5)
+    Z = np.vstack([rng.normal(c, 1.0, (300, 4)) for c in (0, 5)]).astype(np.float64)
+    drawn = rng.integers(0, len(Z), len(Z))
+    rows, counts = np.unique(drawn, return_counts=True)
+    start = Z[rows[:2]]
+    weighted = KMeans(2, init=start, n_init=1).fit(Z[rows], sample_weight=counts)
+    repeated = KMeans(2, init=start, n_init=1).fit(Z[drawn])
+    np.testing.assert_allclose(weighted.cluster_centers_, repeated.cluster_centers_, rtol=1e-9)
+    assert weighted.inertia_ == pytest.approx(repeated.inertia_, rel=1e-9)
+    assert len(rows) < 0.7 * len(drawn)

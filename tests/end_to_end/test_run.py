@@ -158,3 +158,27 @@ def test_pii_source_without_key_fails_naming_stage_cell_and_fix(tmp_path: Path) 
     assert manifest["status"] == "failed" and manifest["stages"][0]["status"] == "failed"
     assert (report / "run.log").is_file() and "failed" in (report / "run.log").read_text()
     assert not (tmp_path / "reports" / "latest").exists()
+
+
+def test_long_stages_say_how_far_they_are_on_the_terminal_and_in_the_log(runs: dict) -> None:
+    """Progress inside the long steps (the generator, the model fits, the k search), not
+    only a line when a stage ends."""
+    report, _ = manifest_of(runs["first"])
+    said = (
+        "01_ingest: synthetic shop: 400 customers and their purchases (1 of 5)",
+        "04_clv: fitting BG/NBD to the calibration period (1 of 3)",
+        "05_clustering: k search: k=",
+        "fitted to everyone and to 10 bootstrap samples (9 of 9)",
+        "07_ab_test: analysing experiment push_personalised (1 of 4)",
+    )
+    terminal, log = runs["first"].process.stdout, (report / "run.log").read_text()
+    for line in said:
+        assert line in terminal and line in log, line
+    assert terminal.index("05_clustering: k search") < terminal.index("[5/7] 05_clustering: ok")
+
+
+def test_kernels_start_quietly(runs: dict) -> None:
+    """Kernels talk over local sockets: none warns that it runs over TCP unencrypted."""
+    for name in ("first", "second", "fresh"):
+        process = runs[name].process
+        assert "without encryption" not in process.stderr + process.stdout, name

@@ -6,13 +6,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import papermill
 import pytest
 import yaml
 from support import ROOT
 
 from customer_analytics.config import RUN_DIR_ENV, load_config
 from customer_analytics.pipeline.context import find_run_dir
+from customer_analytics.pipeline.kernels import execute
 
 
 @pytest.fixture
@@ -30,14 +30,7 @@ def test_ingest_notebook_without_any_run_computes_into_cache_and_scratch(
 ) -> None:
     monkeypatch.delenv(RUN_DIR_ENV, raising=False)
     out = tmp_path / "executed.ipynb"
-    papermill.execute_notebook(
-        str(ROOT / "notebooks" / "01_ingest.ipynb"),
-        str(out),
-        parameters={"config_path": str(tiny_config)},
-        cwd=str(ROOT / "notebooks"),
-        kernel_name="python3",
-        progress_bar=False,
-    )
+    execute(ROOT / "notebooks" / "01_ingest.ipynb", out, {"config_path": str(tiny_config)})
     data = tmp_path / "data"
     assert list((data / "cache" / "01_ingest").glob("*/outputs/orders.parquet"))
     assert list((data / "scratch" / "no-run" / "01_ingest" / "figures").glob("*.png"))

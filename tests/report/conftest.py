@@ -12,7 +12,9 @@ import papermill
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from customer_analytics.report import export_stage_html, write_index
+from customer_analytics.pipeline.kernels import execute
+from customer_analytics.report.export import export_stage_html
+from customer_analytics.report.index import write_index
 
 STAGE = "01_demo"
 PNG_1PX = bytes.fromhex(
@@ -62,9 +64,7 @@ def _execute(nb: nbformat.NotebookNode, folder: Path, name: str) -> Path:
     source, executed = folder / f"{name}.src.ipynb", folder / f"{name}.ipynb"
     nbformat.write(nb, source)
     try:
-        papermill.execute_notebook(
-            str(source), str(executed), kernel_name="python3", progress_bar=False, cwd=str(folder)
-        )
+        execute(source, executed)
     except papermill.PapermillExecutionError:
         pass  # a failing stage still leaves its executed notebook, which we export
     return executed

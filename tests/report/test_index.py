@@ -6,8 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from customer_analytics.report import write_index
-from customer_analytics.report.index import format_value, key_figures, short_error
+from customer_analytics.report.index import format_value, key_figures, short_error, write_index
 
 
 def _read(path: Path) -> str:

@@ -27,6 +27,7 @@ from customer_analytics.ingest.stage import DELIVERED, read_ingested
 from customer_analytics.ingest.stage import OUTPUTS as INGEST
 from customer_analytics.pipeline import engine
 from customer_analytics.pipeline.outputs import Outputs
+from customer_analytics.utils import progress
 from customer_analytics.utils.parquet import write_parquet
 from customer_analytics.utils.reference import reference_file
 
@@ -126,9 +127,11 @@ def clean_tables(
     # Kept orders wait for the kept lines and are written once, with their revenue.
     orders_wait = {"orders", "order_items"} <= set(tables)
     orders_wait = orders_wait and "revenue" not in tables["orders"].columns
+    ruled = [name for name in load_rules() if name in tables]
     for name, rules in load_rules().items():
         if name not in tables:
             continue
+        progress.step(f"cleaning {name}: {len(rules)} rule(s)", ruled.index(name) + 1, len(ruled))
         checkpoints = _Checkpoints(con, name)
         ctx.checkpoint, ctx.delivered = checkpoints, tables[name]
         # Materialised once (counts, outputs and later rules all read it).

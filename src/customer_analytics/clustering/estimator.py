@@ -33,7 +33,8 @@ from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
 from customer_analytics.clustering.prepare import fit_pipeline
-from customer_analytics.clustering.selection import CRITERIA, choose_k, score
+from customer_analytics.clustering.selection import CRITERIA, SampleSilhouette, choose_k, score
+from customer_analytics.utils import progress
 from customer_analytics.utils.processes import end_with_parent
 
 #: Below this many customers everything runs on one thread. The k search is hundreds of
@@ -222,20 +223,33 @@ class CustomerClusters(ClusterMixin, BaseEstimator):
         seeds = np.random.SeedSequence(self.random_state).generate_state(self.n_bootstrap + 2)
         rng = np.random.default_rng(seeds[0])
         size = min(n, self.bootstrap_size)
-        # Common random numbers: every k is refitted on the same bootstrap samples.
-        boots = [rng.integers(0, n, size) for _ in range(self.n_bootstrap)]
+        # Common random numbers: every k is refitted on the same bootstrap samples, each
+        # as its distinct customers weighted by how often they were drawn: the same
+        # objective as the sample's repeated rows, on about 63% of them.
+        boots = [np.unique(rng.integers(0, n, size), return_counts=True) for _ in range(self.n_bootstrap)]  # fmt: skip
         evaluate = np.sort(rng.choice(n, size, replace=False))
-        # The workers end with this process: a killed run leaves none computing.
+        # The workers end with this process: a killed run leaves none computing. The
+        # largest k, the longest fits, go first, so neither worker waits on one at the end.
         pool = Parallel(
             n_jobs=self.n_jobs,
             backend="loky",
             initializer=end_with_parent,
             initargs=(os.getpid(),),
+            return_as="generator_unordered",
         )
-        searched = pool(delayed(self._search)(Z, k, boots, evaluate, seeds) for k in ks)
-        rows = {k: row for k, (row, _, _, _) in zip(ks, searched, strict=True)}
-        fits = {k: (model, labels) for k, (_, model, labels, _) in zip(ks, searched, strict=True)}
-        aris = {k: ari for k, (_, _, _, ari) in zip(ks, searched, strict=True)}
+        order = sorted(ks, reverse=True)
+        searched = {}
+        for k, *result in pool(delayed(self._search)(Z, k, boots, evaluate, seeds) for k in order):
+            searched[k] = result
+            progress.step(
+                f"k search: k={k} fitted to everyone and to {len(boots)} bootstrap samples",
+                len(searched),
+                len(ks),
+            )
+        silhouette = SampleSilhouette(Z, self.silhouette_sample, self.random_state)
+        rows = {k: {**searched[k][0], "silhouette": silhouette(searched[k][2])} for k in ks}
+        fits = {k: (searched[k][1], searched[k][2]) for k in ks}
+        aris = {k: searched[k][3] for k in ks}
         self.criteria_ = pd.DataFrame.from_dict(rows, orient="index", columns=list(CRITERIA))
         self.criteria_.index.name = "k"
         choice = choose_k(self.criteria_, self.k, self.n_bootstrap)
@@ -259,19 +273,19 @@ class CustomerClusters(ClusterMixin, BaseEstimator):
 
     def _search(
         self, Z: np.ndarray, k: int, boots: list[np.ndarray], evaluate: np.ndarray, seeds
-    ) -> tuple[dict[str, float], Model, np.ndarray, np.ndarray]:
+    ) -> tuple[int, dict[str, float], Model, np.ndarray, np.ndarray]:
         """One k: the fit on everyone, its refits on the bootstrap samples, its criteria."""
         with threadpool_limits(limits=1 if len(Z) < PARALLEL_FROM else None):
             model = self._fit_model(Z, k, int(seeds[1]))
             labels = model.labels_ if self.method == "kmeans" else model.predict(Z)
             refits = [
-                self._fit_model(Z[rows], k, int(seed))
-                for rows, seed in zip(boots, seeds[2:], strict=True)
+                self._fit_model(Z[rows], k, int(seed), weight)
+                for (rows, weight), seed in zip(boots, seeds[2:], strict=True)
             ]
             ari = np.array(
                 [adjusted_rand_score(labels[evaluate], m.predict(Z[evaluate])) for m in refits]
             )
-            return self._score(Z, k, model, labels, ari), model, labels, ari
+            return k, self._score(Z, k, model, labels, ari), model, labels, ari
 
     def fit_predict(self, X: pd.DataFrame, y: object = None) -> np.ndarray:
         """Fit and return ``labels_``.
@@ -367,15 +381,22 @@ class CustomerClusters(ClusterMixin, BaseEstimator):
         return X[self.features_in_]
 
     # -------------------------------------------------------------- modelling
-    def _fit_model(self, Z: np.ndarray, k: int, seed: int) -> Model:
-        """k-means or a Gaussian mixture with k clusters, fitted to the rows of ``Z``."""
-        sample = Z
+    def _fit_model(
+        self, Z: np.ndarray, k: int, seed: int, weight: np.ndarray | None = None
+    ) -> Model:
+        """k-means or a Gaussian mixture with k clusters, fitted to the rows of ``Z``,
+        each counted ``weight`` times (a bootstrap sample's distinct rows)."""
+        if weight is not None and self.method != "kmeans":
+            Z, weight = np.repeat(Z, weight, axis=0), None  # mixtures take no weights
+        sample, sample_weight = Z, weight
         if len(Z) > self.minibatch_over:
             # Restarts (k-means) and EM (mixtures) are affordable on this many rows.
             rows = np.random.default_rng(seed).choice(len(Z), self.minibatch_over, replace=False)
             sample = Z[np.sort(rows)]
+            sample_weight = None if weight is None else weight[np.sort(rows)]
         if self.method == "kmeans":
-            restarted = KMeans(k, n_init=N_INIT, random_state=seed).fit(sample)
+            restarted = KMeans(k, n_init=N_INIT, random_state=seed)
+            restarted.fit(sample, sample_weight=sample_weight)
             if sample is Z:
                 return restarted
             # Mini-batch k-means ends in whichever optimum its seeds lead to, like Lloyd's,
@@ -387,7 +408,7 @@ class CustomerClusters(ClusterMixin, BaseEstimator):
                 n_init=1,
                 batch_size=BATCH_SIZE,
                 random_state=seed,
-            ).fit(Z)
+            ).fit(Z, sample_weight=weight)
         covariance = "full" if self.method == "gmm" else "diag"
         model = GaussianMixture(
             k, covariance_type=covariance, reg_covar=REG_COVAR, random_state=seed
@@ -404,16 +425,7 @@ class CustomerClusters(ClusterMixin, BaseEstimator):
         else:
             inertia = float(((Z - model.means_[labels].astype(np.float32)) ** 2).sum())
             bic = model.bic(Z)
-        return score(
-            Z,
-            k,
-            labels,
-            aris,
-            inertia=inertia,
-            bic=bic,
-            silhouette_sample=self.silhouette_sample,
-            random_state=self.random_state,
-        )
+        return score(Z, k, labels, aris, inertia=inertia, bic=bic)
 
     def _merge_small(self, raw: np.ndarray, n: int) -> None:
         """Set ``label_map_`` and ``merged_``: small clusters into their nearest large one."""

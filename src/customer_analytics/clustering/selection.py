@@ -39,7 +39,13 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score, silhouette_score
+from sklearn.metrics import (
+    calinski_harabasz_score,
+    davies_bouldin_score,
+    pairwise_distances,
+    silhouette_score,
+)
+from sklearn.utils import check_random_state
 
 #: Mean bootstrap ARI from which a k counts as stable.
 STABLE_ARI = 0.8
@@ -82,17 +88,10 @@ class KChoice:
 
 
 def score(
-    Z: np.ndarray,
-    k: int,
-    labels: np.ndarray,
-    aris: np.ndarray,
-    *,
-    inertia: float,
-    bic: float,
-    silhouette_sample: int,
-    random_state: int,
+    Z: np.ndarray, k: int, labels: np.ndarray, aris: np.ndarray, *, inertia: float, bic: float
 ) -> dict[str, float]:
-    """One row of ``criteria_`` for a fit with ``k`` clusters and these ``labels``."""
+    """One row of ``criteria_`` for a fit with ``k`` clusters and these ``labels``, all
+    but the silhouette (:class:`SampleSilhouette`, computed for every k at once)."""
     sizes = np.bincount(labels, minlength=k)
     row = dict.fromkeys(CRITERIA, np.nan)
     row["smallest_share"] = sizes.min() / len(Z)
@@ -101,11 +100,33 @@ def score(
         row["ari_mean"], row["ari_min"] = aris.mean(), aris.min()
     if np.count_nonzero(sizes) < 2:
         return row  # a mixture can collapse to one component; nothing to compare
-    sample = silhouette_sample if len(Z) > silhouette_sample else None
-    row["silhouette"] = silhouette_score(Z, labels, sample_size=sample, random_state=random_state)
     row["calinski_harabasz"] = calinski_harabasz_score(Z, labels)
     row["davies_bouldin"] = davies_bouldin_score(Z, labels)
     return row
+
+
+class SampleSilhouette:
+    """The silhouette (Rousseeuw 1987) of labelings of ``Z``, on one random sample.
+
+    It needs every pairwise distance, so it is computed on ``sample_size`` customers,
+    drawn as scikit-learn's ``silhouette_score(Z, labels, sample_size=..., random_state=...)``
+    draws them; every k's labeling uses the same sample, so its distances are computed
+    once rather than once per k. Equal to that call.
+    """
+
+    def __init__(self, Z: np.ndarray, sample_size: int, random_state: int) -> None:
+        self.rows = None
+        if len(Z) > sample_size:
+            self.rows = check_random_state(random_state).permutation(len(Z))[:sample_size]
+        self.distances = pairwise_distances(Z if self.rows is None else Z[self.rows])
+
+    def __call__(self, labels: np.ndarray) -> float:
+        """The silhouette of ``labels`` (one per row of ``Z``); NaN with fewer than two
+        clusters in the sample."""
+        labels = labels if self.rows is None else labels[self.rows]
+        if np.unique(labels).size < 2:
+            return np.nan
+        return float(silhouette_score(self.distances, labels, metric="precomputed"))
 
 
 def choose_k(c: pd.DataFrame, fixed: int | None = None, n_bootstrap: int = 10) -> KChoice:

@@ -22,6 +22,7 @@ from customer_analytics.clv.stage import CUSTOMERS_CLV
 from customer_analytics.config import Config
 from customer_analytics.pipeline.outputs import Outputs, run_as_of
 from customer_analytics.rfm.stage import CUSTOMERS_RFM
+from customer_analytics.utils import progress
 from customer_analytics.utils.dates import snapshot_day
 
 OUTPUTS = Outputs(__name__)
@@ -80,15 +81,18 @@ def run(cfg: Config, inputs: dict[str, Path], out: Path) -> dict[str, Any]:
     """Compute the clustering stage's outputs into ``out``; return its headline figures."""
     as_of = run_as_of(inputs)
     earlier = snapshot_day(as_of, cfg.run.snapshot_offset_days)
+    progress.step(f"building every buyer's features at {as_of}")
     built = features_at(cfg, inputs, as_of)
     features = built.table
     features.reset_index().to_parquet(FEATURES.at(out), index=False)
     columns = clustering_columns(features, cfg.clustering.exclude)
     X = _for_distance(features[columns])
 
+    progress.step(f"clustering {len(X):,} buyers: the k search")
     model = _clusterer(cfg, columns).fit(X)
 
     clusters = pd.DataFrame({"customer_id": features.index, "cluster": model.labels_})
+    progress.step(f"the snapshot: features at {earlier}, assigned to the clusters")
     snapshot = features_at(cfg, inputs, earlier).table
     before = pd.Series(
         model.predict(_for_distance(snapshot.reindex(columns=columns))), index=snapshot.index

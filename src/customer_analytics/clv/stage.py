@@ -47,6 +47,7 @@ from customer_analytics.clv.truth import truth_scores
 from customer_analytics.config import Config
 from customer_analytics.pipeline.outputs import Outputs, run_as_of
 from customer_analytics.rfm.stage import BTYD_SUMMARY, CUSTOMERS_RFM
+from customer_analytics.utils import progress
 from customer_analytics.utils.dates import DAYS_PER_UNIT, day_end
 
 OUTPUTS = Outputs(__name__)
@@ -115,7 +116,10 @@ def fit_on_holdout(
         time_unit=cfg.clv.time_unit,
     )
     fitted, failed = {}, {}
-    for name in cfg.clv.models:
+    for number, name in enumerate(cfg.clv.models, start=1):
+        progress.step(
+            f"fitting {LABELS[name]} to the calibration period", number, len(cfg.clv.models)
+        )
         model = MODELS[name](penalizer=cfg.clv.penalizer, time_unit=cfg.clv.time_unit)
         try:
             fitted[name] = model.fit(calibration_frame(summary))
@@ -204,6 +208,7 @@ def run(cfg: Config, inputs: dict[str, Path], out: Path) -> dict[str, Any]:
     calibration_spend = spend_on_calibration(cfg, cal_summary)
 
     summary = pd.read_parquet(BTYD_SUMMARY.path(inputs))
+    progress.step(f"refitting {LABELS[chosen]} to as_of and valuing every customer")
     model = MODELS[chosen](penalizer=cfg.clv.penalizer, time_unit=cfg.clv.time_unit).fit(summary)
     customers, spend = value_customers(cfg, model, summary)
     customers = customers.join(rhythm(summary, DAYS_PER_UNIT[cfg.clv.time_unit]))

@@ -36,6 +36,7 @@ from customer_analytics.personas.stage import CUSTOMERS_PERSONAS
 from customer_analytics.pipeline import engine
 from customer_analytics.pipeline.outputs import Outputs
 from customer_analytics.rfm.stage import CUSTOMERS_RFM
+from customer_analytics.utils import progress
 
 OUTPUTS = Outputs(__name__)
 EXPERIMENTS = OUTPUTS.declare(
@@ -101,7 +102,8 @@ def run(cfg: Config, inputs: dict[str, Path], out: Path) -> dict[str, Any]:
         check_metric_columns(name, spec, list(units.columns), _origin(cfg, name), unavailable)
         tables[name] = units
     results = {}
-    for name, spec in specs.items():
+    for number, (name, spec) in enumerate(specs.items(), start=1):
+        progress.step(f"analysing experiment {name}", number, len(specs))
         # Computed once: every metric and segment reads it (each would otherwise rebuild
         # the unit table from the orders, and ibis compile its whole expression again).
         units = con.create_table(f"_units_{len(results)}", tables[name], temp=True)

@@ -21,6 +21,7 @@ from customer_analytics.ingest.data_end import settle_data_end
 from customer_analytics.ingest.profile import profile_table
 from customer_analytics.pipeline.outputs import INPUT_FILES, Outputs
 from customer_analytics.sources import read_source
+from customer_analytics.utils import progress
 from customer_analytics.utils.checksums import file_sha256
 from customer_analytics.utils.parquet import write_parquet
 
@@ -95,7 +96,10 @@ def run(cfg: Config, inputs: dict[str, Path], out: Path) -> dict[str, Any]:
     hashing = ThreadPoolExecutor(max_workers=1)
     checksums = {name: hashing.submit(file_sha256, path) for name, path in source.files.items()}
     personal_ids = declared_personal_ids(cfg)
-    for name, table in source.tables.items():
+    for number, (name, table) in enumerate(source.tables.items(), start=1):
+        progress.step(
+            f"reading {name}, writing it pseudonymised, profiling it", number, len(source.tables)
+        )
         if privacy.has_pii(table.columns) or set(personal_ids) & set(table.columns):
             key = key or privacy.pseudonymisation_key(
                 dev_key_allowed=cfg.privacy.dev_key, source=source_name

@@ -36,6 +36,7 @@ from customer_analytics.pipeline.cache import (
 from customer_analytics.pipeline.outputs import META_FILE, Output
 from customer_analytics.pipeline.registry import settings_of
 from customer_analytics.pipeline.runs import MANIFEST, latest_of
+from customer_analytics.utils import progress
 from customer_analytics.utils.files import copy_tree
 
 
@@ -138,14 +139,23 @@ class StageContext:
         return sentence
 
     def figure(self, fig: Any, name: str, *, headline: bool = False) -> None:
-        """Save a matplotlib figure as ``figures/<stage>-<name>.png``.
+        """Save a matplotlib figure as ``figures/<stage>-<name>.png`` and show it.
 
-        ``headline=True`` makes it the stage's chart on the index page. Returns nothing,
-        so a cell ending with this call shows the chart, not a file path.
+        ``headline=True`` makes it the stage's chart on the index page. In a notebook the
+        saved image is what the cell shows, and the figure is closed: drawn once, not a
+        second time by the notebook's own display. Returns nothing, so a cell ending with
+        this call shows the chart, not a file path.
         """
+        import matplotlib.pyplot as plt
+        from IPython import get_ipython
+        from IPython.display import Image, display
+
         self.figures_dir.mkdir(parents=True, exist_ok=True)
         path = self.figures_dir / f"{self.name}-{name}.png"
         fig.savefig(path, dpi=110, bbox_inches="tight", metadata={"Software": None})
+        plt.close(fig)
+        if get_ipython() is not None:
+            display(Image(data=path.read_bytes(), format="png"))
         if headline or self._meta["chart"] is None:
             self._meta["chart"] = f"figures/{path.name}"
         self._save()
@@ -172,6 +182,7 @@ def open_stage(
         The run folder the runner passes; empty when the notebook is opened by hand.
     """
     if run_dir:
+        progress.attach(name)
         return _context_in_run(name, find_run_dir(run_dir), mode="run")
     cfg = load_config(config_path)
     found = find_run_dir(None, cfg)

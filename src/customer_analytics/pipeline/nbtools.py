@@ -52,15 +52,13 @@ def notebooks() -> list[Path]:
 
 def refresh(run_dir: str) -> None:
     """Re-execute each notebook against ``run_dir`` and store its checked outputs."""
-    import papermill
+    from customer_analytics.pipeline.kernels import execute
 
     os.environ[RUN_DIR_ENV] = str(Path(run_dir).resolve())
     for path in notebooks():
         with tempfile.TemporaryDirectory() as tmp:
             out = Path(tmp) / path.name
-            papermill.execute_notebook(
-                str(path), str(out), cwd=str(path.parent), kernel_name="python3", progress_bar=False
-            )
+            execute(path, out)
             executed = nbformat.read(out, as_version=4)
         nb = nbformat.read(path, as_version=4)
         nbformat.write(strip(nb, checked_from=executed), path)

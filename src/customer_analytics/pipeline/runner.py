@@ -27,11 +27,13 @@ from typing import Any
 import papermill
 
 from customer_analytics.config import Config, project_root
-from customer_analytics.pipeline import cache, runs
+from customer_analytics.pipeline import cache, kernels, runs
 from customer_analytics.pipeline.cache import stage_keys
 from customer_analytics.pipeline.outputs import INPUT_FILES, META_FILE
-from customer_analytics.pipeline.registry import stage_title
-from customer_analytics.report import export_stage_html, write_index
+from customer_analytics.pipeline.registry import entry, stage_title
+from customer_analytics.report.export import export_stage_html
+from customer_analytics.report.index import write_index
+from customer_analytics.utils import progress
 from customer_analytics.utils.files import copy_tree, remove_abandoned, temporary_name
 
 log = logging.getLogger("customer_analytics.run")
@@ -153,6 +155,9 @@ class Runner:
         for leftover in cache.sweep(cfg.cache_dir):
             log.info("removed %s, left by a run that was killed", leftover)
         log.info("run %s: %d stage(s) -> %s", run_id, len(keys), report)
+        # The stages' kernels write their progress lines into the run's log as well.
+        os.environ[progress.RUN_LOG_ENV] = str(report / "run.log")
+        self._ahead = _KernelsAhead(self._will_compute(keys))
         try:
             for number, (stage, key) in enumerate(keys.items(), start=1):
                 manifest["stages"].append(
@@ -173,6 +178,8 @@ class Runner:
                     {"name": stage, "title": stage_title(stage), "status": "skipped"}
                 )
         finally:
+            self._ahead.close()
+            os.environ.pop(progress.RUN_LOG_ENV, None)
             manifest["finished"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
             manifest["seconds"] = round(time.perf_counter() - started, 2)
             self._finish(report, manifest)
@@ -261,16 +268,9 @@ class Runner:
         executed.parent.mkdir(parents=True, exist_ok=True)
         error = None
         t0 = time.perf_counter()
+        km = self._ahead.take(stage)
         try:
-            papermill.execute_notebook(
-                str(source),
-                str(executed),
-                parameters={"run_dir": str(report)},
-                cwd=str(source.parent),
-                kernel_name="python3",
-                progress_bar=False,
-                log_output=False,
-            )
+            kernels.execute(source, executed, {"run_dir": str(report)}, km)
         except papermill.PapermillExecutionError as err:
             error = (
                 f"stage {stage} failed in cell {err.cell_index} "
@@ -281,6 +281,8 @@ class Runner:
         except Exception as err:  # the kernel died or the notebook is unreadable
             error = f"stage {stage} failed before or between cells: {type(err).__name__}: {err}"
             log.error(error)
+        finally:
+            kernels.stop(km)
         papermill_seconds = time.perf_counter() - t0
         if executed.is_file():
             cells = _cell_seconds(executed)
@@ -290,6 +292,15 @@ class Runner:
             export_stage_html(executed, report, stage)
             record["seconds_export"] = round(time.perf_counter() - t1, 2)
         return error
+
+    def _will_compute(self, keys: dict[str, str]) -> list[str]:
+        """The stages whose notebooks this run will execute (no stored report to reuse)."""
+        return [
+            stage
+            for stage, key in keys.items()
+            if self.fresh
+            or not (self.cfg.cache_dir / stage / key / "report" / "stage.json").is_file()
+        ]
 
     def _store(self, entry: Path, stage: str, report: Path, data: Path) -> None:
         """Keep what the stage made beside its outputs in the cache, for reuse."""
@@ -328,6 +339,33 @@ def _publish(outputs: Path, report: Path) -> None:
     for name in PUBLISHED:
         if (outputs / name).is_dir():
             shutil.copytree(outputs / name, report / name, dirs_exist_ok=True)
+
+
+class _KernelsAhead:
+    """The kernels of the stages a run computes, each started while the stage before it
+    runs (:func:`~customer_analytics.pipeline.kernels.start`)."""
+
+    def __init__(self, stages: list[str]) -> None:
+        self.stages = stages
+        self.waiting: dict[str, kernels.LocalKernelManager] = {}
+
+    def _start(self, stage: str) -> kernels.LocalKernelManager:
+        return kernels.start(entry(stage).package, project_root() / "notebooks")
+
+    def take(self, stage: str) -> kernels.LocalKernelManager:
+        """``stage``'s kernel (started now if none is waiting), and the next computed
+        stage's started to wait."""
+        km = self.waiting.pop(stage, None) or self._start(stage)
+        later = [s for s in self.stages if s > stage and s not in self.waiting]
+        if later:
+            self.waiting[later[0]] = self._start(later[0])
+        return km
+
+    def close(self) -> None:
+        """Shut down the kernels still waiting (a run that failed early)."""
+        for km in self.waiting.values():
+            kernels.stop(km)
+        self.waiting.clear()
 
 
 def _run_error(error: BaseException) -> str:

@@ -19,7 +19,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from customer_analytics.report import write_index
+from customer_analytics.report.index import write_index
 from customer_analytics.utils.files import remove_abandoned, temporary_name
 
 log = logging.getLogger("customer_analytics.run")

@@ -1,6 +1,7 @@
-"""Offline HTML reports: each stage for stakeholders and analysts, and the run's index page."""
+"""Offline HTML reports and the house style.
 
-from customer_analytics.report.export import export_stage_html
-from customer_analytics.report.index import write_index
-
-__all__ = ["export_stage_html", "write_index"]
+:mod:`.export` turns each stage's executed notebook into a stakeholder page and an
+analyst page, :mod:`.index` writes the run's index page, :mod:`.plots` is the house
+chart style and :mod:`.house` the templates and CSS they share. Nothing is imported
+here: a stage's kernel needs the chart style, not nbconvert.
+"""

@@ -22,9 +22,9 @@ import nbformat
 from nbconvert import HTMLExporter
 from nbconvert.preprocessors import Preprocessor, TagRemovePreprocessor
 
-TEMPLATES = Path(__file__).parent / "templates"
+from customer_analytics.report.house import TEMPLATES, house_css
+
 NBCONVERT_TEMPLATES = TEMPLATES / "nbconvert"
-HOUSE_CSS = TEMPLATES / "house.css"
 
 #: Cells a stakeholder never sees. ``parameters``/``injected-parameters`` hold only
 #: code (hidden anyway), and the papermill error banner links to a traceback that the
@@ -111,12 +111,6 @@ def _exporter(view: str) -> tuple[HTMLExporter, threading.Lock]:
     The lock guards the exporter's per-conversion state if two threads export at once.
     """
     return _house_exporter(code=view == "analyst"), threading.Lock()
-
-
-@functools.cache
-def house_css() -> str:
-    """The house CSS shared by every page of a report."""
-    return HOUSE_CSS.read_text(encoding="utf-8")
 
 
 def notebook_title(nb: Any, stage: str) -> tuple[str, bool]:

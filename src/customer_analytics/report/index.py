@@ -16,7 +16,7 @@ from typing import Any
 
 import jinja2
 
-from customer_analytics.report.export import TEMPLATES, house_css
+from customer_analytics.report.house import TEMPLATES, house_css
 
 #: At most this many key figures per stage; the stage page has the rest.
 MAX_FIGURES = 12

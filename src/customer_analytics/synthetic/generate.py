@@ -13,9 +13,12 @@ import yaml
 from customer_analytics.synthetic import activity, experiments, people, shop
 from customer_analytics.synthetic.defects import DefectLog
 from customer_analytics.synthetic.inject import inject_defects
+from customer_analytics.utils import progress
 from customer_analytics.utils.reference import REFERENCE
 
 HERE = Path(__file__).resolve().parent
+#: The generator's steps, for its progress lines.
+GENERATION_STEPS = 5
 SIZES = {"tiny": 400, "default": 20_000}
 PROSPECT_SHARE = 0.04
 CARRIER_COST = 12.0  # what the shop pays per shipped order, whatever the customer paid
@@ -88,6 +91,7 @@ def generate(
     end_ts = pd.Timestamp(end) + pd.Timedelta(hours=23, minutes=59, seconds=59)
     window = (end_ts - start_ts) / pd.Timedelta(weeks=1)
 
+    progress.step(f"synthetic shop: {n:,} customers and their purchases", 1, GENERATION_STEPS)
     pop = (
         people.draw_population(streams[0], n, personas, window, PROSPECT_SHARE)
         if mode == "personas"
@@ -134,6 +138,9 @@ def generate(
         ["t", "customer"], kind="stable", ignore_index=True
     )
 
+    progress.step(
+        "synthetic shop: customers' details, products, orders and lines", 2, GENERATION_STEPS
+    )
     customers = (
         shop.make_customers(
             streams[4], pop, personas, meta, pd.read_csv(REFERENCE / "cities_cn.csv"), start_ts
@@ -169,6 +176,7 @@ def generate(
     )
     protected = orders["_protected"].to_numpy()
 
+    progress.step("synthetic shop: returns, cancellations, reviews and events", 3, GENERATION_STEPS)
     log = DefectLog()
     ok_orders = orders[~protected]
     returns = activity.make_returns(
@@ -203,9 +211,11 @@ def generate(
     orders = pd.concat([orders, returns[0], cancels[0]], ignore_index=True)
     lines = pd.concat([lines, returns[1], cancels[1]], ignore_index=True)
 
+    progress.step("synthetic shop: defects, as a real export has them", 4, GENERATION_STEPS)
     tables = inject_defects(
         streams[9], rates, customers, orders, lines, feedback, event_table, end_ts, log, REFERENCE
     )
+    progress.step("synthetic shop: writing the export and its truth", 5, GENERATION_STEPS)
     out = Path(out_dir)
     truth = _truth_customers(
         pop, customers, tables["customers"], purchases, future, death, window, orders

@@ -4,6 +4,7 @@
 stripped text, slugs), :mod:`.timestamps` (text and local times to UTC),
 :mod:`.parquet` (the Parquet writer every stage uses), :mod:`.checksums` (file digests),
 :mod:`.files` (copies, and temporaries a killed process left), :mod:`.processes`
-(worker pools that end with their parent) and :mod:`.reference` (the reference tables
+(worker pools that end with their parent), :mod:`.progress` (what a long step is doing)
+and :mod:`.reference` (the reference tables
 shipped with the package).
 """
