@@ -12,7 +12,7 @@ CONFIG ?= configs/default.yaml
 TEST_RUNS := .test-runs
 
 .DEFAULT_GOAL := help
-.PHONY: help install report run test test-fast lint format lab lock chromium benchmark clean
+.PHONY: help install report run test test-fast lint format lab lock chromium java benchmark clean
 
 help: ## list every target
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -42,6 +42,14 @@ chromium: ## install Debian's chromium for the browser tests (as root, when miss
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	else echo "chromium is missing and we are not root: browser tests will be skipped"; fi
 
+# Spark 4.0 runs on Java 17 (engine.kind: spark; the spark tests and configs/spark_local.yaml).
+java: ## install Debian's Java 17 for the Spark engine (as root, when no java is found)
+	@if command -v java >/dev/null || [ -n "$$JAVA_HOME" ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing openjdk-17-jre-headless (apt-get) for the Spark engine"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >/dev/null; \
+	else echo "java is missing and we are not root: the spark tests will fail (install Java 17)"; fi
+
 lint: $(STAMP) ## ruff lint and format check, and the layer contract (import-linter)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -51,7 +59,7 @@ format: $(STAMP) ## ruff fix and format
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-test: $(STAMP) chromium lint ## the whole suite: lint, tests (slow and browser ones included), notebooks under nbval
+test: $(STAMP) chromium java lint ## the whole suite: lint, tests (slow and browser ones included), notebooks under nbval
 	$(BIN)/pytest -n 2 --dist loadgroup tests
 	@rm -rf $(TEST_RUNS)
 	$(BIN)/python -m customer_analytics run --config configs/tiny.yaml \

@@ -15,6 +15,10 @@ def isolated(tmp_path: Path) -> dict[str, str]:
     return {"reports.dir": str(tmp_path / "reports"), "data.dir": str(tmp_path / "data")}
 
 
+#: The runs that tests may read unmarked slow: the tiny shop's, on either engine.
+QUICK_RUNS = {"tiny", "spark_local"}
+
+
 @pytest.fixture(scope="session")
 def config_runs(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], CliRun]:
     """The session's command-line runs, one per config, each made on first use; tests
@@ -42,7 +46,7 @@ def config_run(
         group = request.node.get_closest_marker("xdist_group")
         if group is None or group.args[0] != f"run-{name}":
             pytest.fail(f"{request.node.nodeid} reads the {name} run: mark it on_run({name!r})")
-        if name != "tiny" and request.node.get_closest_marker("slow") is None:
+        if name not in QUICK_RUNS and request.node.get_closest_marker("slow") is None:
             pytest.fail(f"{request.node.nodeid} reads the {name} run: mark it slow")
         return config_runs(name)
 

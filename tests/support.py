@@ -94,9 +94,16 @@ class CliRun:
         return self.manifest["findings"][stage]
 
 
+#: What the tests set on a config's command line: configs/spark_local.yaml runs the
+#: default shop on Spark; the tests run it at the tiny size.
+TEST_SETS: dict[str, tuple[str, ...]] = {"spark_local": ("--set", "source.synthetic.size=tiny")}
+
+
 def run_config(config: str, base: Path, *args: str, env: dict[str, str] | None = None) -> CliRun:
-    """Run ``configs/<config>.yaml`` through the command line with its output under ``base``."""
-    process = cli("--config", f"configs/{config}.yaml", *isolated_sets(base), *args, env=env)
+    """Run ``configs/<config>.yaml`` through the command line with its output under ``base``
+    (and the config's :data:`TEST_SETS`)."""
+    sets = (*isolated_sets(base), *TEST_SETS.get(config, ()))
+    process = cli("--config", f"configs/{config}.yaml", *sets, *args, env=env)
     last = process.stdout.strip().splitlines()[-1:] or [""]
     if not last[0].startswith("report: "):
         return CliRun(process, None, None)

@@ -1,8 +1,8 @@
 """requirements.lock holds on every Python that pyproject.toml admits (3.11 to 3.13).
 
 For each version, pip resolves the lock's lines for that version (their markers evaluated
-for it) without installing: each pin must have a wheel for that Python and accept it
-(Requires-Python). From the metadata pip reports, the dependency closure of
+for it) without installing: each pin must have a wheel for that Python (or be a pure
+Python source archive, :data:`SOURCE_ONLY`) and accept it (Requires-Python). From the metadata pip reports, the dependency closure of
 pyproject.toml's requirements (with the dev extra) is walked with the markers evaluated
 for that version: every package it needs must be pinned at a version it accepts, and
 nothing else may be pinned. pip itself evaluates markers for the running interpreter,
@@ -26,6 +26,8 @@ from packaging.version import Version
 
 ROOT = Path(__file__).resolve().parents[1]
 PYTHONS = ["3.11", "3.12", "3.13"]
+#: Pins published as a source archive only, pure Python (its metadata is read from it).
+SOURCE_ONLY = ["pyspark"]
 
 
 def _project() -> dict:
@@ -75,7 +77,8 @@ def _pip_metadata(full_version: str, pins: dict, tmp_path: Path) -> dict[str, di
     # generous timeout: only there so a stuck index cannot hang the suite
     done = subprocess.run(
         [sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed", "--no-deps"]
-        + ["--only-binary=:all:", "--python-version", full_version]
+        + ["--only-binary=:all:", *[f"--no-binary={name}" for name in SOURCE_ONLY]]
+        + ["--python-version", full_version]
         + ["--target", str(tmp_path / "target"), "--quiet", "--disable-pip-version-check"]
         + ["--report", str(report), "-r", str(requirements)],
         capture_output=True,

@@ -35,6 +35,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    from customer_analytics.pipeline import engine
     from customer_analytics.pipeline.runner import Runner, configure_logging
     from customer_analytics.pipeline.runs import check_writable
 
@@ -43,6 +44,9 @@ def main(argv: list[str] | None = None) -> int:
         cfg = load_config(args.config, parse_overrides(args.overrides))
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
+        return 2
+    if problem := engine.missing(cfg.engine):
+        print(f"error: {problem}", file=sys.stderr)
         return 2
     for folder, key in ((cfg.reports_dir, "reports.dir"), (cfg.data_dir, "data.dir")):
         problem = check_writable(folder, key)

@@ -280,10 +280,6 @@ class CleanSettings(_Section):
     # naming the rules (a table that keeps no row always does). Online Retail loses 28%
     # of its lines by design (guest orders, cancellations).
     max_quarantined_share: float = Field(0.5, gt=0, le=1)
-    # DuckDB's memory for the stage's intermediate tables; beyond it they spill to disk.
-    # Ten million order lines (clean stage alone, 2026-12-01): 3GB peaks at 3.2 GB in
-    # 36-40 s, 2GB at 2.3 GB in 40-43 s (it spills), no limit at 4.4 GB.
-    memory_limit: str = Field("3GB", pattern=r"^\d+(\.\d+)?\s*[KMGT]i?B$")
 
 
 class RfmSettings(_Section):
@@ -449,6 +445,42 @@ class ReportSettings(_Section):
     keep: int = Field(10, ge=1)
 
 
+class DuckDBSettings(_Section):
+    """Settings that only DuckDB reads (``pipeline/engine.py`` lists their Spark
+    counterparts)."""
+
+    # DuckDB's memory for a stage's working tables; beyond it they spill to disk.
+    # Ten million order lines (clean stage alone, 2026-12-01): 3GB peaks at 3.2 GB in
+    # 36-40 s, 2GB at 2.3 GB in 40-43 s (it spills), no limit at 4.4 GB.
+    memory_limit: str | None = Field("3GB", pattern=r"^\d+(\.\d+)?\s*[KMGT]i?B$")
+
+
+class SparkSettings(_Section):
+    """Where Spark runs: ``master`` (``local[2]``, ``spark://host:7077``, ``yarn``...)
+    and extra Spark settings (``spark.executor.memory: 8g``...)."""
+
+    master: str = "local[2]"
+    conf: dict[str, str] = {}
+
+    @field_validator("master")
+    @classmethod
+    def _no_connect(cls, master: str) -> str:
+        if master.startswith("sc://"):
+            raise ValueError(
+                "Spark Connect (sc://) is not supported: give a master URL "
+                "(local[N], spark://host:port, yarn, k8s://...)"
+            )
+        return master
+
+
+class EngineSettings(_Section):
+    """The engine that runs the transaction-scale steps after the ingest."""
+
+    kind: Literal["duckdb", "spark"] = "duckdb"
+    duckdb: DuckDBSettings = DuckDBSettings()
+    spark: SparkSettings = SparkSettings()
+
+
 class DataSettings(_Section):
     """Where raw, cached and per-run data live."""
 
@@ -470,6 +502,7 @@ class Config(_Section):
     privacy: PrivacySettings = PrivacySettings()
     reports: ReportSettings = ReportSettings()
     data: DataSettings = DataSettings()
+    engine: EngineSettings = EngineSettings()
 
     @model_validator(mode="before")
     @classmethod

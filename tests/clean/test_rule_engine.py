@@ -36,7 +36,7 @@ def clean_orders(rows: list[dict], folder: Path) -> tuple[dict, pd.DataFrame]:
         "", None
     )
     frame["_row"] = range(1, len(frame) + 1)
-    ctx = CleanContext(ibis.timestamp(DATA_END), "Asia/Shanghai", CleanSettings(), _reference(con))
+    ctx = CleanContext(ibis.timestamp(DATA_END), "Asia/Shanghai", CleanSettings(), _reference())
     schema = {c: "string" for c in ["order_id", "customer_id", "order_ts", "status"]} | {
         "_row": "int64"
     }

@@ -42,7 +42,7 @@ def test_amounts_that_are_not_numbers_are_quarantined_with_the_value(tmp_path: P
     items = ibis.memtable(
         lines, schema={c: "string" for c in lines.columns if c != "_row"} | {"_row": "int64"}
     )
-    ctx = CleanContext(None, "UTC", CleanSettings(), _reference(con))
+    ctx = CleanContext(None, "UTC", CleanSettings(), _reference())
     accounting = clean_tables(con, {"orders": orders, "order_items": items}, ctx, tmp_path)
     assert accounting["order_items"]["quarantined_by_rule"] == {"not_a_number": 2}
     quarantine = pd.read_parquet(QUARANTINE.at(tmp_path, table="order_items")).sort_values("_row")
@@ -81,7 +81,7 @@ def test_line_level_export_rules_and_derived_orders(tmp_path: Path) -> None:
     con = ibis.duckdb.connect()
     table = ibis.memtable(frame, schema={c: "string" for c in cols} | {"_row": "int64"})
     ctx = CleanContext(
-        ibis.timestamp("2011-12-09 12:50:00"), "Europe/London", CleanSettings(), _reference(con)
+        ibis.timestamp("2011-12-09 12:50:00"), "Europe/London", CleanSettings(), _reference()
     )
     accounting = clean_tables(con, {"order_items": table}, ctx, tmp_path)["order_items"]
     assert accounting["quarantined_by_rule"] == {

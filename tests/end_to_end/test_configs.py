@@ -13,9 +13,19 @@ from findings import compare
 from support import ROOT, CliRun, on_run, shared_file
 
 CONFIGS = sorted(p.stem for p in (ROOT / "configs").glob("*.yaml"))
-#: Configs that run on the embedded tiny shop in seconds; every other one reads a real
-#: data set or the default-size shop and is marked slow.
-QUICK = {"tiny"}
+#: Configs that run on the embedded tiny shop in seconds (spark_local at the tiny size,
+#: support.TEST_SETS); every other one reads a real data set or the default-size shop and
+#: is marked slow.
+QUICK = {"tiny", "spark_local"}
+
+
+def _speed(config: str) -> list[pytest.MarkDecorator]:
+    """``slow`` for the configs not in :data:`QUICK`, ``spark`` for those on Spark."""
+    engine = yaml.safe_load((ROOT / "configs" / f"{config}.yaml").read_text()).get("engine", {})
+    return [
+        *([] if config in QUICK else [pytest.mark.slow]),
+        *([pytest.mark.spark] if engine.get("kind") == "spark" else []),
+    ]
 
 
 def _needs_shared_data(config: str) -> None:
@@ -32,10 +42,7 @@ def _needs_shared_data(config: str) -> None:
 
 @pytest.mark.parametrize(
     "config",
-    [
-        pytest.param(c, marks=[on_run(c), *([] if c in QUICK else [pytest.mark.slow])])
-        for c in CONFIGS
-    ],
+    [pytest.param(c, marks=[on_run(c), *_speed(c)]) for c in CONFIGS],
 )
 def test_config_runs_through_the_command_line_with_its_baseline_findings(
     config: str, config_run: Callable[[str], CliRun]
@@ -57,10 +64,7 @@ def test_config_runs_through_the_command_line_with_its_baseline_findings(
 @pytest.mark.browser
 @pytest.mark.parametrize(
     "config",
-    [
-        pytest.param(c, marks=[on_run(c), *([] if c in QUICK else [pytest.mark.slow])])
-        for c in CONFIGS
-    ],
+    [pytest.param(c, marks=[on_run(c), *_speed(c)]) for c in CONFIGS],
 )
 def test_config_report_opens_offline_in_chromium(
     config: str, config_run: Callable[[str], CliRun], chromium: Path

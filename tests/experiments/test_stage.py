@@ -86,7 +86,14 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> dict:
 
 def test_the_log_is_read_with_a_constant_experiment_id(shop: dict) -> None:
     exposures = pd.read_parquet(DELIVERED.at(shop["own"]["01_ingest"], table="exposures"))
-    assert list(exposures.columns) == ["customer_id", "assigned_ts", "variant", "experiment_id"]
+    assert list(exposures.columns) == [
+        "customer_id",
+        "assigned_ts",
+        "variant",
+        "experiment_id",
+        "_row",
+    ]
+    assert exposures["_row"].tolist() == list(range(1, len(exposures) + 1))
     assert set(exposures["experiment_id"]) == {"push_personalised"}
     assert len(exposures) == len(shop["log"])
     accounting = stage_findings(shop["own"]["02_clean"])["tables"]["exposures"]

@@ -7,6 +7,7 @@ import datetime as dt
 import duckdb
 import ibis
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -26,7 +27,10 @@ def table(tmp_path) -> ibis.Table:
     )  # fmt: skip
     frame.to_parquet(tmp_path / "rows.parquet")
     t = ibis.duckdb.connect().read_parquet(tmp_path / "rows.parquet")
-    return t.mutate(flag=t.number > 3, number=t.number.cast("int64"))
+    # Microseconds, as both engines hold times (pandas wrote nanoseconds).
+    return t.mutate(
+        flag=t.number > 3, number=t.number.cast("int64"), when=t.when.cast("timestamp(6)")
+    )
 
 
 def _read(path) -> tuple[list, list]:
@@ -85,3 +89,22 @@ def test_rows_held_in_python_are_written_too(tmp_path):
     frame = pd.DataFrame({"customer_id": ["a", "b"], "amount": [1.5, 2.0]})
     write_parquet(ibis.memtable(frame), tmp_path / "memory.parquet")
     assert pd.read_parquet(tmp_path / "memory.parquet").equals(frame)
+
+
+def test_nanoseconds_from_pandas_are_written_as_microseconds(tmp_path):
+    frame = pd.DataFrame({"when": pd.to_datetime(["2024-01-01 10:00:00.123456789"])})
+    frame.to_parquet(tmp_path / "ns.parquet")  # DuckDB reads it as TIMESTAMP_NS
+    write_parquet(
+        ibis.duckdb.connect().read_parquet(tmp_path / "ns.parquet"), tmp_path / "t.parquet"
+    )
+    written = pq.read_table(tmp_path / "t.parquet")
+    assert written.schema.field("when").type == pa.timestamp("us")
+    assert written.column("when")[0].as_py() == dt.datetime(2024, 1, 1, 10, 0, 0, 123456)
+
+
+def test_rows_are_numbered_in_the_order_written(table, tmp_path):
+    write_parquet(table, tmp_path / "t.parquet", batch_rows=2, number_rows=True)
+    written = pq.read_table(tmp_path / "t.parquet")
+    assert written.column_names[-1] == "_row"
+    assert written.column("_row").to_pylist() == list(range(1, 8))
+    assert written.column("text").to_pylist()[:3] == ["a", None, "c"]

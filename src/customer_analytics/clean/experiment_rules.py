@@ -126,7 +126,9 @@ def exposure_two_arms(t: ibis.Table, rule: Rule, ctx: CleanContext) -> Outcome:
     # join with no conflict stops reading at once.
     conflicting = arms(source.semi_join(two, _EXPERIMENT_KEY)).distinct()
     conflicts = conflicting.group_by(_EXPERIMENT_KEY).aggregate(
-        _names=conflicting._arm.group_concat(", ", order_by=conflicting._arm)
+        # A sorted list joined rather than an ordered string aggregate: Ibis's Spark
+        # backend cannot order one.
+        _names=conflicting._arm.collect().sort().join(", ")
     )
     joined = t.left_join(conflicts, _EXPERIMENT_KEY).select(*t.columns, "_names")
     return Outcome(joined, hit=joined._names.notnull(), detail="arms " + joined._names)

@@ -12,6 +12,7 @@ import ibis.expr.datatypes as dt
 
 from customer_analytics.clean import experiment_rules
 from customer_analytics.clean.rule_engine import CleanContext, Outcome, Rule, RuleFunction
+from customer_analytics.pipeline import engine
 from customer_analytics.utils.text import is_blank, strip
 from customer_analytics.utils.timestamps import with_utc
 
@@ -37,7 +38,7 @@ def exact_duplicate(t: ibis.Table, rule: Rule, ctx: CleanContext) -> Outcome:
     # Grouping ten million rows by every text column instead takes several times longer.
     # The hash is computed twice rather than shared: a shared table would be held in
     # memory with every column of every row (ten million lines: 3.6 CPU seconds).
-    row_hash = ibis.struct({c: t[c] for c in cols}).hash()
+    row_hash = engine.hash64({c: t[c] for c in cols}, t.get_backend())
     hashes = t.select(_hash=row_hash)
     repeated = hashes.group_by("_hash").aggregate(_copies=hashes.count())
     hashed = t.select("_row", *cols, _hash=row_hash)
@@ -174,7 +175,7 @@ def _cancelled_purchase(t: ibis.Table) -> ibis.Table:
 
     The latest earlier line of the same quantity (a whole line cancelled) is preferred;
     otherwise the latest earlier line of a larger quantity (part of it cancelled, named
-    as ``3 of 12 from <invoice>``). A cancellation larger than every earlier line (it
+    as ``3 of 12 from <invoice>``); of one invoice's lines, the last delivered. A cancellation larger than every earlier line (it
     spans several purchases, or one from before the data starts) stays unmatched.
     """
     quantity = t.quantity.try_cast(dt.int64)
@@ -191,6 +192,7 @@ def _cancelled_purchase(t: ibis.Table) -> ibis.Table:
         b_quantity=quantity,
         b_ts=t.order_ts,
         b_order=t.order_id,
+        b_row=t._row,
     )
     pairs = cancels.join(
         buys,
@@ -202,8 +204,11 @@ def _cancelled_purchase(t: ibis.Table) -> ibis.Table:
         ],
     )
     whole = pairs.c_quantity == pairs.b_quantity
+    # The last key settles an invoice with two lines of the product at one time: without
+    # it DuckDB and Spark chose different ones.
     best = ibis.row_number().over(
-        group_by=pairs._row, order_by=[ibis.desc(whole), ibis.desc(pairs.b_ts), pairs.b_order]
+        group_by=pairs._row,
+        order_by=[ibis.desc(whole), ibis.desc(pairs.b_ts), pairs.b_order, ibis.desc(pairs.b_row)],
     )
     chosen = pairs.filter(best == 0)
     part = chosen.c_quantity.cast(dt.string) + " of " + chosen.b_quantity.cast(dt.string) + " from "

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -97,12 +95,12 @@ def check_kept(name: str, record: dict[str, Any], max_share: float) -> None:
         )
 
 
-def _reference(con: ibis.BaseBackend) -> dict[str, ibis.Table]:
+def _reference() -> dict[str, ibis.Table]:
     return {
-        "cities": con.read_csv(reference_file("cities_cn.csv")),
-        "countries": con.read_csv(reference_file("countries.csv")),
-        "test_email_domains": con.read_csv(reference_file("test_email_domains.csv")),
-        "non_product_codes": con.read_csv(
+        "cities": engine.small_csv(reference_file("cities_cn.csv")),
+        "countries": engine.small_csv(reference_file("countries.csv")),
+        "test_email_domains": engine.small_csv(reference_file("test_email_domains.csv")),
+        "non_product_codes": engine.small_csv(
             reference_file("non_product_codes.csv"), all_varchar=True
         ),
     }
@@ -147,11 +145,13 @@ def clean_tables(
             kept = _with_merged_ids(kept, ctx.done["identity"]["map"])
         quarantined = marked.filter(marked._rule.notnull())
         quarantined = _as_delivered(quarantined, tables[name].columns)
+        # In the delivered order, said rather than left to the engine: after the joins
+        # of identity resolution Spark's rows come in no particular order.
         if not (name == "orders" and orders_wait):
-            write_parquet(kept, KEPT.at(out, table=name))
+            write_parquet(kept.order_by("_row"), KEPT.at(out, table=name))
             kept = con.read_parquet(KEPT.at(out, table=name))
         _fix_log(marked, rules, FIXES.at(out, table=name))
-        write_parquet(quarantined, QUARANTINE.at(out, table=name))
+        write_parquet(quarantined.order_by("_row"), QUARANTINE.at(out, table=name))
         ctx.done[name] = {
             "kept": kept,
             "quarantine": con.read_parquet(QUARANTINE.at(out, table=name)),
@@ -172,9 +172,10 @@ def clean_tables(
         derive_orders(con, out)
     elif orders_wait:
         lines = con.read_parquet(KEPT.at(out, table="order_items"))
-        with _probing_with_wide_side(con):
+        with engine.probe_with_wide_side(con):
             write_parquet(
-                with_revenue(ctx.done["orders"]["kept"], lines), KEPT.at(out, table="orders")
+                with_revenue(ctx.done["orders"]["kept"], lines).order_by("_row"),
+                KEPT.at(out, table="orders"),
             )
         waiting.drop()
     for name, table in tables.items():
@@ -194,21 +195,6 @@ def clean_tables(
     return accounting
 
 
-@contextmanager
-def _probing_with_wide_side(con: ibis.BaseBackend) -> Iterator[None]:
-    """Joins keep the hash table on the side the query names last.
-
-    DuckDB guesses that a filter keeps a fifth of its rows, so it would build the hash
-    table of the kept orders and their revenue from the orders (every column of them)
-    rather than from the narrow per-order sums (ten million lines: 7.1 against 5.1 s).
-    """
-    con.raw_sql("SET disabled_optimizers = 'build_side_probe_side'")
-    try:
-        yield
-    finally:
-        con.raw_sql("RESET disabled_optimizers")
-
-
 class _Checkpoints:
     """Materialise tables as numbered temporary tables of the connection (``__call__``).
 
@@ -223,12 +209,10 @@ class _Checkpoints:
 
     def __call__(self, table: ibis.Table) -> ibis.Table:
         self.names.append(f"_{self.prefix}_{len(self.names) + 1}")
-        return self.con.create_table(self.names[-1], obj=table, temp=True)
+        return engine.keep(self.con, self.names[-1], table)
 
     def drop(self) -> None:
-        for name in self.names:
-            # Ibis's drop_table writes SQL that DuckDB 2.0 does not parse.
-            self.con.raw_sql(f'DROP TABLE IF EXISTS "{name}"')
+        engine.drop(self.con, self.names)
         self.names.clear()
 
 
@@ -338,7 +322,7 @@ def _account(
 def run(cfg: Config, inputs: dict[str, Path], out: Path) -> dict[str, Any]:
     """Compute the clean stage's outputs into ``out``; return its headline figures."""
     delivered = INGEST.findings(inputs)
-    con = engine.connect(memory_limit=cfg.clean.memory_limit, spill_dir=out / "_spill")
+    con = engine.connect(cfg.engine, spill_dir=out / "_spill")
     files = {name: DELIVERED.path(inputs, table=name) for name in sorted(delivered["rows"])}
     tables = {name: read_ingested(con, path) for name, path in files.items()}
     data_end = delivered["data_end_utc"]
@@ -346,7 +330,7 @@ def run(cfg: Config, inputs: dict[str, Path], out: Path) -> dict[str, Any]:
         data_end=ibis.timestamp(data_end) if data_end else None,
         timezone=cfg.shop.timezone,
         settings=cfg.clean,
-        reference=_reference(con),
+        reference=_reference(),
         experiments=cfg.experiments(),
         # What each arm shows, as the campaign source noted it (source.campaign.shown).
         shown=delivered.get("source_notes", {}).get("shown_by_arm", {}),

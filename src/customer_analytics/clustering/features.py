@@ -30,11 +30,12 @@ import numpy as np
 import pandas as pd
 
 from customer_analytics.clean.identity import merged_ids
+from customer_analytics.config import EngineSettings
 from customer_analytics.pipeline import engine
 from customer_analytics.utils.dates import day_end
 from customer_analytics.utils.reference import reference_file
 from customer_analytics.utils.text import slug
-from customer_analytics.utils.timestamps import timezone, timezone_naive
+from customer_analytics.utils.timestamps import utc_to_local
 
 #: Feature group -> the columns (or column prefixes ending in ``_``) it holds; what the
 #: notebooks show and the clustering weighs as a group.
@@ -94,6 +95,7 @@ def build_features(
     value: pd.DataFrame | None = None,
     festivals: tuple[str, ...] = (),
     festival_days: int = 10,
+    engine_settings: EngineSettings | None = None,
 ) -> CustomerFeatures:
     """Per-customer features from the clean stage's tables as of the end of ``as_of``.
 
@@ -115,8 +117,10 @@ def build_features(
         Month-day strings (``"11-11"``) of the shop's shopping festivals; with them,
         ``festival_share`` is the share of a customer's orders in the ``festival_days``
         before and on a festival.
+    engine_settings
+        The config's ``engine`` section; None: DuckDB.
     """
-    con = engine.connect()
+    con = engine.connect(engine_settings)
     end = day_end(as_of)
     tables = {name: con.read_parquet(path) for name, path in tables.items()}
     orders = tables["orders"]
@@ -126,7 +130,7 @@ def build_features(
 
     if "is_return" not in orders.columns:  # a shop that keeps returns apart from orders
         orders = orders.mutate(is_return=ibis.literal(False))
-    local = timezone_naive(timezone_name, timezone("UTC", orders.order_ts_utc))
+    local = utc_to_local(orders.order_ts_utc, timezone_name)
     purchases = orders.filter(~orders.is_return).mutate(_local=local)
     blocks = [_value(orders, purchases, end)]
     blocks.append(_habits(purchases, festivals, festival_days))

@@ -69,6 +69,7 @@ def features_at(cfg: Config, inputs: dict[str, Path], day: dt.date) -> CustomerF
         value=value,
         festivals=cfg.shop.festivals,
         festival_days=cfg.shop.festival_days,
+        engine_settings=cfg.engine,
     )
 
 

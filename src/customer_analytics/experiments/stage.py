@@ -89,7 +89,7 @@ def run(cfg: Config, inputs: dict[str, Path], out: Path) -> dict[str, Any]:
         reason = "no experiments configured (ab.experiments)" if not specs else "no exposures table"
         EXPERIMENTS.at(out).write_text("{}")
         return {"experiments": {}, "skipped": reason}
-    con = engine.connect()
+    con = engine.connect(cfg.engine)
     identity = con.read_parquet(IDENTITY_MAP.path(inputs)) if IDENTITY_MAP.exists(inputs) else None
     exposures = con.read_parquet(KEPT.path(inputs, table="exposures"))
     assigned = assignments(exposures, identity, cfg.shop.timezone)
@@ -106,7 +106,7 @@ def run(cfg: Config, inputs: dict[str, Path], out: Path) -> dict[str, Any]:
         progress.step(f"analysing experiment {name}", number, len(specs))
         # Computed once: every metric and segment reads it (each would otherwise rebuild
         # the unit table from the orders, and ibis compile its whole expression again).
-        units = con.create_table(f"_units_{len(results)}", tables[name], temp=True)
+        units = engine.keep(con, f"_units_{len(results)}", tables[name])
         accounting = None
         if "outcome_status" in units.columns:
             accounting = outcome_accounting(units)

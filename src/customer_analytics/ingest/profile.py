@@ -96,7 +96,10 @@ def profile_table(
         # and each list is a scan of the whole table.
         text = declared.get(c, "string") == "string"
         if not is_pii and text and table[c].type().is_string() and record["distinct"] <= 50_000:
-            counts = table[c].value_counts().order_by(ibis.desc(f"{c}_count")).limit(top).execute()
+            # Ties in the value's order, so that every run lists the same values.
+            counts = (
+                table[c].value_counts().order_by([ibis.desc(f"{c}_count"), c]).limit(top).execute()
+            )
             record["top_values"] = ", ".join(
                 f"{v} ({k:,})" for v, k in zip(counts[c], counts[f"{c}_count"], strict=True)
             )

@@ -29,7 +29,8 @@ OUTPUTS = Outputs(__name__)
 DELIVERED = OUTPUTS.declare(
     "{table}.parquet",
     "each canonical table as delivered (text as in the file, pseudonymised), in the file's "
-    "row order; read it with read_ingested, which gives every row its _row",
+    "row order, with _row, each row's number in the delivered file; read it with "
+    "read_ingested",
 )
 PROFILE = OUTPUTS.declare(
     "profile.parquet", "per table and column: declared type, nulls, distinct values, range"
@@ -40,13 +41,13 @@ def read_ingested(con: ibis.BaseBackend, path: Path) -> ibis.Table:
     """An ingest output with ``_row``, the row's 1-based number in the delivered file.
 
     The number is the one the source adapter stored, else the row's place in the
-    Parquet file, which the stage wrote in the delivered order (DuckDB keeps the order
-    of a single table's rows through projections and ``COPY``).
+    delivered file, which the stage writes into the Parquet file as it reads the rows
+    in that order; so either engine reads it as a column.
     """
-    table = con.read_parquet(path, file_row_number=True)
-    if "_row" in table.columns:
-        return table.drop("file_row_number")
-    return table.mutate(_row=table.file_row_number + 1).drop("file_row_number")
+    table = con.read_parquet(path)
+    if "_row" not in table.columns:
+        raise ValueError(f"{path}: no _row column; it was not written by the ingest stage")
+    return table
 
 
 def declared_personal_ids(cfg: Config) -> tuple[str, ...]:
@@ -100,15 +101,16 @@ def run(cfg: Config, inputs: dict[str, Path], out: Path) -> dict[str, Any]:
         progress.step(
             f"reading {name}, writing it pseudonymised, profiling it", number, len(source.tables)
         )
+        unnumbered = "_row" not in table.columns
         if privacy.has_pii(table.columns) or set(personal_ids) & set(table.columns):
             key = key or privacy.pseudonymisation_key(
                 dev_key_allowed=cfg.privacy.dev_key, source=source_name
             )
             hashed, treated = privacy.pseudonymise(table, key, personal_ids)
-            write_parquet(hashed, DELIVERED.at(out, table=name))
+            write_parquet(hashed, DELIVERED.at(out, table=name), number_rows=unnumbered)
             pii = {f"{c}_hash" for c in treated if privacy.PII_COLUMNS[c] == "hash"}
         else:
-            write_parquet(table, DELIVERED.at(out, table=name))
+            write_parquet(table, DELIVERED.at(out, table=name), number_rows=unnumbered)
             pii = set()
         written = read_ingested(con, DELIVERED.at(out, table=name))
         # Values the adapter parsed are checked in the written copy; a failure leaves no

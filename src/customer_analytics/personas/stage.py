@@ -23,6 +23,7 @@ from customer_analytics.personas.truth import truth_traits
 from customer_analytics.pipeline.outputs import Outputs
 from customer_analytics.privacy import count_for_report
 from customer_analytics.rfm.segments import load_segments
+from customer_analytics.utils.parquet import write_frame
 from customer_analytics.utils.text import slug
 
 AUDIENCE_COLUMNS = ["customer_id", "persona", "segment", "clv", "p_alive", "action", "channel"]
@@ -62,7 +63,7 @@ def run(cfg: Config, inputs: dict[str, Path], out: Path) -> dict[str, Any]:
 
     names = {c.cluster: c.name for c in shown}
     customers = _customer_table(features, clusters, names, dictionary, actions)
-    customers.reset_index().to_parquet(CUSTOMERS_PERSONAS.at(out), index=False)
+    write_frame(customers.reset_index(), CUSTOMERS_PERSONAS.at(out))
     movement = _movement(clusters, names)
     movement.reset_index().to_parquet(MOVEMENT.at(out), index=False)
     audiences = _write_audiences(customers, shown, cfg, AUDIENCES.at(out))

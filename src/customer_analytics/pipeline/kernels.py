@@ -57,14 +57,18 @@ class LocalSyncKernelManager(_LocalSockets, KernelManager):
     """The same for tools that drive kernels synchronously (nbval)."""
 
 
-def start(package: str, cwd: Path) -> LocalKernelManager:
+def start(package: str, cwd: Path, warm_up: str | None = None) -> LocalKernelManager:
     """A kernel for a stage of ``package``, started now in ``cwd``; the libraries every
-    notebook uses and the stage's own package are imported as it starts."""
+    notebook uses and the stage's own package are imported as it starts, and the line
+    ``warm_up`` run (the engine's session, :func:`~customer_analytics.pipeline.engine.warm_up`)."""
     km = LocalKernelManager(kernel_name=KERNEL_NAME)
-    imports = [*COMMON_IMPORTS, f"{package}.stage", f"{package}.report"]
-    run_sync(km.start_kernel)(
-        cwd=str(cwd), extra_arguments=[f"--IPKernelApp.exec_lines=import {m}" for m in imports]
-    )
+    lines = [f"import {m}" for m in (*COMMON_IMPORTS, f"{package}.stage", f"{package}.report")]
+    lines += [warm_up] if warm_up else []
+    # No input history: a stage's cells are in its notebook, and the history database
+    # grows with every run (under a file size limit its write failed the kernel's start).
+    arguments = ["--HistoryManager.enabled=False"]
+    arguments += [f"--IPKernelApp.exec_lines={line}" for line in lines]
+    run_sync(km.start_kernel)(cwd=str(cwd), extra_arguments=arguments)
     return km
 
 

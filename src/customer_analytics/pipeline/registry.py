@@ -42,11 +42,11 @@ STAGES: tuple[StageEntry, ...] = (
     ),
     StageEntry(
         "02_clean", "Cleaning, quarantine and identity", "customer_analytics.clean",
-        settings=("clean", "shop", "ab"),
+        settings=("clean", "shop", "ab", "engine"),
     ),
     StageEntry(
         "03_rfm", "RFM segments", "customer_analytics.rfm",
-        settings=("run", "rfm", "clv", "privacy"),
+        settings=("run", "rfm", "clv", "privacy", "engine"),
     ),
     StageEntry(
         "04_clv", "Customer lifetime value", "customer_analytics.clv",
@@ -54,7 +54,7 @@ STAGES: tuple[StageEntry, ...] = (
     ),
     StageEntry(
         "05_clustering", "Customer clusters", "customer_analytics.clustering",
-        settings=("run", "clustering", "shop", "privacy", "source", "data"),
+        settings=("run", "clustering", "shop", "privacy", "source", "data", "engine"),
     ),
     StageEntry(
         "06_personas", "Personas and audiences", "customer_analytics.personas",
@@ -62,7 +62,7 @@ STAGES: tuple[StageEntry, ...] = (
     ),
     StageEntry(
         "07_ab_test", "Experiments (A/B tests)", "customer_analytics.experiments",
-        settings=("ab", "shop", "privacy", "source", "data"),
+        settings=("ab", "shop", "privacy", "source", "data", "engine"),
     ),
 )  # fmt: skip
 #: The fields of the ``run`` section that change a stage's numbers (rows dated after

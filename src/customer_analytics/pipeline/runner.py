@@ -27,7 +27,7 @@ from typing import Any
 import papermill
 
 from customer_analytics.config import Config, project_root
-from customer_analytics.pipeline import cache, kernels, runs
+from customer_analytics.pipeline import cache, engine, kernels, runs
 from customer_analytics.pipeline.cache import stage_keys
 from customer_analytics.pipeline.outputs import INPUT_FILES, META_FILE
 from customer_analytics.pipeline.registry import entry, stage_title
@@ -157,7 +157,7 @@ class Runner:
         log.info("run %s: %d stage(s) -> %s", run_id, len(keys), report)
         # The stages' kernels write their progress lines into the run's log as well.
         os.environ[progress.RUN_LOG_ENV] = str(report / "run.log")
-        self._ahead = _KernelsAhead(self._will_compute(keys))
+        self._ahead = _KernelsAhead(self._will_compute(keys), engine.warm_up(cfg.engine))
         try:
             for number, (stage, key) in enumerate(keys.items(), start=1):
                 manifest["stages"].append(
@@ -345,12 +345,14 @@ class _KernelsAhead:
     """The kernels of the stages a run computes, each started while the stage before it
     runs (:func:`~customer_analytics.pipeline.kernels.start`)."""
 
-    def __init__(self, stages: list[str]) -> None:
-        self.stages = stages
+    def __init__(self, stages: list[str], warm_up: str | None) -> None:
+        self.stages, self.warm_up = stages, warm_up
         self.waiting: dict[str, kernels.LocalKernelManager] = {}
 
     def _start(self, stage: str) -> kernels.LocalKernelManager:
-        return kernels.start(entry(stage).package, project_root() / "notebooks")
+        # Only the stages that run on the engine start its session.
+        warm_up = self.warm_up if "engine" in entry(stage).settings else None
+        return kernels.start(entry(stage).package, project_root() / "notebooks", warm_up)
 
     def take(self, stage: str) -> kernels.LocalKernelManager:
         """``stage``'s kernel (started now if none is waiting), and the next computed

@@ -19,6 +19,7 @@ from customer_analytics.rfm.segments import (
 )
 from customer_analytics.rfm.summary import btyd_summary
 from customer_analytics.utils.dates import days_per_unit, snapshot_day
+from customer_analytics.utils.parquet import write_frame
 
 OUTPUTS = Outputs(__name__)
 CUSTOMERS_RFM = OUTPUTS.declare(
@@ -46,14 +47,14 @@ def run(cfg: Config, inputs: dict[str, Path], out: Path) -> dict[str, Any]:
     """Compute the RFM stage's outputs into ``out``; return its headline figures."""
     as_of = run_as_of(inputs)
     earlier = snapshot_day(as_of, cfg.run.snapshot_offset_days)
-    con = engine.connect()
+    con = engine.connect(cfg.engine)
     orders = con.read_parquet(KEPT.path(inputs, table="orders"))
     scheme = load_segments(cfg.resolve_optional(cfg.rfm.segments))
     scoring = cfg.resolve_optional(cfg.rfm.scoring)
 
     moved = segment_movement(orders, as_of, earlier, "days", scoring=scoring, scheme=scheme)
     customers = moved.current
-    customers.to_parquet(CUSTOMERS_RFM.at(out), index=False)
+    write_frame(customers, CUSTOMERS_RFM.at(out))
     moved.scoring_current.to_frame().to_parquet(SCORING.at(out), index=False)
     table = segment_table(customers, scheme=scheme)
     if KEPT.exists(inputs, table="customers"):

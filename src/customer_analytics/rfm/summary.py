@@ -98,7 +98,8 @@ def customer_rfm(
         first purchase date), ``frequency`` (purchase orders), ``monetary`` (net revenue:
         purchases minus returns), ``monetary_mean`` (net per purchase), ``aov`` (average
         purchase order value, before returns), ``gross_revenue``, ``returns``,
-        ``returned_revenue``, ``first_order_ts``, ``last_order_ts``.
+        ``returned_revenue``, ``first_order_ts``, ``last_order_ts``; sorted by
+        ``customer_col``, so both engines give the rows in one order.
     """
     step = days_per_unit(time_unit)
     day, placed = _as_of(as_of)
@@ -135,7 +136,7 @@ def customer_rfm(
         returned_revenue=per.returned_revenue,
         first_order_ts=per.first_order_ts,
         last_order_ts=per.last_order_ts,
-    )
+    ).order_by(customer_col)
 
 
 def btyd_summary(
@@ -178,7 +179,8 @@ def btyd_summary(
     ibis.Table
         ``customer_col``, ``frequency`` (purchase periods after the first), ``recency``
         (last minus first purchase period), ``T`` (as_of's period minus the first purchase
-        period), ``monetary_value`` (mean value of the repeat periods, 0 without repeats).
+        period), ``monetary_value`` (mean value of the repeat periods, 0 without repeats);
+        sorted by ``customer_col``.
     """
     unit = days_per_unit(time_unit) * freq_multiplier
     period = PERIOD_CODE[time_unit]
@@ -203,4 +205,4 @@ def btyd_summary(
         recency=c._last.delta(c._first, unit="day") / unit,
         T=ibis.timestamp(end).delta(c._first, unit="day") / unit,
         monetary_value=((c._total - c._first_value) / repeats.nullif(0)).fill_null(0.0),
-    )
+    ).order_by(customer_col)

@@ -6,6 +6,11 @@ with or without fractional seconds, so only other formats count as fixed). Every
 with seconds also reads them with a fraction (``22:11:48.556739``, one to six digits:
 DuckDB keeps microseconds). Formats never include day/month orders that the data cannot
 decide; a source declares its own local format where it has one.
+
+Formats are written as DuckDB's (``strftime``) and parsed by DuckDB or, where the
+expression reads a Spark table, by Spark's ``try_to_timestamp`` with the same format
+spelled as a Java pattern (:func:`java_pattern`); zones convert with ICU on DuckDB and
+``java.time`` on Spark, which read the same time zone database.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import zoneinfo
 
 import ibis
 import ibis.expr.datatypes as dt
+import ibis.expr.operations as ops
 
 from customer_analytics.utils.text import strip
 
@@ -70,6 +76,103 @@ def epoch_seconds(seconds):  # noqa: ANN001, ANN201 (DuckDB's function)
     """DuckDB's ``to_timestamp``: seconds since 1970 as an instant."""
 
 
+@ibis.udf.scalar.builtin(
+    name="try_to_timestamp", signature=((dt.string, dt.string), dt.Timestamp())
+)
+def _spark_try_to_timestamp(text, pattern):  # noqa: ANN001, ANN201 (Spark's function)
+    """Spark's ``try_to_timestamp``: null where the text does not match."""
+
+
+@ibis.udf.scalar.builtin(
+    name="try_to_timestamp", signature=((dt.string, dt.string), dt.Timestamp(timezone="UTC"))
+)
+def _spark_try_to_timestamp_zoned(text, pattern):  # noqa: ANN001, ANN201 (Spark's function)
+    """Spark's ``try_to_timestamp`` for patterns with an offset: an instant."""
+
+
+@ibis.udf.scalar.builtin(
+    name="to_utc_timestamp", signature=((dt.Timestamp(), dt.string), dt.Timestamp(timezone="UTC"))
+)
+def _spark_to_utc(ts, zone):  # noqa: ANN001, ANN201 (Spark's function)
+    """Spark's ``to_utc_timestamp``: a naive local timestamp in ``zone`` as an instant."""
+
+
+@ibis.udf.scalar.builtin(
+    name="from_utc_timestamp", signature=((dt.Timestamp(timezone="UTC"), dt.string), dt.Timestamp())
+)
+def _spark_from_utc(ts, zone):  # noqa: ANN001, ANN201 (Spark's function)
+    """Spark's ``from_utc_timestamp``: an instant as the naive wall-clock time in ``zone``."""
+
+
+@ibis.udf.scalar.builtin(
+    name="timestamp_seconds", signature=((dt.float64,), dt.Timestamp(timezone="UTC"))
+)
+def _spark_epoch_seconds(seconds):  # noqa: ANN001, ANN201 (Spark's function)
+    """Spark's ``timestamp_seconds``: seconds since 1970 as an instant."""
+
+
+#: strftime's directives (DuckDB's) as Java's pattern letters (Spark's). One letter reads
+#: one or two digits, as DuckDB does; ``%f`` one to six digits; ``%z`` ``+08:00``,
+#: ``+0800`` or ``+08``.
+_JAVA = {"Y": "yyyy", "m": "M", "d": "d", "H": "H", "M": "m", "S": "s", "f": "SSSSSS", "z": "[xxx][xx][x]"}  # fmt: skip
+
+
+def java_pattern(fmt: str) -> str:
+    """A DuckDB ``strftime`` format as a Spark (Java) datetime pattern.
+
+    Raises
+    ------
+    ValueError
+        A directive outside :data:`_JAVA`, naming it and the format.
+    """
+    out, i = [], 0
+    while i < len(fmt):
+        if fmt[i] == "%":
+            directive = fmt[i + 1 : i + 2]
+            if directive not in _JAVA:
+                raise ValueError(f"timestamp format {fmt!r}: %{directive} has no Spark pattern")
+            out.append(_JAVA[directive])
+            i += 2
+        elif fmt[i].isalpha():
+            out.append(f"'{fmt[i]}'")  # a literal letter (the T of ISO 8601)
+            i += 1
+        else:
+            out.append("''" if fmt[i] == "'" else fmt[i])
+            i += 1
+    return "".join(out)
+
+
+def on_spark(expr: ibis.Expr) -> bool:
+    """Whether ``expr`` reads a table of a Spark connection (else DuckDB computes it)."""
+    return any(t.source.name == "pyspark" for t in expr.op().find(ops.DatabaseTable))
+
+
+def _parse(text: ibis.StringValue, fmt: str, spark: bool) -> ibis.TimestampValue:
+    if spark:
+        return _spark_try_to_timestamp(text, java_pattern(fmt))
+    return try_strptime(text, fmt)
+
+
+def _parse_zoned(text: ibis.StringValue, fmt: str, spark: bool) -> ibis.TimestampValue:
+    if spark:
+        return _spark_try_to_timestamp_zoned(text, java_pattern(fmt))
+    return try_strptime_zoned(text, fmt)
+
+
+def _as_instant(local: ibis.TimestampValue, zone: str, spark: bool) -> ibis.TimestampValue:
+    return _spark_to_utc(local, zone) if spark else timezone(zone, local)
+
+
+def _as_local(instant: ibis.TimestampValue, zone: str, spark: bool) -> ibis.TimestampValue:
+    return _spark_from_utc(instant, zone) if spark else timezone_naive(zone, instant)
+
+
+def utc_to_local(utc: ibis.TimestampValue, zone: str) -> ibis.TimestampValue:
+    """Naive UTC times as the naive wall-clock times in ``zone``."""
+    spark = on_spark(utc)
+    return _as_local(_as_instant(utc, "UTC", spark), zone, spark)
+
+
 #: Local times in this span convert through a table of the zone's offsets read once from
 #: ICU (:func:`offset_steps`); others call ICU row by row.
 STEPS_SPAN = ("1990-01-01", "2060-01-01")
@@ -115,8 +218,9 @@ def local_to_utc(local: ibis.TimestampValue, zone: str) -> ibis.TimestampValue:
     :data:`STEPS_SPAN`, and the comparisons would make each query's SQL long and slow
     to compile, so they are left to ICU.
     """
-    icu = timezone_naive("UTC", timezone(zone, local))
-    if _has_daylight_saving(zone):
+    spark = on_spark(local)
+    icu = _as_local(_as_instant(local, zone, spark), "UTC", spark)
+    if spark or _has_daylight_saving(zone):
         return icu
     steps = offset_steps(zone)
     inside = local.between(ibis.timestamp(steps[0][0]), ibis.timestamp(STEPS_SPAN[1]))
@@ -158,7 +262,7 @@ def to_utc(column: ibis.Value, zone: str) -> tuple[ibis.Value, ibis.Value]:
     Returns the parsed timestamp (null where nothing matched) and a boolean that is
     true where the text was in the canonical format (:data:`CANONICAL_FORMATS`).
     """
-    canonical = len(CANONICAL_FORMATS)
+    canonical, spark = len(CANONICAL_FORMATS), on_spark(column)
     if column.type().is_timestamp():
         return local_to_utc(column.cast(dt.timestamp), zone), ibis.literal(True)
     text = strip(column.cast(dt.string))
@@ -166,15 +270,16 @@ def to_utc(column: ibis.Value, zone: str) -> tuple[ibis.Value, ibis.Value]:
     # an explicit zone: DuckDB casts instants with the session's time zone (the
     # machine's), and COALESCE of naive and zoned values promotes to instants.
     digits = ibis.ifelse(text.re_search(r"^\d{9,11}$"), text, ibis.null().cast(dt.string))
-    epoch = epoch_seconds(digits.try_cast(dt.float64))
-    utc = timezone("UTC", _first([try_strptime(text, f) for f in UTC_FORMATS]))
-    offset = _first([try_strptime_zoned(text, f) for f in OFFSET_FORMATS])
-    local = _first([try_strptime(text, f) for f in LOCAL_FORMATS[:canonical]])
-    other = _first([try_strptime(text, f) for f in LOCAL_FORMATS[canonical:]])
-    branches = [epoch, utc, offset, timezone(zone, other)]
+    seconds = digits.try_cast(dt.float64)
+    epoch = _spark_epoch_seconds(seconds) if spark else epoch_seconds(seconds)
+    utc = _as_instant(_first([_parse(text, f, spark) for f in UTC_FORMATS]), "UTC", spark)
+    offset = _first([_parse_zoned(text, f, spark) for f in OFFSET_FORMATS])
+    local = _first([_parse(text, f, spark) for f in LOCAL_FORMATS[:canonical]])
+    other = _first([_parse(text, f, spark) for f in LOCAL_FORMATS[canonical:]])
+    branches = [epoch, utc, offset, _as_instant(other, zone, spark)]
     # The canonical format first: most rows stop there (COALESCE evaluates a branch only
     # for rows still null). The formats cannot match the same text, so order is free.
-    parsed = ibis.coalesce(local_to_utc(local, zone), timezone_naive("UTC", _first(branches)))
+    parsed = ibis.coalesce(local_to_utc(local, zone), _as_local(_first(branches), "UTC", spark))
     # The flag needs no zone conversion, the costly part of the parse.
     return parsed, local.notnull()
 
