@@ -137,3 +137,15 @@ def test_a_session_that_cannot_start_names_its_master(tmp_path: Path) -> None:
     assert done.returncode == 1
     assert "cannot start a Spark session on master 'nowhere://x'" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.spark
+@pytest.mark.xdist_group("spark")
+def test_a_stage_closing_its_connection_leaves_the_session_to_the_next(
+    spark: ibis.BaseBackend,
+) -> None:
+    session = spark._session
+    engine.close(spark)
+    again = engine.connect(EngineSettings(kind="spark"))
+    assert again._session is session
+    assert again.raw_sql("SELECT 1 AS one").collect()[0].one == 1

@@ -347,7 +347,7 @@ def run(cfg: Config, inputs: dict[str, Path], out: Path) -> dict[str, Any]:
         "quarantined_rows": sum(a["quarantined_rows"] for a in accounting.values()),
         **scope(con, out),
     }
-    con.disconnect()
+    engine.close(con)
     shutil.rmtree(out / "_spill", ignore_errors=True)
     return found
 

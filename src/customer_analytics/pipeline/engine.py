@@ -190,6 +190,14 @@ def keep(con: ibis.BaseBackend, name: str, table: ibis.Table) -> ibis.Table:
 _checkpointed: dict[str, object] = {}
 
 
+def close(con: ibis.BaseBackend) -> None:
+    """Let a stage's connection go: DuckDB's memory is freed; the process's Spark session
+    stays for the next stage of this process (Ibis's disconnect would stop it, and the
+    next connection would start Spark again)."""
+    if con.name != "pyspark":
+        con.disconnect()
+
+
 def drop(con: ibis.BaseBackend, names: list[str]) -> None:
     """Free the working tables :func:`keep` made."""
     for name in names:
