@@ -10,7 +10,8 @@ do differently, so no stage branches on the engine:
 need                              DuckDB                          Spark
 ================================  ==============================  =============================
 a 64-bit hash (:func:`hash64`)    ``hash``                        ``xxhash64`` (``hash`` is 32-bit)
-a working table (:func:`keep`)    a temporary table               a cached temporary view
+a working table (:func:`keep`)    a temporary table               a view of checkpointed rows
+a stage done (:func:`close`)      disconnect                      the session stays
 memory for working tables         ``engine.duckdb.memory_limit``  ``spark.driver.memory`` and
                                   (spills to the stage's folder)  ``spark.executor.memory`` in
                                                                   ``engine.spark.conf``
@@ -18,6 +19,8 @@ join-side switch                  ``disabled_optimizers``         none (Spark pl
 (:func:`probe_with_wide_side`)                                    does not apply)
 small reference files             DuckDB reads the CSV; both engines get the same Arrow table
 (:func:`small_csv`)
+timestamp texts and zones         ``strptime``, ICU               ``try_to_timestamp``, java.time
+(``utils/timestamps.py``)
 ================================  ==============================  =============================
 
 Reading the delivered files stays on DuckDB (the ingest's sources): it alone keeps a
@@ -41,8 +44,9 @@ import ibis.expr.datatypes as dt
 if TYPE_CHECKING:
     from customer_analytics.config import EngineSettings
 
-#: Spark settings every session gets: times are UTC as on DuckDB, and a local run
-#: writes no UI server and no ``_SUCCESS`` markers.
+#: Spark settings every session gets (``engine.spark.conf`` overrides them): times in
+#: UTC as on DuckDB, no UI server or console progress bar, Arrow between Spark and
+#: Python, Spark's own log quieted, and few shuffle partitions for one machine.
 SPARK_DEFAULTS: dict[str, str] = {
     "spark.sql.session.timeZone": "UTC",
     "spark.ui.enabled": "false",
