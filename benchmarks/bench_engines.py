@@ -36,8 +36,17 @@ def child(config_overrides: dict, ingest: str, kind: str) -> dict:
     from customer_analytics.pipeline import engine
     from customer_analytics.pipeline.cache import ensure_stage
     from customer_analytics.pipeline.outputs import run_as_of
+    from customer_analytics.sources import synthetic
 
-    cfg = load_config("configs/default.yaml", {**config_overrides, "engine.kind": kind})
+    synthetic.SPEC["tables"].pop("events")  # as in the parent: the shop has none
+
+    # The driver holds each output table as Arrow while it is written (README: Running
+    # on a Spark cluster): ten million order lines need more than Spark's default 1 GB.
+    spark_conf = {"spark.driver.memory": "8g"}
+    cfg = load_config(
+        "configs/default.yaml",
+        {**config_overrides, "engine.kind": kind, "engine.spark.conf": spark_conf},
+    )
     found: dict = {"kind": kind}
     tracker = None
     if kind == "spark":

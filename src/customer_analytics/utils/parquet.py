@@ -17,6 +17,7 @@ from pathlib import Path
 import duckdb
 import ibis
 import ibis.expr.operations as ops
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -73,9 +74,9 @@ def write_parquet(
                 batch, written = first, 0
                 while batch is not None:
                     if number_rows:
-                        numbers = pa.array(range(written + 1, written + batch.num_rows + 1))
+                        numbers = np.arange(written + 1, written + batch.num_rows + 1)
                         batch = pa.RecordBatch.from_arrays(
-                            [*batch.columns, numbers.cast(pa.int64())], schema=schema
+                            [*batch.columns, pa.array(numbers, pa.int64())], schema=schema
                         )
                     writer.write_batch(batch)
                     written += batch.num_rows
