@@ -8,6 +8,9 @@ purchases combined.
 
 from __future__ import annotations
 
+import datetime as dt
+
+import ibis
 import numpy as np
 import pandas as pd
 import pytest
@@ -18,13 +21,20 @@ from customer_analytics.clv import (
     GammaGammaModel,
     ModifiedBetaGeoModel,
     ParetoNBDModel,
-    calibration_and_holdout,
     calibration_frame,
 )
+from customer_analytics.clv.compact import calibration_spend_rows, holdout_rows
+from customer_analytics.clv.holdout import weights
 
 #: Pareto/NBD's CDNOW parameters (r, alpha, s, beta), for the simulated customers.
 CDNOW_PARETO = (0.553, 10.578, 0.606, 11.669)
-CALIBRATION_END, OBSERVATION_END = "1997-09-30", "1998-06-30"
+CALIBRATION_END, OBSERVATION_END = dt.date(1997, 9, 30), dt.date(1998, 6, 30)
+
+
+def as_orders(transactions: pd.DataFrame, value_col: str) -> ibis.Table:
+    """Transactions (``customer_id``, ``date``, a value) as the clean stage's orders."""
+    renamed = transactions.rename(columns={"date": "order_ts_utc", value_col: "revenue"})
+    return ibis.memtable(renamed[["customer_id", "order_ts_utc", "revenue"]])
 
 
 def _simulate(n: int, seed: int = 7) -> pd.DataFrame:
@@ -67,17 +77,25 @@ def cdnow() -> pd.DataFrame:
 
 
 @pytest.fixture(scope="session")
-def cdnow_summary(cdnow) -> pd.DataFrame:
-    """CDNOW's calibration (39 weeks) and holdout (weeks 40-78) summary."""
-    return calibration_and_holdout(cdnow, CALIBRATION_END, OBSERVATION_END, monetary_col="dollars")
+def cdnow_rows(cdnow) -> pd.DataFrame:
+    """CDNOW's customers by calibration (39 weeks) summary and holdout (weeks 40-78)
+    purchases, weighted, as the CLV stage gets them from the engine."""
+    orders = as_orders(cdnow, "dollars")
+    return holdout_rows(orders, CALIBRATION_END, OBSERVATION_END, "weeks").execute()
 
 
 @pytest.fixture(scope="session")
-def cdnow_fitted(cdnow_summary) -> dict:
+def cdnow_spend(cdnow) -> pd.DataFrame:
+    """CDNOW's calibration repeat buyers by (frequency, monetary_value), weighted."""
+    return calibration_spend_rows(as_orders(cdnow, "dollars"), CALIBRATION_END).execute()
+
+
+@pytest.fixture(scope="session")
+def cdnow_fitted(cdnow_rows) -> dict:
     """BG/NBD, Pareto/NBD and MBG/NBD fitted on CDNOW's calibration period."""
-    cal = calibration_frame(cdnow_summary)
+    cal, w = calibration_frame(cdnow_rows), weights(cdnow_rows)
     return {
-        "BG/NBD": BetaGeoModel().fit(cal),
-        "Pareto/NBD": ParetoNBDModel().fit(cal),
-        "MBG/NBD": ModifiedBetaGeoModel().fit(cal),
+        "BG/NBD": BetaGeoModel().fit(cal, sample_weight=w),
+        "Pareto/NBD": ParetoNBDModel().fit(cal, sample_weight=w),
+        "MBG/NBD": ModifiedBetaGeoModel().fit(cal, sample_weight=w),
     }

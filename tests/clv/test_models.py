@@ -24,7 +24,6 @@ from customer_analytics.clv import (
     GammaGammaModel,
     ModifiedBetaGeoModel,
     ParetoNBDModel,
-    calibration_frame,
     customer_lifetime_value,
     formulas,
 )
@@ -328,6 +327,18 @@ def test_gamma_gamma_uses_repeat_customers_only(data, fitted):
     assert gg.expected_average_spend(newcomer)[0] == pytest.approx(gamma * p / (q - 1))
 
 
+def test_weighted_gamma_gamma_fit_equals_the_fit_on_repeated_rows(data):
+    """The engine hands Gamma-Gamma distinct rows with their counts."""
+    rows = data[["frequency", "monetary_value"]].round({"monetary_value": 0})
+    distinct = rows.value_counts().rename("weight").reset_index()
+    assert len(distinct) < len(rows)
+    plain = GammaGammaModel().fit(rows)
+    weighted = GammaGammaModel().fit(distinct, sample_weight=distinct["weight"])
+    np.testing.assert_allclose(weighted.params, plain.params, rtol=1e-6)
+    assert weighted.n_customers_ == plain.n_customers_
+    assert weighted.log_likelihood_ == pytest.approx(plain.log_likelihood_, rel=1e-9)
+
+
 # ------------------------------------------------------------ CDNOW's published figures
 
 
@@ -346,10 +357,11 @@ def test_published_parameters(cdnow_fitted, name, published, log_likelihood):
         assert round(model.log_likelihood_, 1) == log_likelihood
 
 
-def test_gamma_gamma_published_parameters(cdnow_summary):
+def test_gamma_gamma_published_parameters(cdnow_spend):
     """Spend = mean of the repeat purchase days' totals (first day excluded, same-day
-    purchases summed): the only definition giving the note's 946 customers and figures."""
-    model = GammaGammaModel().fit(calibration_frame(cdnow_summary))
+    purchases summed): the only definition giving the note's 946 customers and figures;
+    fitted on the engine's weighted rows."""
+    model = GammaGammaModel().fit(cdnow_spend, sample_weight=cdnow_spend["weight"])
     assert model.n_customers_ == 946
     np.testing.assert_allclose(model.params, [6.25, 3.74, 15.44], atol=0.01)
 

@@ -4,12 +4,12 @@ Only :mod:`~customer_analytics.clv.models` imports lifetimes; it fits on
 de-duplicated customer histories and returns numpy arrays aligned to the input rows.
 :mod:`~customer_analytics.clv.formulas` holds input checks and our own formulas (with
 :mod:`~customer_analytics.clv.pareto`, the log-space Pareto/NBD), and
-:mod:`~customer_analytics.clv.holdout` the calibration/holdout split, holdout scores
-and tracking data.
+:mod:`~customer_analytics.clv.compact` the engine's compact inputs (weighted
+calibration/holdout rows, purchase days counted), :mod:`~customer_analytics.clv.holdout`
+the holdout scores and tracking data computed from them.
 """
 
 from customer_analytics.clv.holdout import (
-    calibration_and_holdout,
     calibration_frame,
     evaluate_holdout,
     naive_holdout_forecast,
@@ -32,7 +32,6 @@ __all__ = [
     "GammaGammaModel",
     "ModifiedBetaGeoModel",
     "ParetoNBDModel",
-    "calibration_and_holdout",
     "calibration_frame",
     "customer_lifetime_value",
     "evaluate_holdout",

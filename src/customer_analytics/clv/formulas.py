@@ -127,13 +127,18 @@ def check_horizon(t, n_rows: int) -> np.ndarray:
     return t
 
 
-def deduplicate(*columns: np.ndarray) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
+def deduplicate(
+    *columns: np.ndarray, weights: np.ndarray | None = None
+) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
     """Distinct rows of the given columns, the row each input maps to, and their counts.
 
     Parameters
     ----------
     *columns : ndarray
         Equal-length float arrays.
+    weights : ndarray, optional
+        What each input row counts for (rows that stand for several customers); 1 each
+        by default.
 
     Returns
     -------
@@ -142,12 +147,14 @@ def deduplicate(*columns: np.ndarray) -> tuple[list[np.ndarray], np.ndarray, np.
     inverse : ndarray
         unique[j][inverse] == columns[j].
     counts : ndarray
-        Number of input rows per distinct row (lifetimes' ``weights``).
+        Summed weights per distinct row (lifetimes' ``weights``).
     """
     # pandas hashes the rows; np.unique(axis=0) sorts them and is 30x slower at 1M rows.
-    grouped = pd.DataFrame(dict(enumerate(columns))).groupby(list(range(len(columns))))
-    sizes = grouped.size()
-    unique = [sizes.index.get_level_values(j).to_numpy(dtype=float) for j in range(len(columns))]
+    frame = pd.DataFrame(dict(enumerate(columns)))
+    keys = list(range(len(columns)))
+    grouped = frame.assign(weight=1 if weights is None else weights).groupby(keys)
+    sizes = grouped["weight"].sum()
+    unique = [sizes.index.get_level_values(j).to_numpy(dtype=float) for j in keys]
     return unique, grouped.ngroup().to_numpy(), sizes.to_numpy()
 
 

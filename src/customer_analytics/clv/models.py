@@ -71,13 +71,15 @@ class _CountModel:
         self.time_unit = time_unit
         self.tol = tol
 
-    def fit(self, data: pd.DataFrame) -> Self:
+    def fit(self, data: pd.DataFrame, sample_weight: np.ndarray | None = None) -> Self:
         """Fit on distinct (frequency, recency, T) rows weighted by their counts.
 
         Parameters
         ----------
         data : DataFrame
             Columns frequency, recency and T, one row per customer, time in ``time_unit``.
+        sample_weight : ndarray, optional
+            Customers each row stands for (compact rows from the engine); 1 by default.
 
         Returns
         -------
@@ -90,7 +92,9 @@ class _CountModel:
         cols = check_summary(data)
         if cols["T"].max() == 0:
             raise ClvInputError("T is 0 for every customer: nobody was observed after a purchase")
-        (x, t_x, T), _, counts = deduplicate(cols["frequency"], cols["recency"], cols["T"])
+        (x, t_x, T), _, counts = deduplicate(
+            cols["frequency"], cols["recency"], cols["T"], weights=sample_weight
+        )
         tol = self.default_tol if self.tol is None else self.tol
         self.fitter_ = self._fit_lifetimes(x, t_x, T, counts, tol)
         params = self.fitter_.params_.to_numpy(dtype=float)
@@ -403,13 +407,16 @@ class GammaGammaModel:
     def __init__(self, penalizer: float = 0.0):
         self.penalizer = penalizer
 
-    def fit(self, data: pd.DataFrame) -> Self:
+    def fit(self, data: pd.DataFrame, sample_weight: np.ndarray | None = None) -> Self:
         """Fit on the rows with repeat purchases and positive mean repeat spend.
 
         Parameters
         ----------
         data : DataFrame
             Columns frequency and monetary_value.
+        sample_weight : ndarray, optional
+            Customers each row stands for; 1 by default. lifetimes divides the weighted
+            log-likelihood by the weights' sum, so weighted rows fit as repeated ones.
 
         Returns
         -------
@@ -421,9 +428,10 @@ class GammaGammaModel:
         if not used.any():
             raise ClvInputError("no customer has frequency > 0 and monetary_value > 0")
         x, m = cols["frequency"][used], cols["monetary_value"][used]
+        w = np.ones(len(x)) if sample_weight is None else np.asarray(sample_weight)[used]
         try:
             with contextlib.redirect_stdout(io.StringIO()):
-                self.fitter_ = GammaGammaFitter(penalizer_coef=self.penalizer).fit(x, m)
+                self.fitter_ = GammaGammaFitter(penalizer_coef=self.penalizer).fit(x, m, w)
         except (ConvergenceError, np.linalg.LinAlgError) as error:
             raise ClvFitError(
                 "Gamma-Gamma fit did not converge; try a small penalizer (e.g. penalizer=0.001) "
@@ -433,8 +441,8 @@ class GammaGammaModel:
         if not np.isfinite(params).all():
             raise ClvFitError(f"Gamma-Gamma fit gave unusable parameters {params}")
         self.params_ = dict(zip(self.param_names, params.tolist(), strict=True))
-        self.log_likelihood_ = float(formulas.gamma_gamma_log_likelihood(params, x, m).sum())
-        self.n_customers_ = int(used.sum())
+        self.log_likelihood_ = float((w * formulas.gamma_gamma_log_likelihood(params, x, m)).sum())
+        self.n_customers_ = int(w.sum())
         return self
 
     @property

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,12 +27,17 @@ import pandas as pd
 import yaml
 
 from customer_analytics.clean.stage import KEPT
+from customer_analytics.clv.compact import (
+    calibration_spend_rows,
+    holdout_rows,
+    purchase_days_counted,
+)
 from customer_analytics.clv.holdout import (
-    calibration_and_holdout,
     calibration_frame,
     evaluate_holdout,
     period_transactions,
     repeat_transactions_tracking,
+    weights,
 )
 from customer_analytics.clv.lifecycle import lifecycle_stage, load_lifecycle_rules, rhythm
 from customer_analytics.clv.models import (
@@ -45,10 +51,11 @@ from customer_analytics.clv.models import (
 )
 from customer_analytics.clv.truth import truth_scores
 from customer_analytics.config import Config
+from customer_analytics.pipeline import engine
 from customer_analytics.pipeline.outputs import Outputs, run_as_of
 from customer_analytics.rfm.stage import BTYD_SUMMARY, CUSTOMERS_RFM
 from customer_analytics.utils import progress
-from customer_analytics.utils.dates import DAYS_PER_UNIT, day_end
+from customer_analytics.utils.dates import DAYS_PER_UNIT
 
 OUTPUTS = Outputs(__name__)
 CUSTOMERS_CLV = OUTPUTS.declare(
@@ -81,40 +88,49 @@ MODELS = {"bgnbd": BetaGeoModel, "mbgnbd": ModifiedBetaGeoModel, "pareto_nbd": P
 LABELS = {"bgnbd": "BG/NBD", "mbgnbd": "MBG/NBD", "pareto_nbd": "Pareto/NBD", "naive": "naive"}
 
 
-def purchases(orders: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
-    """Purchase orders placed by the end of ``as_of``: ``customer_id, date, revenue``.
+@dataclass(frozen=True)
+class Compact:
+    """What the engine hands the models (:mod:`customer_analytics.clv.compact`)."""
 
-    Returns are not purchase occasions (their value is netted in RFM, not here: the
-    spend model wants what a purchase brought).
-    """
-    keep = orders["order_ts_utc"] < day_end(as_of)
-    if "is_return" in orders.columns:
-        keep &= ~orders["is_return"].fillna(False).astype(bool)
-    kept = orders.loc[keep & orders["customer_id"].notna()]
-    return pd.DataFrame(
-        {
-            "customer_id": kept["customer_id"].to_numpy(),
-            "date": kept["order_ts_utc"].to_numpy(),
-            "revenue": kept["revenue"].to_numpy(dtype=float),
-        }
-    )
+    #: Customers by calibration summary and holdout purchases, with ``weight``.
+    holdout: pd.DataFrame
+    #: The calibration period's repeat buyers by (frequency, monetary_value), with ``weight``.
+    spend: pd.DataFrame
+    #: Per day: first purchase days and repeat purchase days counted.
+    days: pd.DataFrame
+    #: The holdout period's length in the models' time unit.
+    duration: float
+
+
+def compact_inputs(
+    cfg: Config, inputs: dict[str, Path], calibration_end: dt.date, as_of: dt.date
+) -> Compact:
+    """Read the kept orders on the configured engine and bring back the compact rows."""
+    con = engine.connect(cfg.engine)
+    orders = con.read_parquet(KEPT.path(inputs, table="orders"))
+    try:
+        compact = Compact(
+            holdout=holdout_rows(orders, calibration_end, as_of, cfg.clv.time_unit).execute(),
+            spend=calibration_spend_rows(orders, calibration_end).execute(),
+            days=purchase_days_counted(orders, as_of).execute(),
+            duration=(as_of - calibration_end).days / DAYS_PER_UNIT[cfg.clv.time_unit],
+        )
+    finally:
+        engine.close(con)
+    if compact.holdout.empty:
+        raise ClvInputError(f"no purchase on or before calibration_end {calibration_end}")
+    return compact
 
 
 def fit_on_holdout(
-    cfg: Config, tx: pd.DataFrame, calibration_end: dt.date, as_of: dt.date
-) -> tuple[dict[str, Any], dict[str, str], pd.DataFrame, pd.DataFrame]:
+    cfg: Config, compact: Compact
+) -> tuple[dict[str, Any], dict[str, str], pd.DataFrame]:
     """Fit every configured model on the calibration period and score it on the holdout.
 
-    Returns the fitted models, the models that failed (name -> why), the calibration
-    summary and the holdout scores (one row per model and ``naive``).
+    Returns the fitted models, the models that failed (name -> why) and the holdout
+    scores (one row per model and ``naive``).
     """
-    summary = calibration_and_holdout(
-        tx,
-        calibration_end,
-        as_of,
-        monetary_col="revenue",
-        time_unit=cfg.clv.time_unit,
-    )
+    rows = compact.holdout
     fitted, failed = {}, {}
     for number, name in enumerate(cfg.clv.models, start=1):
         progress.step(
@@ -122,44 +138,49 @@ def fit_on_holdout(
         )
         model = MODELS[name](penalizer=cfg.clv.penalizer, time_unit=cfg.clv.time_unit)
         try:
-            fitted[name] = model.fit(calibration_frame(summary))
+            fitted[name] = model.fit(calibration_frame(rows), sample_weight=weights(rows))
         except ClvFitError as error:
             failed[name] = str(error)
     if not fitted:
         raise ClvFitError(f"no purchase-count model could be fitted: {failed}")
-    return fitted, failed, summary, evaluate_holdout(fitted, summary)
+    return fitted, failed, evaluate_holdout(fitted, rows, compact.duration)
 
 
 def holdout_by_frequency(
-    summary: pd.DataFrame, fitted: dict[str, Any], cap: int = 7
+    rows: pd.DataFrame, fitted: dict[str, Any], duration: float, cap: int = 7
 ) -> pd.DataFrame:
     """Mean actual and predicted holdout purchases by calibration repeat purchases (the
     papers' calibration-vs-holdout chart), one column per model as ``fitted`` names it;
     frequencies from ``cap`` up are pooled."""
-    cal = calibration_frame(summary)
-    duration = summary["duration_holdout"].to_numpy(dtype=float)
+    cal = calibration_frame(rows)
+    w = weights(rows)
     frame = pd.DataFrame(
         {
-            "frequency_cal": np.minimum(summary["frequency_cal"].to_numpy(), cap).astype(int),
-            "actual": summary["frequency_holdout"].to_numpy(dtype=float),
+            "frequency_cal": np.minimum(rows["frequency_cal"].to_numpy(), cap).astype(int),
+            "actual": rows["frequency_holdout"].to_numpy(dtype=float),
         }
     )
     for name, model in fitted.items():
         frame[name] = model.expected_purchases(cal, duration)
-    table = frame.groupby("frequency_cal").mean()
-    table.insert(0, "customers", frame.groupby("frequency_cal").size())
+    values = list(frame.columns[1:])
+    weighted = (
+        frame[values].mul(w, axis=0).assign(customers=w, frequency_cal=frame["frequency_cal"])
+    )
+    sums = weighted.groupby("frequency_cal").sum()
+    table = sums[values].div(sums["customers"], axis=0)
+    table.insert(0, "customers", sums["customers"].astype(int))
     return table.reset_index()
 
 
-def tracking(fitted: dict[str, Any], tx: pd.DataFrame, calibration_end: dt.date) -> pd.DataFrame:
+def tracking(fitted: dict[str, Any], days: pd.DataFrame, calibration_end: dt.date) -> pd.DataFrame:
     """Expected against actual repeat purchases per period for every calibration-fitted model."""
-    start = pd.Timestamp(tx["date"].min()).normalize()
+    start = pd.Timestamp(days["day"].min()).normalize()
     unit_days = DAYS_PER_UNIT[next(iter(fitted.values())).time_unit]
-    end = pd.Timestamp(tx["date"].max()).normalize()
+    end = pd.Timestamp(days["day"].max()).normalize()
     periods = max(int((end - start).days // unit_days), 1)
     frames = []
     for name, model in fitted.items():
-        track = repeat_transactions_tracking(model, tx, start, periods, date_col="date")
+        track = repeat_transactions_tracking(model, days, start, periods)
         frames.append(track.reset_index().assign(model=name))
     out = pd.concat(frames, ignore_index=True)
     out["calibration_end"] = pd.Timestamp(calibration_end)
@@ -191,21 +212,21 @@ def run(cfg: Config, inputs: dict[str, Path], out: Path) -> dict[str, Any]:
     """Compute the CLV stage's outputs into ``out``; return its headline figures."""
     as_of = run_as_of(inputs)
     calibration_end = cfg.clv.calibration_end or as_of - dt.timedelta(days=cfg.clv.holdout_days)
-    orders = pd.read_parquet(KEPT.path(inputs, table="orders"))
-    tx = purchases(orders, as_of)
-
-    fitted, failed, cal_summary, scores = fit_on_holdout(cfg, tx, calibration_end, as_of)
+    compact = compact_inputs(cfg, inputs, calibration_end, as_of)
+    fitted, failed, scores = fit_on_holdout(cfg, compact)
     chosen = min(fitted, key=lambda name: scores.loc[name, "mae"])
     scores.rename(index=LABELS).rename_axis("model").reset_index().to_parquet(
         HOLDOUT_SCORES.at(out), index=False
     )
     labelled = {LABELS[name]: model for name, model in fitted.items()}
-    holdout_by_frequency(cal_summary, labelled).to_parquet(
+    holdout_by_frequency(compact.holdout, labelled, compact.duration).to_parquet(
         HOLDOUT_BY_FREQUENCY.at(out), index=False
     )
-    tracking(labelled, tx, calibration_end).to_parquet(TRACKING.at(out), index=False)
-    period_transactions(labelled, cal_summary).to_parquet(PERIOD_TRANSACTIONS.at(out), index=False)
-    calibration_spend = spend_on_calibration(cfg, cal_summary)
+    tracking(labelled, compact.days, calibration_end).to_parquet(TRACKING.at(out), index=False)
+    period_transactions(labelled, compact.holdout).to_parquet(
+        PERIOD_TRANSACTIONS.at(out), index=False
+    )
+    calibration_spend = spend_on_calibration(cfg, compact.spend)
 
     summary = pd.read_parquet(BTYD_SUMMARY.path(inputs))
     progress.step(f"refitting {LABELS[chosen]} to as_of and valuing every customer")
@@ -255,13 +276,11 @@ def run(cfg: Config, inputs: dict[str, Path], out: Path) -> dict[str, Any]:
     }
 
 
-def spend_on_calibration(cfg: Config, cal_summary: pd.DataFrame) -> GammaGammaModel | str:
+def spend_on_calibration(cfg: Config, spend: pd.DataFrame) -> GammaGammaModel | str:
     """Gamma-Gamma fitted on the calibration period's repeat purchases (as the papers fit
     it on CDNOW's first 39 weeks), or why it could not be."""
-    cal = calibration_frame(cal_summary)
-    cal = cal.assign(monetary_value=cal["monetary_value"].clip(lower=0))
     try:
-        return GammaGammaModel(penalizer=cfg.clv.penalizer).fit(cal)
+        return GammaGammaModel(penalizer=cfg.clv.penalizer).fit(spend, sample_weight=weights(spend))
     except (ClvFitError, ClvInputError) as error:
         return str(error)
 

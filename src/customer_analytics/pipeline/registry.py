@@ -50,7 +50,7 @@ STAGES: tuple[StageEntry, ...] = (
     ),
     StageEntry(
         "04_clv", "Customer lifetime value", "customer_analytics.clv",
-        settings=("clv", "rfm", "shop", "privacy", "source", "data"),
+        settings=("clv", "rfm", "shop", "privacy", "source", "data", "engine"),
     ),
     StageEntry(
         "05_clustering", "Customer clusters", "customer_analytics.clustering",

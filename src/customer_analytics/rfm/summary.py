@@ -18,6 +18,7 @@ Davidson-Pilon, C. lifetimes 0.11.3, ``lifetimes/utils.py``:
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
@@ -183,13 +184,10 @@ def btyd_summary(
         sorted by ``customer_col``.
     """
     unit = days_per_unit(time_unit) * freq_multiplier
-    period = PERIOD_CODE[time_unit]
-    # A scalar, so pandas' own period arithmetic gives lifetimes' end exactly.
-    end = pd.Timestamp(as_of).to_period(period).to_timestamp().to_pydatetime()
-    t = _marked(orders, customer_col, ts_col, value_col)
-    t = t.filter(t._purchase).mutate(_period=t._ts.truncate(period))
-    t = t.filter(t._period <= end)
-    periods = t.group_by(["_customer", "_period"]).aggregate(_value=t._value.sum())
+    end = _period_start(as_of, time_unit)
+    periods = purchase_periods(
+        orders, as_of, time_unit, customer_col=customer_col, ts_col=ts_col, value_col=value_col
+    )
     c = periods.group_by("_customer").aggregate(
         _first=periods._period.min(),
         _last=periods._period.max(),
@@ -206,3 +204,34 @@ def btyd_summary(
         T=ibis.timestamp(end).delta(c._first, unit="day") / unit,
         monetary_value=((c._total - c._first_value) / repeats.nullif(0)).fill_null(0.0),
     ).order_by(customer_col)
+
+
+def _period_start(as_of: Any, time_unit: TimeUnit) -> dt.datetime:
+    # A scalar, so pandas' own period arithmetic gives lifetimes' end exactly.
+    return pd.Timestamp(as_of).to_period(PERIOD_CODE[time_unit]).to_timestamp().to_pydatetime()
+
+
+def purchase_periods(
+    orders: ibis.Table,
+    as_of: Any,
+    time_unit: TimeUnit = "days",
+    *,
+    customer_col: str = "customer_id",
+    ts_col: str = "order_ts_utc",
+    value_col: str = "revenue",
+) -> ibis.Table:
+    """The periods in which each customer bought, up to and including as_of's period.
+
+    The purchase occasions of :func:`btyd_summary` (lifetimes counts at most one
+    purchase per customer and period): returns left out, periods as it truncates them.
+
+    Returns
+    -------
+    ibis.Table
+        ``_customer``, ``_period`` (the period's first day, a timestamp) and ``_value``
+        (the period's spend), one row per customer and period with a purchase.
+    """
+    t = _marked(orders, customer_col, ts_col, value_col)
+    t = t.filter(t._purchase).mutate(_period=t._ts.truncate(PERIOD_CODE[time_unit]))
+    t = t.filter(t._period <= _period_start(as_of, time_unit))
+    return t.group_by(["_customer", "_period"]).aggregate(_value=t._value.sum())
