@@ -71,6 +71,34 @@ def truth_markdown(found: dict[str, Any]) -> str:
     )
 
 
+def sample_markdown(found: dict[str, Any]) -> str:
+    """How many buyers the groups were fitted on, why that many suffice, and the check
+    that the engine assigned the fitted buyers as the fit did."""
+    sample = found["fit_sample"]
+    fitted, buyers = sample["customers_fitted"], found["customers"]
+    if fitted == buyers:
+        how = (
+            f"The groups were fitted on all {buyers:,} buyers: `clustering.fit_sample` "
+            f"({sample['setting']:,}) is more than there are."
+        )
+    else:
+        how = (
+            f"The groups were fitted on {fitted:,} of the {buyers:,} buyers "
+            f"(`clustering.fit_sample`), drawn at random with the clustering seed from the "
+            "buyers sorted by id, so every engine fits the same rows in the same order."
+        )
+    return (
+        f"- {how}\n"
+        "- Every buyer was then assigned to the nearest group on the engine, which "
+        f"gave {sample['assignment_agreement']:.2%} of the fitted buyers the group the fit "
+        "gave them.\n"
+        "- A sample suffices when the k search on it finds the groups it finds on "
+        "everyone: on the default shop's 19,235 buyers a fit on 10,000 of them agrees "
+        "with the fit on all at an adjusted Rand index of at least 0.95, with the same k "
+        "(`make test` checks it); on 5,000 the search split them into 9 groups."
+    )
+
+
 def feature_summary(features: pd.DataFrame, used: list[str]) -> pd.DataFrame:
     """Mean, median, minimum and maximum of every feature used, by feature group."""
     columns = pd.Series(used)

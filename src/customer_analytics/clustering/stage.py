@@ -12,14 +12,18 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
+import ibis
+import numpy as np
 import pandas as pd
 
 from customer_analytics.clean.stage import clean_tables_of
 from customer_analytics.clustering import CustomerClusters
+from customer_analytics.clustering.assign import assign_clusters
 from customer_analytics.clustering.features import CustomerFeatures, build_features, group_of
 from customer_analytics.clustering.truth import RFM_ONLY, truth_scores
 from customer_analytics.clv.stage import CUSTOMERS_CLV
 from customer_analytics.config import Config
+from customer_analytics.pipeline import engine
 from customer_analytics.pipeline.outputs import Outputs, run_as_of
 from customer_analytics.rfm.stage import CUSTOMERS_RFM
 from customer_analytics.utils import progress
@@ -40,6 +44,11 @@ EMBEDDING = OUTPUTS.declare(
     "embedding.parquet", "2-D PCA coordinates of up to 20,000 customers, with their cluster"
 )
 CROSSTAB = OUTPUTS.declare("crosstab.parquet", "customers per (cluster, RFM segment)")
+SNAPSHOT_FEATURES = OUTPUTS.declare(
+    "features_at_snapshot.parquet",
+    "one row per customer who had bought by the snapshot: the clustering features the "
+    "snapshot's clusters are assigned from",
+)
 
 #: Non-negative, right-skewed features: log-transformed before scaling.
 SKEWED = (
@@ -84,20 +93,25 @@ def run(cfg: Config, inputs: dict[str, Path], out: Path) -> dict[str, Any]:
     earlier = snapshot_day(as_of, cfg.run.snapshot_offset_days)
     progress.step(f"building every buyer's features at {as_of}")
     built = features_at(cfg, inputs, as_of)
-    features = built.table
-    features.reset_index().to_parquet(FEATURES.at(out), index=False)
-    columns = clustering_columns(features, cfg.clustering.exclude)
-    X = _for_distance(features[columns])
+    built.table.reset_index().to_parquet(FEATURES.at(out), index=False)
+    columns = clustering_columns(built.table, cfg.clustering.exclude)
+    progress.step(f"the snapshot: features at {earlier}")
+    snapshot = features_at(cfg, inputs, earlier).table.reindex(columns=columns)
+    snapshot.reset_index().to_parquet(SNAPSHOT_FEATURES.at(out), index=False)
 
-    progress.step(f"clustering {len(X):,} buyers: the k search")
-    model = _clusterer(cfg, columns).fit(X)
-
-    clusters = pd.DataFrame({"customer_id": features.index, "cluster": model.labels_})
-    progress.step(f"the snapshot: features at {earlier}, assigned to the clusters")
-    snapshot = features_at(cfg, inputs, earlier).table
-    before = pd.Series(
-        model.predict(_for_distance(snapshot.reindex(columns=columns))), index=snapshot.index
-    )
+    con = engine.connect(cfg.engine)
+    try:
+        now = for_distance(con.read_parquet(FEATURES.at(out)), columns)
+        X = now.execute().set_index("customer_id")
+        fitted = fit_sample(len(X), cfg.clustering.fit_sample, cfg.clustering.seed)
+        progress.step(f"clustering {len(fitted):,} of {len(X):,} buyers: the k search")
+        model = _clusterer(cfg, columns).fit(X.iloc[fitted])
+        progress.step(f"assigning all {len(X):,} buyers to the clusters on the engine")
+        clusters = assign_clusters(model, now).execute()
+        before = for_distance(con.read_parquet(SNAPSHOT_FEATURES.at(out)), columns)
+        before = assign_clusters(model, before).execute().set_index("customer_id")["cluster"]
+    finally:
+        engine.close(con)
     clusters["cluster_at_snapshot"] = clusters["customer_id"].map(before).astype("Int64")
     if CUSTOMERS_RFM.exists(inputs):
         rfm = pd.read_parquet(CUSTOMERS_RFM.path(inputs), columns=["customer_id", "segment"])
@@ -121,8 +135,16 @@ def run(cfg: Config, inputs: dict[str, Path], out: Path) -> dict[str, Any]:
     found = {
         "as_of": str(as_of),
         "snapshot": str(earlier),
-        "customers": len(features),
-        "customers_at_snapshot": len(snapshot),
+        "customers": len(X),
+        "customers_at_snapshot": len(before),
+        "fit_sample": {
+            "customers_fitted": len(fitted),
+            "setting": cfg.clustering.fit_sample,
+            # The engine's assignment of the fitted customers against the fit's own labels.
+            "assignment_agreement": round(
+                float((clusters["cluster"].to_numpy()[fitted] == model.labels_).mean()), 6
+            ),
+        },
         "features": columns,
         "missing_features": built.missing,
         "k": int(model.k_),
@@ -135,9 +157,33 @@ def run(cfg: Config, inputs: dict[str, Path], out: Path) -> dict[str, Any]:
         "merged_small_clusters": model.merged_,
         "cluster_sizes": {str(k): int(v) for k, v in clusters["cluster"].value_counts().items()},
         "pca_explained": [round(float(v), 3) for v in explained],
-        **truth_scores(cfg.truth_dir, X, clusters, _rfm_only(cfg)),
+        **truth_scores(cfg.truth_dir, X, fitted, clusters, _rfm_only(cfg)),
     }
     return {**found, "headline": _headline(found)}
+
+
+def fit_sample(customers: int, size: int, seed: int) -> np.ndarray:
+    """Positions of the customers the model is fitted on: ``size`` of them drawn at
+    random (``seed``), in order, or all when there are no more. The customers are sorted
+    by id on the engine, so every engine fits the same rows in the same order."""
+    if customers <= size:
+        return np.arange(customers)
+    return np.sort(np.random.default_rng(seed).choice(customers, size, replace=False))
+
+
+def for_distance(features: ibis.Table, columns: list[str]) -> ibis.Table:
+    """The clustering columns by customer id, skewed features clipped at 0 for their log.
+
+    Money can fall below zero: net spend where returns exceed purchases, and an
+    order's revenue (so the average order) where its discount exceeds the lines kept,
+    as some buyers of a million-customer synthetic shop did. Such a customer sits with
+    those who spend nothing.
+    """
+    clipped = {
+        c: ibis.ifelse(features[c] < 0, 0.0, features[c]) if c in SKEWED else features[c]
+        for c in columns
+    }
+    return features.select("customer_id", **clipped).order_by("customer_id")
 
 
 def _headline(found: dict[str, Any]) -> dict[str, Any]:
@@ -169,7 +215,7 @@ def _clusterer(cfg: Config, columns: list[str], **overrides: Any) -> CustomerClu
         "k": settings.k,
         "k_range": (settings.k_min, settings.k_max),
         "method": settings.method,
-        "transform": settings.transform,
+        "transform": "log",  # what assign_clusters writes out for the engine
         "skewed": [c for c in SKEWED if c in columns],
         "pca": settings.pca,
         "n_bootstrap": settings.n_bootstrap,
@@ -179,18 +225,6 @@ def _clusterer(cfg: Config, columns: list[str], **overrides: Any) -> CustomerClu
         "n_jobs": settings.n_jobs,
     }
     return CustomerClusters(**{**params, **overrides})
-
-
-def _for_distance(table: pd.DataFrame) -> pd.DataFrame:
-    """The skewed features clipped at 0 for their log.
-
-    Money can fall below zero: net spend where returns exceed purchases, and an
-    order's revenue (so the average order) where its discount exceeds the lines kept,
-    as some buyers of a million-customer synthetic shop did. Such a customer sits with
-    those who spend nothing.
-    """
-    clipped = {c: table[c].clip(lower=0) for c in SKEWED if c in table}
-    return table.assign(**clipped)
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:

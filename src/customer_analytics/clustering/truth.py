@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from sklearn.metrics import adjusted_rand_score
 
@@ -18,6 +19,7 @@ RFM_ONLY = ["recency_days", "frequency", "monetary"]
 def truth_scores(
     truth_dir: Path | None,
     X: pd.DataFrame,
+    fitted: np.ndarray,
     clusters: pd.DataFrame,
     rfm_only: CustomerClusters,
 ) -> dict[str, Any]:
@@ -31,7 +33,10 @@ def truth_scores(
     truth_dir
         The synthetic shop's truth folder (``Config.truth_dir``).
     X
-        The features the clusters were fitted on, indexed by customer id.
+        Every customer's clustering features, indexed by customer id.
+    fitted
+        The positions in ``X`` of the customers the clusters were fitted on; the
+        baseline is fitted on the same ones and assigns everyone.
     clusters
         ``customer_id`` and ``cluster`` per customer, in ``X``'s order.
     rfm_only
@@ -43,14 +48,13 @@ def truth_scores(
     persona, traits = planted
     truth = persona.reindex(clusters["customer_id"]).to_numpy()
     known = pd.notna(truth)
-    baseline = rfm_only.set_params(k=len(traits)).fit(X[RFM_ONLY])
+    baseline = rfm_only.set_params(k=len(traits)).fit(X[RFM_ONLY].iloc[fitted])
+    labels = baseline.predict(X[RFM_ONLY])
     return {
         "truth": {
             "customers_matched": int(known.sum()),
             "planted_personas": len(traits),
             "ari": round(float(adjusted_rand_score(truth[known], clusters["cluster"][known])), 4),
-            "ari_rfm_only": round(
-                float(adjusted_rand_score(truth[known], baseline.labels_[known])), 4
-            ),
+            "ari_rfm_only": round(float(adjusted_rand_score(truth[known], labels[known])), 4),
         }
     }
