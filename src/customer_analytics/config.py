@@ -344,6 +344,16 @@ class PersonaSettings(_Section):
     consent_basis: str | None = None
 
 
+class RecommendSettings(_Section):
+    """Product recommendations (stage 08_recommend)."""
+
+    test_days: int = Field(28, ge=7)  # the last days before as_of: the window reported
+    validation_days: int = Field(28, ge=7)  # the days before it: tuning and the choice
+    popular_days: int = Field(90, ge=7)  # recent popularity counts buyers this far back
+    n_bootstrap: int = Field(200, ge=20)  # bootstrap samples of customers for intervals
+    seed: int = 0
+
+
 class MetricSpec(_Section):
     """One metric of an experiment (stage 07_ab_test)."""
 
@@ -502,6 +512,7 @@ class Config(_Section):
     clustering: ClusteringSettings = ClusteringSettings()
     personas: PersonaSettings = PersonaSettings()
     ab: AbSettings = AbSettings()
+    recommend: RecommendSettings = RecommendSettings()
     privacy: PrivacySettings = PrivacySettings()
     reports: ReportSettings = ReportSettings()
     data: DataSettings = DataSettings()

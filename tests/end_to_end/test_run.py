@@ -174,7 +174,7 @@ def test_long_stages_say_how_far_they_are_on_the_terminal_and_in_the_log(runs: d
     terminal, log = runs["first"].process.stdout, (report / "run.log").read_text()
     for line in said:
         assert line in terminal and line in log, line
-    assert terminal.index("05_clustering: k search") < terminal.index("[5/7] 05_clustering: ok")
+    assert terminal.index("05_clustering: k search") < terminal.index("] 05_clustering: ok")
 
 
 def test_kernels_start_quietly(runs: dict) -> None:

@@ -64,6 +64,10 @@ STAGES: tuple[StageEntry, ...] = (
         "07_ab_test", "Experiments (A/B tests)", "customer_analytics.experiments",
         settings=("ab", "shop", "privacy", "source", "data", "engine"),
     ),
+    StageEntry(
+        "08_recommend", "Product recommendations", "customer_analytics.recommend",
+        settings=("recommend", "engine"),
+    ),
 )  # fmt: skip
 #: The fields of the ``run`` section that change a stage's numbers (rows dated after
 #: ``today`` are left out of the data's end; the name, title and stage list change none;

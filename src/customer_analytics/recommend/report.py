@@ -1,0 +1,128 @@
+"""What the 08_recommend notebook shows: the choice in plain language, every candidate's
+test metrics with intervals, the lift over the baselines and the metrics by group."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import matplotlib.pyplot as plt
+import pandas as pd
+
+from customer_analytics.recommend.candidates import BASELINES
+from customer_analytics.report import plots
+
+#: The columns of the metrics table, with their headers.
+COLUMNS = {
+    "hr_at_10": "HR@10",
+    "ndcg_at_10": "NDCG@10",
+    "map_at_10": "MAP@10",
+    "recall_at_20": "recall@20",
+    "revenue_hit_rate": "revenue hit rate",
+    "coverage": "coverage",
+    "novelty": "novelty (bits)",
+    "validation_ndcg_at_10": "NDCG@10 (validation)",
+}
+
+
+def recommend_sentences(found: dict[str, Any]) -> list[str]:
+    """Plain-language findings of the recommendation stage for the run's index page."""
+    chosen = found["chosen"]
+    test = found["customers"]["test"]
+    model = found["models"][chosen]
+    lines = [
+        f"{found['chosen_reason'][0].upper()}{found['chosen_reason'][1:]}.",
+        f"On the last {found['windows']['test']['days']} days, {test['evaluated']:,} returning "
+        f"buyers found a product they went on to buy in its top 10 picks "
+        f"{model['hr_at_10']:.0%} of the time (NDCG@10 {model['ndcg_at_10']:.3f}, "
+        f"95% interval {model['ndcg_at_10_low']:.3f}-{model['ndcg_at_10_high']:.3f}).",
+    ]
+    for baseline, diff in found["vs_baselines"].items():
+        verdict = (
+            "beats"
+            if diff["ndcg_at_10_diff_low"] > 0
+            else "loses to"
+            if diff["ndcg_at_10_diff_high"] < 0
+            else "cannot be told apart from"
+        )
+        lines.append(
+            f"It {verdict} {baseline} (NDCG@10 difference {diff['ndcg_at_10_diff']:+.3f}, "
+            f"{diff['ndcg_at_10_diff_low']:+.3f} to {diff['ndcg_at_10_diff_high']:+.3f})."
+        )
+    lines.append(
+        f"Not evaluated: {test['new_customers']:,} first-time buyers of the window and "
+        f"{test['only_new_products']:,} who bought only products new in it."
+    )
+    return lines
+
+
+def scores_table(scores: pd.DataFrame) -> pd.DataFrame:
+    """Every candidate's test metrics (with the interval of NDCG@10) and its validation
+    NDCG@10, baselines marked."""
+    table = scores.set_index("model")
+    shown = table[list(COLUMNS)].rename(columns=COLUMNS)
+    shown.insert(
+        2,
+        "NDCG@10 95% interval",
+        [
+            f"{lo:.3f}-{hi:.3f}"
+            for lo, hi in zip(table["ndcg_at_10_low"], table["ndcg_at_10_high"], strict=True)
+        ],
+    )
+    shown.index = [f"{m} (baseline)" if m in BASELINES else m for m in shown.index]
+    return shown
+
+
+def scores_figure(scores: pd.DataFrame, chosen: str) -> plt.Figure:
+    """NDCG@10 on the test window per candidate with its 95% interval, the chosen one
+    highlighted."""
+    table = scores.set_index("model").sort_values("ndcg_at_10")
+    fig, ax = plt.subplots(figsize=(7, 0.45 * len(table) + 1.2))
+    colours = [plots.PALETTE[1] if m == chosen else plots.PALETTE[0] for m in table.index]
+    err = [
+        table["ndcg_at_10"] - table["ndcg_at_10_low"],
+        table["ndcg_at_10_high"] - table["ndcg_at_10"],
+    ]
+    ax.barh(table.index, table["ndcg_at_10"], xerr=err, color=colours, capsize=3)
+    ax.set_xlabel("NDCG@10 on the test window (95% bootstrap interval)")
+    ax.set_title("Every candidate on the same customers")
+    return fig
+
+
+def lift_table(found: dict[str, Any]) -> pd.DataFrame:
+    """The chosen model's NDCG@10 difference from each baseline, with its paired interval."""
+    rows = {
+        baseline: {
+            "difference": d["ndcg_at_10_diff"],
+            "95% interval": f"{d['ndcg_at_10_diff_low']:+.4f} to {d['ndcg_at_10_diff_high']:+.4f}",
+        }
+        for baseline, d in found["vs_baselines"].items()
+    }
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis(f"{found['chosen']} against")
+
+
+def group_table(by_group: pd.DataFrame, chosen: str) -> pd.DataFrame:
+    """NDCG@10 by group: the chosen model beside each baseline."""
+    models = [chosen, *[b for b in BASELINES if b != chosen]]
+    table = by_group[by_group["model"].isin(models)]
+    wide = table.pivot(index="group", columns="model", values="ndcg_at_10")[models]
+    wide.insert(0, "customers", table.groupby("group")["customers"].first())
+    return wide
+
+
+def key_figures_text(found: dict[str, Any]) -> str:
+    """The windows, the customers evaluated, the choice and its test NDCG@10."""
+    test, validation = found["windows"]["test"], found["windows"]["validation"]
+    model = found["models"][found["chosen"]]
+    return "\n".join(
+        [
+            f"as of {found['as_of']}: {found['products']:,} products bought before the test window",
+            f"validation: {validation['days']} days from {validation['start']}, "
+            f"{found['customers']['validation']['evaluated']:,} customers evaluated",
+            f"test: {test['days']} days from {test['start']}, "
+            f"{found['customers']['test']['evaluated']:,} customers evaluated",
+            f"chosen on validation: {found['chosen']}",
+            f"test NDCG@10 {model['ndcg_at_10']:.4f} "
+            f"({model['ndcg_at_10_low']:.4f}-{model['ndcg_at_10_high']:.4f}), "
+            f"HR@10 {model['hr_at_10']:.4f}",
+        ]
+    )
