@@ -352,6 +352,10 @@ class RecommendSettings(_Section):
     popular_days: int = Field(90, ge=7)  # recent popularity counts buyers this far back
     n_bootstrap: int = Field(200, ge=20)  # bootstrap samples of customers for intervals
     seed: int = 0
+    top_n: int = Field(10, ge=1, le=100)  # picks per customer in activation/picks.csv
+    just_bought_days: int = Field(30, ge=0)  # bought this lately: not picked unless due again
+    min_pair_orders: int = Field(5, ge=2)  # "also bought" pairs need this many orders together
+    cart_hours: int = Field(72, ge=1)  # carts left in these hours before as_of are reminded
 
 
 class MetricSpec(_Section):

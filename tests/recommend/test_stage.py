@@ -10,6 +10,8 @@ import pandas as pd
 import pytest
 from support import CliRun, on_run, shared_file
 
+from customer_analytics.personas.stage import CUSTOMERS_PERSONAS
+from customer_analytics.privacy import has_pii
 from customer_analytics.recommend.candidates import BASELINES, CANDIDATES
 from customer_analytics.recommend.metrics import METRICS
 from customer_analytics.recommend.stage import BY_GROUP, SCORES, TUNING
@@ -60,3 +62,24 @@ def test_online_retail_beats_popularity_and_holds_against_buy_again(
     if found["chosen"] != "buy_again":
         assert found["vs_baselines"]["buy_again"]["ndcg_at_10_diff_high"] >= 0
     assert "als_default" in found["models"]
+
+
+@on_run("tiny")
+def test_activation_files_hold_consenting_customers_only(
+    config_run: Callable[[str], CliRun],
+) -> None:
+    run = config_run("tiny")
+    found = run.findings("08_recommend")
+    folder = run.report / "activation"  # copied where marketing tools read it
+    picks = pd.read_csv(folder / "picks.csv")
+    customers = pd.read_parquet(CUSTOMERS_PERSONAS.path(run.stages)).set_index("customer_id")
+    assert (customers.loc[picks["customer_id"].unique(), "consent"] == 1).all()
+    assert (customers["consent"] != 1).any()  # some did not consent, and got no picks
+    assert not has_pii(picks.columns)
+    assert picks.groupby("customer_id")["rank"].max().max() == 10
+    assert found["picks"]["customers"] == picks["customer_id"].nunique()
+    assert sum(found["picks"]["by_reason"].values()) == len(picks)
+    for name, rows in found["activation_files"].items():
+        assert len(pd.read_csv(folder / name)) == rows, name
+    for example in found["examples"]:
+        assert example["orders"] >= 3 and len(example["picks"]) == 5

@@ -138,6 +138,36 @@ def _stayed(movement: pd.DataFrame) -> float:
     return round(float(same / total), 4) if total else float("nan")
 
 
+def reachable_customers(
+    customers: pd.DataFrame, basis: str | None
+) -> tuple[pd.DataFrame | None, str]:
+    """The customers marketing may contact, and on what basis.
+
+    Parameters
+    ----------
+    customers
+        Indexed by customer id, with ``consent`` (1 where the person consented on every
+        account, NaN where the source says nothing).
+    basis
+        ``personas.consent_basis``: the legal basis on which the shop contacts every
+        customer when the source has no consent column.
+
+    Returns
+    -------
+    tuple
+        The reachable rows (None: nobody may be contacted) and a sentence saying why.
+    """
+    if customers["consent"].notna().any():
+        reachable = customers[customers["consent"] == 1]
+        return reachable, "marketing_consent column: only customers who consented on every account."
+    if basis:
+        return customers, f"no consent column; the config states the basis: {basis}."
+    return None, (
+        "the source has no marketing-consent column and the config states no consent "
+        "basis (personas.consent_basis)."
+    )
+
+
 def _write_audiences(
     customers: pd.DataFrame,
     cards: list[PersonaCard],
@@ -145,19 +175,9 @@ def _write_audiences(
     folder: Path,
 ) -> dict[str, Any]:
     """One CSV per persona and per actionable RFM segment; consenting customers only."""
-    basis = cfg.personas.consent_basis
-    if customers["consent"].notna().any():
-        reachable = customers[customers["consent"] == 1]
-        consent = "marketing_consent column: only customers who consented on every account"
-    elif basis:
-        reachable = customers
-        consent = f"no consent column; the config states the basis: {basis}"
-    else:
-        return {
-            "audiences": {},
-            "audience_note": "No audience files: the source has no marketing-consent column "
-            "and the config states no consent basis (personas.consent_basis).",
-        }
+    reachable, consent = reachable_customers(customers, cfg.personas.consent_basis)
+    if reachable is None:
+        return {"audiences": {}, "audience_note": f"No audience files: {consent}"}
     folder.mkdir(parents=True, exist_ok=True)
     counts: dict[str, int] = {}
     by_persona = {c.name: c.actions[0]["action"] for c in cards}
@@ -170,7 +190,7 @@ def _write_audiences(
             if rule.action:
                 rows = reachable[reachable["segment"] == rule.name].assign(action=rule.action)
                 counts[_write(rows, folder / f"segment-{slug(rule.name, '-')}.csv")] = len(rows)
-    return {"audiences": counts, "audience_note": f"Consent: {consent}."}
+    return {"audiences": counts, "audience_note": f"Consent: {consent}"}
 
 
 def _write(rows: pd.DataFrame, path: Path) -> str:

@@ -66,7 +66,7 @@ STAGES: tuple[StageEntry, ...] = (
     ),
     StageEntry(
         "08_recommend", "Product recommendations", "customer_analytics.recommend",
-        settings=("recommend", "engine"),
+        settings=("recommend", "engine", "personas"),
     ),
 )  # fmt: skip
 #: The fields of the ``run`` section that change a stage's numbers (rows dated after

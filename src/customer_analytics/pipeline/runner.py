@@ -39,9 +39,9 @@ from customer_analytics.utils.files import copy_tree, remove_abandoned, temporar
 log = logging.getLogger("customer_analytics.run")
 
 #: Folders of a stage's outputs copied into the run's report folder, for the tools that
-#: import them (marketing tools read ``audiences/``). Copied by the runner for run and
+#: import them (marketing tools read ``audiences/`` and ``activation/``). Copied by the runner for run and
 #: reused stages alike, so a report never lacks files its manifest counts.
-PUBLISHED = ("audiences",)
+PUBLISHED = ("audiences", "activation")
 
 _PACKAGES = (
     "pandas", "numpy", "scipy", "pyarrow", "duckdb", "ibis-framework", "lifetimes",

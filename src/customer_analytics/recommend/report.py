@@ -126,3 +126,59 @@ def key_figures_text(found: dict[str, Any]) -> str:
             f"HR@10 {model['hr_at_10']:.4f}",
         ]
     )
+
+
+def activation_markdown(found: dict[str, Any]) -> str:
+    """What the activation files hold, the consent they rest on, and how to use the cart
+    list from a batch run."""
+    lines = [f"- Consent: {found['consent']}"]
+    if "picks" in found:
+        by_reason = ", ".join(f"{n:,} {why}" for why, n in found["picks"]["by_reason"].items())
+        lines.append(
+            f"- `activation/picks.csv`: {found['picks']['customers']:,} customers' picks "
+            f"({by_reason})."
+        )
+    files = found["activation_files"]
+    lines.append(
+        f"- `activation/also_bought.csv`: {files['also_bought.csv']:,} product pairs bought "
+        "together, with support, confidence and lift; `activation/persona_products.csv`: "
+        "the products to feature per persona."
+    )
+    carts = found["cart_reminders"]
+    if isinstance(carts, str):
+        lines.append(f"- Cart reminders: none, {carts}.")
+    else:
+        lines.append(
+            f"- `activation/cart_reminders.csv`: {carts.get('customers_to_remind', 0):,} "
+            f"consenting customers left a cart in the last {carts['hours']} hours before "
+            f"as_of without buying it ({carts['customers_with_carts_left']:,} in all). "
+            "A batch run cannot remind in real time: this list is its batch equivalent, as "
+            f"fresh as the run, so run the report at least every {carts['hours']} hours "
+            "(README: Scheduled runs) and send at each customer's best hour."
+        )
+    return "\n".join(lines)
+
+
+def examples_table(found: dict[str, Any]) -> pd.DataFrame:
+    """The example customers: what they bought lately and their first picks with reasons."""
+    rows = [
+        {
+            "customer": example["customer_id"],
+            "orders": example["orders"],
+            "bought lately": ", ".join(example["recent_categories"]),
+            "pick": f"{pick['product_id']} ({pick['category']})"
+            if pick["category"]
+            else pick["product_id"],
+            "why": pick["reason"],
+        }
+        for example in found.get("examples", [])
+        for pick in example["picks"]
+    ]
+    return pd.DataFrame(rows, columns=["customer", "orders", "bought lately", "pick", "why"])
+
+
+def persona_products_table(found: dict[str, Any]) -> pd.DataFrame:
+    """The five products to feature per persona."""
+    return pd.DataFrame(
+        {persona: ids + [""] * (5 - len(ids)) for persona, ids in found["persona_products"].items()}
+    ).rename(index=lambda i: i + 1)

@@ -23,12 +23,18 @@ import numpy as np
 import pandas as pd
 
 from customer_analytics.clean.stage import clean_tables_of
-from customer_analytics.clustering.stage import CLUSTERS
+from customer_analytics.clustering.stage import CLUSTERS, FEATURES
 from customer_analytics.config import Config
-from customer_analytics.personas.stage import CUSTOMERS_PERSONAS
+from customer_analytics.personas.stage import CUSTOMERS_PERSONAS, reachable_customers
 from customer_analytics.pipeline import engine
 from customer_analytics.pipeline.outputs import Outputs, run_as_of
 from customer_analytics.recommend import candidates, metrics
+from customer_analytics.recommend.activation import (
+    bought_together,
+    carts_left,
+    persona_products,
+    picks,
+)
 from customer_analytics.recommend.interactions import (
     Evaluated,
     Window,
@@ -51,6 +57,14 @@ SCORES = OUTPUTS.declare(
 TUNING = OUTPUTS.declare(
     "tuning.parquet", "every candidate setting tried and its validation NDCG@10"
 )
+ACTIVATION = OUTPUTS.declare(
+    "activation",
+    "CSVs for marketing tools: picks.csv (each consenting customer's picks with reasons), "
+    "cart_reminders.csv (consenting customers with a cart left), also_bought.csv and "
+    "persona_products.csv",
+)
+#: The reason of a pick from a similar product, as the findings count it.
+ALSO = "customers who bought one of theirs also bought it"
 BY_GROUP = OUTPUTS.declare(
     "by_group.parquet", "test-window metrics per model by persona and for one-order customers"
 )
@@ -89,16 +103,19 @@ def run(cfg: Config, inputs: dict[str, Path], out: Path) -> dict[str, Any]:
             con.read_parquet(tables["orders"]), con.read_parquet(tables["order_items"])
         )
 
-        def window_data(window: Window) -> tuple[candidates.Training, Evaluated]:
-            recent_start = window.start - dt.timedelta(days=settings.popular_days)
-            train = training(
-                customer_products(lines, None, window.start).execute(),
-                customer_products(lines, recent_start, window.start).execute(),
-                customer_orders(lines, window.start).execute(),
+        def trained_until(end: dt.datetime, horizon: int) -> candidates.Training:
+            recent_start = end - dt.timedelta(days=settings.popular_days)
+            return training(
+                customer_products(lines, None, end).execute(),
+                customer_products(lines, recent_start, end).execute(),
+                customer_orders(lines, end).execute(),
                 persona_code,
-                window.start,
-                window.days,
+                end,
+                horizon,
             )
+
+        def window_data(window: Window) -> tuple[candidates.Training, Evaluated]:
+            train = trained_until(window.start, window.days)
             scored = customer_products(lines, window.start, window.end).execute()
             return train, evaluated(scored, train)
 
@@ -106,6 +123,19 @@ def run(cfg: Config, inputs: dict[str, Path], out: Path) -> dict[str, Any]:
         valid_train, valid_eval = window_data(validation)
         progress.step(f"the test window from {test.start:%Y-%m-%d}")
         test_train, test_eval = window_data(test)
+        progress.step(f"every purchase to {as_of}, products bought together and carts left")
+        final = trained_until(day_end(as_of), settings.test_days)
+        together = bought_together(lines, settings.min_pair_orders).execute()
+        carts = None
+        if "events" in tables:
+            identity = tables.get("identity_map")
+            carts = carts_left(
+                con.read_parquet(tables["events"]),
+                lines,
+                con.read_parquet(identity) if identity else None,
+                day_end(as_of) - dt.timedelta(hours=settings.cart_hours),
+                day_end(as_of),
+            ).execute()
     finally:
         engine.close(con)
     for name, scored in (("validation", valid_eval), ("test", test_eval)):
@@ -146,6 +176,10 @@ def run(cfg: Config, inputs: dict[str, Path], out: Path) -> dict[str, Any]:
     )
     by_group.reset_index().to_parquet(BY_GROUP.at(out), index=False)
 
+    progress.step(f"picks for every consenting customer from {chosen}, refitted to {as_of}")
+    model = candidates.make(chosen, settings.seed, **tuned[chosen][0]).fit(final)
+    activated = activate(cfg, inputs, out, model, final, together, carts, persona)
+
     found = {
         "as_of": str(as_of),
         "windows": {
@@ -160,8 +194,146 @@ def run(cfg: Config, inputs: dict[str, Path], out: Path) -> dict[str, Any]:
         "models": {name: _rounded(row) for name, row in models.items()},
         "vs_baselines": {name: _rounded(row) for name, row in vs_baselines.items()},
         "one_order_customers": _one_order(by_group, chosen),
+        **activated,
     }
     return {**found, "headline": _headline(found)}
+
+
+def activate(
+    cfg: Config,
+    inputs: dict[str, Path],
+    out: Path,
+    model: candidates.Candidate,
+    final: candidates.Training,
+    together: pd.DataFrame,
+    carts: pd.DataFrame | None,
+    persona: pd.Series,
+) -> dict[str, Any]:
+    """Write the activation files (:data:`ACTIVATION`) and return what the findings say
+    of them: consenting customers only in the per-customer files (DESIGN section 7)."""
+    settings = cfg.recommend
+    folder = ACTIVATION.at(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    products = _products(inputs)
+    names = products["product_name"] if "product_name" in products else pd.Series(dtype=str)
+    files = {
+        "also_bought.csv": together,
+        "persona_products.csv": persona_products(final, sorted(persona.dropna().unique())),
+    }
+    customers = _customers(inputs)
+    reachable, consent = reachable_customers(customers, cfg.personas.consent_basis)
+    found: dict[str, Any] = {"consent": consent}
+    if reachable is not None:
+        picked = picks(
+            model, final, reachable.index, settings.top_n, settings.just_bought_days, names
+        )
+        files["picks.csv"] = picked
+        reasons = picked["reason"].where(~picked["reason"].str.startswith("customers who"), ALSO)
+        found["picks"] = {
+            "customers": int(picked["customer_id"].nunique()),
+            "by_reason": {str(k): int(v) for k, v in reasons.value_counts().items()},
+        }
+        found["examples"] = _examples(picked, final, products)
+        if carts is not None:
+            files["cart_reminders.csv"] = _reminders(carts, reachable, _best_hours(inputs))
+    if carts is None:
+        found["cart_reminders"] = "no web or app events: carts cannot be seen"
+    else:
+        reminded = files.get("cart_reminders.csv", pd.DataFrame())
+        found["cart_reminders"] = {
+            "hours": settings.cart_hours,
+            "customers_with_carts_left": int(carts["customer_id"].nunique()),
+            "customers_to_remind": len(reminded),
+        }
+    for name, frame in files.items():
+        frame.to_csv(folder / name, index=False)
+    found["activation_files"] = {name: len(frame) for name, frame in files.items()}
+    found["persona_products"] = {
+        str(p): rows["product_id"].head(5).tolist()
+        for p, rows in files["persona_products.csv"].groupby("persona", sort=True)
+    }
+    return found
+
+
+def _products(inputs: dict[str, Path]) -> pd.DataFrame:
+    tables = clean_tables_of(inputs)
+    if "products" not in tables:
+        return pd.DataFrame(columns=["product_id"]).set_index("product_id")
+    return (
+        pd.read_parquet(tables["products"])
+        .drop(columns="_row", errors="ignore")
+        .set_index("product_id")
+    )
+
+
+def _customers(inputs: dict[str, Path]) -> pd.DataFrame:
+    """Consent, persona and channel per customer (06_personas), empty when it did not run."""
+    if not CUSTOMERS_PERSONAS.exists(inputs):
+        return pd.DataFrame(columns=["consent", "persona", "channel"])
+    columns = ["customer_id", "consent", "persona", "channel"]
+    return pd.read_parquet(CUSTOMERS_PERSONAS.path(inputs), columns=columns).set_index(
+        "customer_id"
+    )
+
+
+def _best_hours(inputs: dict[str, Path]) -> pd.Series:
+    """Each customer's usual hour of ordering (the circular mean, 05_clustering)."""
+    if not FEATURES.exists(inputs):
+        return pd.Series(dtype=float)
+    features = pd.read_parquet(FEATURES.path(inputs))
+    if "order_hour" not in features:
+        return pd.Series(dtype=float)
+    return features.set_index("customer_id")["order_hour"].round().mod(24)
+
+
+def _reminders(carts: pd.DataFrame, reachable: pd.DataFrame, hours: pd.Series) -> pd.DataFrame:
+    """One row per consenting customer with a cart left: its products, persona, channel
+    and the hour they usually order at."""
+    carts = carts[carts["customer_id"].isin(reachable.index)]
+    by = carts.groupby("customer_id", sort=True)
+    table = pd.DataFrame(
+        {
+            "products": by["product_id"].agg(lambda ids: ", ".join(sorted(ids))),
+            "last_carted_utc": by["carted_ts"].max(),
+        }
+    )
+    table["persona"] = reachable["persona"].reindex(table.index)
+    table["channel"] = reachable["channel"].reindex(table.index)
+    table["best_hour"] = hours.reindex(table.index)
+    return table.reset_index()
+
+
+def _examples(
+    picked: pd.DataFrame, final: candidates.Training, products: pd.DataFrame, n: int = 3
+) -> list[dict[str, Any]]:
+    """Three customers with at least three orders (the first by id), what they bought
+    lately and their first five picks with reasons, for the stakeholder page."""
+    counts = pd.Series(final.order_counts, index=final.customers)
+    regulars = [c for c in picked["customer_id"].unique() if counts.get(c, 0) >= 3][:n]
+    category = products["category"] if "category" in products else pd.Series(dtype=str)
+    examples = []
+    for customer in regulars:
+        row = final.customers.get_loc(customer)
+        owned = final.orders[row]
+        recent = owned.indices[np.argsort(final.days_since_last[row].data, kind="stable")]
+        examples.append(
+            {
+                "customer_id": str(customer),
+                "orders": int(counts[customer]),
+                "recent_categories": list(
+                    dict.fromkeys(category.reindex(final.items[recent]).dropna())
+                )[:3],
+                "picks": [
+                    {
+                        "product_id": str(r.product_id),
+                        "category": str(category.get(r.product_id, "")),
+                        "reason": r.reason,
+                    }
+                    for r in picked[picked["customer_id"] == customer].head(5).itertuples()
+                ],
+            }
+        )
+    return examples
 
 
 def tune(
