@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from customer_analytics.synthetic import activity, experiments, people, shop
+from customer_analytics.synthetic import activity, experiments, items, people, shop
 from customer_analytics.synthetic.defects import DefectLog
 from customer_analytics.synthetic.inject import inject_defects
 from customer_analytics.utils import progress
@@ -51,6 +51,7 @@ def generate(
     bgnbd_params: dict | None = None,
     defect_rates: dict | None = None,
     events: bool = True,
+    item_structure: bool = False,
 ) -> GeneratedShop:
     """Generate a synthetic shop into ``out_dir/raw`` (the export) and ``out_dir/truth``.
 
@@ -74,6 +75,11 @@ def generate(
         Overrides of ``defects.yaml``.
     events
         Write the web/app events (skip for very large benchmark shops).
+    item_structure
+        Plant the item-level structure of :mod:`.items` (popularity, affinities,
+        consumables, pairs, launches) and write it to the truth. Off until the
+        recommendation stage's checks against it land: it moves the spend, so the
+        figures of every stage on the default shop move with it.
     """
     if mode not in ("personas", "bgnbd"):
         raise ValueError(f"mode must be 'personas' or 'bgnbd', got {mode!r}")
@@ -86,7 +92,9 @@ def generate(
     if mode == "bgnbd":
         rates = dict.fromkeys(rates, 0.0)
         design["experiments"] = {}
-    streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(10)]
+    # Streams 10 and 11 (the item structure) came later: spawning more children leaves
+    # the first ten, and so every earlier draw, as they were.
+    streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(12)]
     start_ts = pd.Timestamp(start)
     end_ts = pd.Timestamp(end) + pd.Timedelta(hours=23, minutes=59, seconds=59)
     window = (end_ts - start_ts) / pd.Timedelta(weeks=1)
@@ -157,6 +165,9 @@ def generate(
         meta["categories"],
         products,
     )
+    planted = items.draw(streams[10], products, n, start_ts, end_ts) if item_structure else None
+    if planted is not None:
+        lines = items.plant(streams[11], planted, lines, orders, products)
     orders = shop.order_totals(
         orders,
         lines,
@@ -223,6 +234,10 @@ def generate(
     params = {"seed": seed, "size": size, "n_customers": n, "start": start, "end": end, "mode": mode,
               "bgnbd_params": bg if mode == "bgnbd" else None, "defect_rates": rates, "time_unit": "weeks"}  # fmt: skip
     _write(out, tables, exposures, products, truth, log.frame(), effects, meta, design, params)
+    if planted is not None:
+        ids = customers["customer_id"].to_numpy()
+        for name, frame in items.truth_tables(planted, ids).items():
+            frame.to_parquet(out / "truth" / name, index=False)
     return GeneratedShop(out / "raw", out / "truth", n, seed, params)
 
 
