@@ -24,6 +24,8 @@ from customer_analytics.recommend.candidates import Candidate, ItemCosine, Train
 #: The reasons a pick gives, as the activation file writes them.
 BOUGHT_BEFORE = "bought it before"
 DUE_AGAIN = "bought it before, due again"
+#: How the findings count the picks "customers who bought X also bought it", any X.
+ALSO_BOUGHT = "customers who bought one of theirs also bought it"
 POPULAR_PERSONA = "popular in your persona"
 POPULAR = "popular now"
 

@@ -30,6 +30,7 @@ from customer_analytics.pipeline import engine
 from customer_analytics.pipeline.outputs import Outputs, run_as_of
 from customer_analytics.recommend import candidates, metrics
 from customer_analytics.recommend.activation import (
+    ALSO_BOUGHT,
     bought_together,
     carts_left,
     persona_products,
@@ -63,8 +64,6 @@ ACTIVATION = OUTPUTS.declare(
     "cart_reminders.csv (consenting customers with a cart left), also_bought.csv and "
     "persona_products.csv",
 )
-#: The reason of a pick from a similar product, as the findings count it.
-ALSO = "customers who bought one of theirs also bought it"
 BY_GROUP = OUTPUTS.declare(
     "by_group.parquet", "test-window metrics per model by persona and for one-order customers"
 )
@@ -93,7 +92,7 @@ def run(cfg: Config, inputs: dict[str, Path], out: Path) -> dict[str, Any]:
     if "order_items" not in tables:
         raise ValueError("08_recommend needs order lines (order_items): this source has none")
     persona = personas_of(inputs)
-    codes, _ = pd.factorize(persona, sort=True)
+    codes, persona_names = pd.factorize(persona, sort=True)
     persona_code = pd.Series(codes, index=persona.index)
     validation, test = windows(day_end(as_of), settings.validation_days, settings.test_days)
 
@@ -178,7 +177,7 @@ def run(cfg: Config, inputs: dict[str, Path], out: Path) -> dict[str, Any]:
 
     progress.step(f"picks for every consenting customer from {chosen}, refitted to {as_of}")
     model = candidates.make(chosen, settings.seed, **tuned[chosen][0]).fit(final)
-    activated = activate(cfg, inputs, out, model, final, together, carts, persona)
+    activated = activate(cfg, inputs, out, model, final, together, carts, list(persona_names))
 
     found = {
         "as_of": str(as_of),
@@ -207,7 +206,7 @@ def activate(
     final: candidates.Training,
     together: pd.DataFrame,
     carts: pd.DataFrame | None,
-    persona: pd.Series,
+    persona_names: list[str],
 ) -> dict[str, Any]:
     """Write the activation files (:data:`ACTIVATION`) and return what the findings say
     of them: consenting customers only in the per-customer files (DESIGN section 7)."""
@@ -218,7 +217,7 @@ def activate(
     names = products["product_name"] if "product_name" in products else pd.Series(dtype=str)
     files = {
         "also_bought.csv": together,
-        "persona_products.csv": persona_products(final, sorted(persona.dropna().unique())),
+        "persona_products.csv": persona_products(final, persona_names),
     }
     customers = _customers(inputs)
     reachable, consent = reachable_customers(customers, cfg.personas.consent_basis)
@@ -228,7 +227,9 @@ def activate(
             model, final, reachable.index, settings.top_n, settings.just_bought_days, names
         )
         files["picks.csv"] = picked
-        reasons = picked["reason"].where(~picked["reason"].str.startswith("customers who"), ALSO)
+        reasons = picked["reason"].where(
+            ~picked["reason"].str.startswith("customers who"), ALSO_BOUGHT
+        )
         found["picks"] = {
             "customers": int(picked["customer_id"].nunique()),
             "by_reason": {str(k): int(v) for k, v in reasons.value_counts().items()},
