@@ -356,6 +356,7 @@ class RecommendSettings(_Section):
     just_bought_days: int = Field(30, ge=0)  # bought this lately: not picked unless due again
     min_pair_orders: int = Field(5, ge=2)  # "also bought" pairs need this many orders together
     cart_hours: int = Field(72, ge=1)  # carts left in these hours before as_of are reminded
+    cart_days: int = Field(30, ge=1)  # carts left this far back are a signal for the blend
 
 
 class MetricSpec(_Section):

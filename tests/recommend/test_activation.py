@@ -1,4 +1,5 @@
-"""The activation files' contents: pairs bought together against a count by hand, picks
+"""The activation files' contents: pairs bought together against a count by hand and
+scipy's G-test, picks
 that leave out what was just bought unless it is due, reasons, and carts left."""
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
+from scipy.stats import chi2_contingency
 
 from customer_analytics.recommend import candidates
 from customer_analytics.recommend.activation import (
@@ -18,10 +20,10 @@ from customer_analytics.recommend.activation import (
     DUE_AGAIN,
     POPULAR,
     bought_together,
-    carts_left,
     picks,
 )
 from customer_analytics.recommend.candidates import Training
+from customer_analytics.recommend.interactions import carts_left
 
 
 def test_pairs_bought_together_match_a_count_by_hand() -> None:
@@ -39,17 +41,27 @@ def test_pairs_bought_together_match_a_count_by_hand() -> None:
     both = {
         (a, b): sum(a in s and b in s for s in baskets) for a, b in itertools.permutations(item, 2)
     }
+
+    def g_test(a: str, b: str) -> float:
+        k = both[(a, b)]
+        table = [[k, item[a] - k], [item[b] - k, n - item[a] - item[b] + k]]
+        return chi2_contingency(table, correction=False, lambda_="log-likelihood")[0]
+
     for row in found.itertuples():
         pair = (row.product_id, row.also_product_id)
         assert row.orders == both[pair] >= 5
         assert row.lift == pytest.approx(both[pair] * n / (item[pair[0]] * item[pair[1]]))
+        assert row.lift > 1
         assert row.confidence == pytest.approx(both[pair] / item[pair[0]])
-    top = found[found["rank"] == 1].set_index("product_id")["lift"]
-    for product, lift in top.items():
+        assert row.llr == pytest.approx(g_test(*pair))
+    top = found[found["rank"] == 1].set_index("product_id")["llr"]
+    for product, llr in top.items():
         candidates_ = [
-            v * n / (item[a] * item[b]) for (a, b), v in both.items() if a == product and v >= 5
+            g_test(a, b)
+            for (a, b), v in both.items()
+            if a == product and v >= 5 and v * n > item[a] * item[b]
         ]
-        assert lift == pytest.approx(max(candidates_))
+        assert llr == pytest.approx(max(candidates_))
 
 
 def _training() -> Training:

@@ -1,6 +1,6 @@
 """The planted item-level structure (synthetic/items.py): every earlier draw stays where
 it was, and the orders show the popularity tail, the favourites, the staples on their
-cycles, the pairs and the launches the truth records."""
+cycles, the pairs, the launches and the carts bought later that the truth records."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
-from customer_analytics.synthetic.generate import generate
+from customer_analytics.synthetic.generate import HERE, generate
 from customer_analytics.synthetic.items import CONSUMABLES
 
 CUSTOMERS = 2000
@@ -118,3 +119,34 @@ def test_nothing_is_bought_before_its_launch(lines, shops) -> None:
     launched = lines[lines["product_id"].isin(launches.index)]
     assert len(launched) > 0
     assert (launched["order_ts"] >= launched["product_id"].map(launches)).all()
+
+
+def test_abandoned_carts_are_bought_later_at_each_personas_rate(tmp_path: Path) -> None:
+    """A cart planted as bought later holds a product of the order it precedes, 1 to
+    20 days later; per persona the share planted is the persona's cart_return_rate."""
+    shop = generate(tmp_path, n_customers=CUSTOMERS, seed=7)
+    carts = pd.read_parquet(shop.truth_dir / "item_carts.parquet")
+    lines = pd.read_csv(shop.raw_dir / "order_items.csv", dtype=str)
+    later = carts[carts["bought_later"]]
+    held = later.merge(
+        lines[["order_id", "product_id"]].drop_duplicates(), how="left", indicator=True
+    )
+    assert (held["_merge"] == "both").all()
+    events = pd.read_parquet(shop.raw_dir / "events.parquet")
+    carted = events[events["event_type"] == "add_to_cart"].groupby("session_id")["product_id"]
+    held = carted.first().reindex(carts["session_id"]).to_numpy()  # a defect may repeat a row
+    assert (held == carts["product_id"].to_numpy()).mean() > 0.99  # or drop one
+    persona = pd.read_parquet(shop.truth_dir / "customers.parquet").set_index("customer_id")[
+        "persona"
+    ]
+    rates = {name: spec["cart_return_rate"] for name, spec in _personas().items()}
+    by_persona = carts.groupby(persona.reindex(carts["customer_id"]).to_numpy())["bought_later"]
+    for name, share in by_persona.mean().items():
+        n = by_persona.size()[name]
+        assert abs(share - rates[name]) < 4 * np.sqrt(rates[name] * (1 - rates[name]) / n) + 0.02, (
+            name
+        )
+
+
+def _personas() -> dict:
+    return yaml.safe_load((HERE / "personas.yaml").read_text())["personas"]

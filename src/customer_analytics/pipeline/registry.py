@@ -66,7 +66,7 @@ STAGES: tuple[StageEntry, ...] = (
     ),
     StageEntry(
         "08_recommend", "Product recommendations", "customer_analytics.recommend",
-        settings=("recommend", "engine", "personas"),
+        settings=("recommend", "engine", "personas", "source", "data"),
     ),
 )  # fmt: skip
 #: The fields of the ``run`` section that change a stage's numbers (rows dated after

@@ -5,25 +5,24 @@ carts to remind.
 The picks come from the chosen model refitted on every purchase up to ``as_of``. A
 product the customer bought in the last ``recommend.just_bought_days`` is left out
 unless its repurchase cycle says it is due again within ``recommend.test_days``. Each
-pick says why, in the order the checks run: the customer bought it before; customers
-who bought one of their products also bought it (the product of their history most
+pick says why, in the order the checks run: the customer bought it before; they left it
+in a cart in the last ``recommend.cart_days``; customers who bought one of their
+products also bought it (the product of their history most
 similar to it, item cosine); or it is popular in their persona (or overall).
 """
 
 from __future__ import annotations
 
-import datetime as dt
-
 import ibis
 import numpy as np
 import pandas as pd
 
-from customer_analytics.clean.identity import merged_ids
-from customer_analytics.recommend.candidates import Candidate, ItemCosine, Training
+from customer_analytics.recommend.candidates import Candidate, ItemCosine, Training, left_in_cart
 
 #: The reasons a pick gives, as the activation file writes them.
 BOUGHT_BEFORE = "bought it before"
 DUE_AGAIN = "bought it before, due again"
+LEFT_IN_CART = "left it in the cart"
 #: How the findings count the picks "customers who bought X also bought it", any X.
 ALSO_BOUGHT = "customers who bought one of theirs also bought it"
 POPULAR_PERSONA = "popular in your persona"
@@ -75,7 +74,8 @@ def picks(
         scores[owned & (days < just_bought_days) & ~due] = -np.inf
         k = min(top_n, scores.shape[1])
         top = np.argsort(-scores, axis=1, kind="stable")[:, :k]
-        frames.append(_explained(train, batch, top, scores, owned, due, similar, label))
+        carted = left_in_cart(train, batch) > 0
+        frames.append(_explained(train, batch, top, scores, owned, due, carted, similar, label))
     columns = ["customer_id", "rank", "product_id", "reason", "score"]
     out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
     return out[np.isfinite(out["score"].astype(float))].reset_index(drop=True)
@@ -88,6 +88,7 @@ def _explained(
     scores: np.ndarray,
     owned: np.ndarray,
     due: np.ndarray,
+    carted: np.ndarray,
     similar: np.ndarray,
     label: pd.Series,
 ) -> pd.DataFrame:
@@ -104,10 +105,11 @@ def _explained(
         closeness[:, r] = weighed.max(axis=1)
     persona = np.repeat(train.persona[batch] >= 0, k).reshape(b, k)
     also = "customers who bought " + label.to_numpy()[anchor].astype(str) + " also bought it"
+    others = np.where(closeness > 0, also, np.where(persona, POPULAR_PERSONA, POPULAR))
     reason = np.where(
         bought,
         np.where(again, DUE_AGAIN, BOUGHT_BEFORE),
-        np.where(closeness > 0, also, np.where(persona, POPULAR_PERSONA, POPULAR)),
+        np.where(picked(carted, top, axis=1), LEFT_IN_CART, others),
     )
     return pd.DataFrame(
         {
@@ -121,18 +123,23 @@ def _explained(
 
 
 def bought_together(lines: ibis.Table, min_orders: int, per_product: int = 10) -> ibis.Table:
-    """For each product, the products most often in the same order, by lift.
+    """For each product, the products bought in the same order more than chance says,
+    most reliably first.
 
     Support is the share of orders holding both, confidence the share of the product's
     orders that hold the other, lift the support over what independence would give
-    (Agrawal, Imielinski & Swami 1993). Pairs in fewer than ``min_orders`` orders are
-    left out: a lift on two orders is noise.
+    (Agrawal, Imielinski & Swami 1993). The ranking is by Dunning's log-likelihood
+    ratio ``G = 2 * sum k * ln(k / expected)`` over the pair's 2 x 2 table of orders
+    (Dunning 1993, Computational Linguistics 19(1)), among pairs with a lift above 1:
+    lift alone puts two rare products bought together once or twice on top, order
+    counts alone put the best sellers there. Pairs in fewer than ``min_orders`` orders
+    are left out.
 
     Returns
     -------
     ibis.Table
         ``product_id``, ``rank``, ``also_product_id``, ``orders``, ``support``,
-        ``confidence``, ``lift``; sorted by product and rank.
+        ``confidence``, ``lift``, ``llr``; sorted by product and rank.
     """
     baskets = lines.select("order_id", "product_id").distinct()
     item_orders = baskets.group_by("product_id").aggregate(item_orders=baskets.count())
@@ -145,14 +152,28 @@ def bought_together(lines: ibis.Table, min_orders: int, per_product: int = 10) -
     a = item_orders.rename(product_a="product_id", orders_a="item_orders")
     b = item_orders.rename(product_b="product_id", orders_b="item_orders")
     scored = together.join(a, "product_a").join(b, "product_b")
+    n = total.cast("float64")
+    both, only_a = scored.orders.cast("float64"), (scored.orders_a - scored.orders).cast("float64")
+    only_b = (scored.orders_b - scored.orders).cast("float64")
+    neither = n - both - only_a - only_b
+    with_a, with_b = scored.orders_a.cast("float64"), scored.orders_b.cast("float64")
+    cells = (
+        (both, with_a * with_b),
+        (only_a, with_a * (n - with_b)),
+        (only_b, (n - with_a) * with_b),
+        (neither, (n - with_a) * (n - with_b)),
+    )
+    g = sum(ibis.ifelse(k > 0, k * (k * n / expected).ln(), 0.0) for k, expected in cells)
     scored = scored.mutate(
         support=scored.orders / total,
         confidence=scored.orders / scored.orders_a,
         lift=scored.orders * total / (scored.orders_a * scored.orders_b),
+        llr=2.0 * g,
     )
+    scored = scored.filter(scored.lift > 1)
     ranked = scored.mutate(
         rank=ibis.row_number().over(
-            group_by="product_a", order_by=[ibis.desc("lift"), ibis.desc("orders"), "product_b"]
+            group_by="product_a", order_by=[ibis.desc("llr"), ibis.desc("orders"), "product_b"]
         )
         + 1
     )
@@ -165,6 +186,7 @@ def bought_together(lines: ibis.Table, min_orders: int, per_product: int = 10) -
         support=ranked.support,
         confidence=ranked.confidence,
         lift=ranked.lift,
+        llr=ranked.llr,
     ).order_by(["product_id", "rank"])
 
 
@@ -192,35 +214,3 @@ def persona_products(train: Training, persona_names: list[str], top: int = 10) -
         )
     columns = ["persona", "rank", "product_id", "buyers", "share_of_persona"]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
-
-
-def carts_left(
-    events: ibis.Table,
-    lines: ibis.Table,
-    identity: ibis.Table | None,
-    start: dt.datetime,
-    end: dt.datetime,
-) -> ibis.Table:
-    """Products customers put in a cart in [start, end) and did not buy after that.
-
-    Returns
-    -------
-    ibis.Table
-        ``customer_id`` (merged), ``product_id``, ``carted_ts`` (the last time it went
-        into a cart); sorted by customer and product.
-    """
-    carts = events.filter(
-        events.event_type == "add_to_cart",
-        events.product_id.notnull(),
-        events.event_ts >= start,
-        events.event_ts < end,
-    )
-    carts = merged_ids(carts.filter(carts.customer_id.notnull()), identity)
-    carted = carts.group_by(["customer_id", "product_id"]).aggregate(carted_ts=carts.event_ts.max())
-    bought = lines.filter(lines.ts >= start, lines.ts < end)
-    bought = bought.group_by(["customer_id", "product_id"]).aggregate(bought_ts=bought.ts.max())
-    joined = carted.left_join(bought, ["customer_id", "product_id"])
-    left = joined.filter(joined.bought_ts.isnull() | (joined.bought_ts < joined.carted_ts))
-    return left.select("customer_id", "product_id", "carted_ts").order_by(
-        ["customer_id", "product_id"]
-    )

@@ -22,7 +22,9 @@ every list is full.
   ICDM) from the ``implicit`` library, confidence ``1 + alpha * orders``; ``als_default``
   is the library's defaults, ``als`` tuned on the validation window.
 - ``blend``: buy-again plus ``weight`` times item cosine, each scaled to the customer's
-  maximum, the weight tuned on the validation window.
+  maximum, plus ``cart_weight`` times ``2 ** (-days_since_carted / CART_HALF_LIFE)`` for
+  the products the customer left in a cart lately and has not bought since (a shop with
+  web or app events); both weights tuned on the validation window.
 """
 
 from __future__ import annotations
@@ -40,6 +42,9 @@ from threadpoolctl import threadpool_limits
 BASELINES = ("popular", "popular_persona", "buy_again")
 #: Popularity's weight as a tie-breaker: far below any score a model gives.
 TIE_BREAK = 1e-6
+#: Days after which a product left in a cart counts half (a cart goes stale in weeks,
+#: not months; the blend's ``cart_weight`` is what validation tunes).
+CART_HALF_LIFE = 14.0
 
 
 @dataclass(frozen=True)
@@ -67,6 +72,11 @@ class Training:
         Per customer, their orders in the window.
     horizon
         Days in the window that will be scored.
+    extra
+        ``recent_buyers`` (customers x items, 1 when bought in the last
+        ``popular_days``) and, for a shop with web or app events, ``carts`` (customers
+        x items, days from the last time the product was left in a cart to the window's
+        end).
     """
 
     customers: pd.Index
@@ -222,9 +232,12 @@ class Als(Candidate):
 class Blend(Candidate):
     name = "blend"
 
-    def __init__(self, weight: float = 1.0, half_life: float = 90.0) -> None:
+    def __init__(
+        self, weight: float = 1.0, half_life: float = 90.0, cart_weight: float = 1.0
+    ) -> None:
         self.weight = weight
         self.half_life = half_life
+        self.cart_weight = cart_weight
 
     def fit(self, training: Training) -> Candidate:
         super().fit(training)
@@ -235,7 +248,18 @@ class Blend(Candidate):
     def _score(self, rows: np.ndarray) -> np.ndarray:
         again = _scaled(self.again_._score(rows))
         similar = _scaled(np.asarray(self.similar_._score(rows)))
-        return again + self.weight * similar
+        return again + self.weight * similar + self.cart_weight * left_in_cart(self.training_, rows)
+
+
+def left_in_cart(training: Training, rows: np.ndarray) -> np.ndarray:
+    """``2 ** (-days / CART_HALF_LIFE)`` where the customer left the product in a cart
+    (and has not bought it since), else 0; all 0 without events."""
+    out = np.zeros((len(rows), len(training.items)))
+    carts = training.extra.get("carts")
+    if carts is not None:
+        carted = carts[rows].tocoo()
+        out[carted.row, carted.col] = np.exp2(-carted.data / CART_HALF_LIFE)
+    return out
 
 
 def _scaled(scores: np.ndarray) -> np.ndarray:
@@ -265,8 +289,17 @@ SEARCH: dict[str, list[tuple[str, tuple[float, ...]]]] = {
         ("factors", (64, 32, 128)),
         ("regularization", (0.01, 0.1)),
     ],
-    "blend": [("weight", (1.0, 0.1, 0.3, 3.0))],
+    "blend": [("weight", (1.0, 0.1, 0.3, 3.0)), ("cart_weight", (1.0, 0.0, 3.0))],
 }
+
+
+def search(name: str, training: Training) -> list[tuple[str, tuple[float, ...]]]:
+    """The hyper-parameters to tune for ``name`` on ``training``: the blend's cart weight
+    only where there are carts (a shop without events has none to weigh)."""
+    steps = SEARCH.get(name, [])
+    if "carts" not in training.extra:
+        steps = [(param, values) for param, values in steps if param != "cart_weight"]
+    return steps
 
 
 def make(name: str, seed: int, **params: Any) -> Candidate:

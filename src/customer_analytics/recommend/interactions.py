@@ -15,11 +15,16 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from customer_analytics.clean.identity import merged_ids
 from customer_analytics.recommend.candidates import Training
 from customer_analytics.recommend.metrics import Truth
 
 #: A product's repurchase cycle needs this many customers who bought it twice or more.
 CYCLE_CUSTOMERS = 3
+
+
+class NotEnoughHistory(ValueError):
+    """A window has nothing to learn from or no one to evaluate."""
 
 
 def purchase_lines(orders: ibis.Table, items: ibis.Table) -> ibis.Table:
@@ -70,6 +75,38 @@ def customer_orders(lines: ibis.Table, end: dt.datetime) -> ibis.Table:
     return before.group_by("customer_id").aggregate(orders=before.order_id.nunique())
 
 
+def carts_left(
+    events: ibis.Table,
+    lines: ibis.Table,
+    identity: ibis.Table | None,
+    start: dt.datetime,
+    end: dt.datetime,
+) -> ibis.Table:
+    """Products customers put in a cart in [start, end) and did not buy after that.
+
+    Returns
+    -------
+    ibis.Table
+        ``customer_id`` (merged), ``product_id``, ``carted_ts`` (the last time it went
+        into a cart); sorted by customer and product.
+    """
+    carts = events.filter(
+        events.event_type == "add_to_cart",
+        events.product_id.notnull(),
+        events.event_ts >= start,
+        events.event_ts < end,
+    )
+    carts = merged_ids(carts.filter(carts.customer_id.notnull()), identity)
+    carted = carts.group_by(["customer_id", "product_id"]).aggregate(carted_ts=carts.event_ts.max())
+    bought = lines.filter(lines.ts >= start, lines.ts < end)
+    bought = bought.group_by(["customer_id", "product_id"]).aggregate(bought_ts=bought.ts.max())
+    joined = carted.left_join(bought, ["customer_id", "product_id"])
+    left = joined.filter(joined.bought_ts.isnull() | (joined.bought_ts < joined.carted_ts))
+    return left.select("customer_id", "product_id", "carted_ts").order_by(
+        ["customer_id", "product_id"]
+    )
+
+
 @dataclass(frozen=True)
 class Window:
     """One evaluation: the training purchases before ``start`` and the purchases in
@@ -101,8 +138,10 @@ def training(
     persona: pd.Series,
     end: dt.datetime,
     horizon: int,
+    carts: pd.DataFrame | None = None,
 ) -> Training:
-    """The candidates' view of a training window.
+    """The candidates' view of a training window; :class:`NotEnoughHistory` when it has
+    no purchase or a single product.
 
     Parameters
     ----------
@@ -118,13 +157,17 @@ def training(
         The training window's end.
     horizon
         Days of the window that will be scored.
+    carts
+        :func:`carts_left` over the window's last ``recommend.cart_days`` (None without
+        events); becomes ``extra["carts"]``, days from carting to the window's end, for
+        the window's customers and products.
     """
     if pairs.empty:
-        raise ValueError(f"no purchases before {end:%Y-%m-%d} to learn from")
+        raise NotEnoughHistory(f"no purchases before {end:%Y-%m-%d} to learn from")
     customers = pd.Index(np.sort(pairs["customer_id"].unique()), name="customer_id")
     items = pd.Index(np.sort(pairs["product_id"].unique()), name="product_id")
     if len(items) < 2:
-        raise ValueError(
+        raise NotEnoughHistory(
             f"only {len(items)} product was bought before {end:%Y-%m-%d}: there is nothing "
             "to choose between, so no recommendation can be made"
         )
@@ -140,6 +183,20 @@ def training(
     recent_buyers = sp.csr_matrix((np.ones(len(recent)), (recent_rows, recent_cols)), shape=shape)
     popular = np.asarray(recent_buyers.sum(axis=0)).ravel()
     codes = persona.reindex(customers)
+    extra = {"recent_buyers": recent_buyers}
+    if carts is not None:
+        known = carts[carts["customer_id"].isin(customers) & carts["product_id"].isin(items)]
+        age = (pd.Timestamp(end) - pd.to_datetime(known["carted_ts"])).dt.total_seconds()
+        extra["carts"] = sp.csr_matrix(
+            (
+                age.to_numpy() / 86400 + 1e-9,
+                (
+                    customers.get_indexer(known["customer_id"]),
+                    items.get_indexer(known["product_id"]),
+                ),
+            ),
+            shape=shape,
+        )
     return Training(
         customers=customers,
         items=items,
@@ -152,7 +209,7 @@ def training(
         .reindex(customers)
         .to_numpy(dtype=int),
         horizon=horizon,
-        extra={"recent_buyers": recent_buyers},
+        extra=extra,
     )
 
 

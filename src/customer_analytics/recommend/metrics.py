@@ -142,3 +142,29 @@ def by_group(values: dict[str, np.ndarray], groups: pd.Series) -> pd.DataFrame:
 def _with_interval(name: str, estimate: float, resampled: np.ndarray) -> dict[str, float]:
     low, high = np.percentile(resampled, [2.5, 97.5])
     return {name: float(estimate), f"{name}_low": float(low), f"{name}_high": float(high)}
+
+
+def carts_bought_later(
+    carts: sp.csr_matrix | None, truth: Truth, tops: dict[str, np.ndarray]
+) -> dict[str, float | int]:
+    """Products the evaluated customers left in a cart before the window and bought in
+    it: how many, and the share of them in each model's top 10.
+
+    Parameters
+    ----------
+    carts
+        The evaluated customers x items, nonzero where left in a cart (None without
+        events: nothing to count).
+    truth
+        The window's purchases of the same customers.
+    tops
+        Per model, the customers' ranked item positions.
+    """
+    if carts is None:
+        return {}
+    later = carts.multiply(truth.bought).tocoo()
+    found: dict[str, float | int] = {"products": int(later.nnz)}
+    for name, top in tops.items():
+        hit = (top[later.row, :10] == later.col[:, None]).any(axis=1)
+        found[name] = round(float(hit.mean()), 4) if later.nnz else 0.0
+    return found

@@ -32,13 +32,14 @@ from customer_analytics.recommend import candidates, metrics
 from customer_analytics.recommend.activation import (
     ALSO_BOUGHT,
     bought_together,
-    carts_left,
     persona_products,
     picks,
 )
 from customer_analytics.recommend.interactions import (
     Evaluated,
+    NotEnoughHistory,
     Window,
+    carts_left,
     customer_orders,
     customer_products,
     evaluated,
@@ -46,6 +47,7 @@ from customer_analytics.recommend.interactions import (
     training,
     windows,
 )
+from customer_analytics.recommend.truth import truth_scores
 from customer_analytics.utils import progress
 from customer_analytics.utils.dates import day_end
 
@@ -85,7 +87,12 @@ def personas_of(inputs: dict[str, Path]) -> pd.Series:
 
 
 def run(cfg: Config, inputs: dict[str, Path], out: Path) -> dict[str, Any]:
-    """Compute the recommendation stage's outputs into ``out``; return its findings."""
+    """Compute the recommendation stage's outputs into ``out``; return its findings.
+
+    When either window has no customer to evaluate (a short history, a gap in sales),
+    no model can be chosen on evidence: recent popularity is the fallback, the
+    activation files are written from it, and the findings say why (``not_evaluated``).
+    """
     settings = cfg.recommend
     as_of = run_as_of(inputs)
     tables = clean_tables_of(inputs)
@@ -101,6 +108,13 @@ def run(cfg: Config, inputs: dict[str, Path], out: Path) -> dict[str, Any]:
         lines = purchase_lines(
             con.read_parquet(tables["orders"]), con.read_parquet(tables["order_items"])
         )
+        events = con.read_parquet(tables["events"]) if "events" in tables else None
+        identity = con.read_parquet(tables["identity_map"]) if "identity_map" in tables else None
+
+        def left(start: dt.datetime, end: dt.datetime) -> pd.DataFrame | None:
+            if events is None:
+                return None
+            return carts_left(events, lines, identity, start, end).execute()
 
         def trained_until(end: dt.datetime, horizon: int) -> candidates.Training:
             recent_start = end - dt.timedelta(days=settings.popular_days)
@@ -111,40 +125,89 @@ def run(cfg: Config, inputs: dict[str, Path], out: Path) -> dict[str, Any]:
                 persona_code,
                 end,
                 horizon,
+                left(end - dt.timedelta(days=settings.cart_days), end),
             )
 
         def window_data(window: Window) -> tuple[candidates.Training, Evaluated]:
+            progress.step(f"the {window.name} window from {window.start:%Y-%m-%d}")
             train = trained_until(window.start, window.days)
-            scored = customer_products(lines, window.start, window.end).execute()
-            return train, evaluated(scored, train)
+            scored = evaluated(customer_products(lines, window.start, window.end).execute(), train)
+            if scored.counts["evaluated"] == 0:
+                raise NotEnoughHistory(
+                    f"no customer bought both before and during the {window.name} window "
+                    f"from {window.start:%Y-%m-%d}"
+                )
+            return train, scored
 
-        progress.step(f"the validation window from {validation.start:%Y-%m-%d}")
-        valid_train, valid_eval = window_data(validation)
-        progress.step(f"the test window from {test.start:%Y-%m-%d}")
-        test_train, test_eval = window_data(test)
+        try:
+            data = {window.name: window_data(window) for window in (validation, test)}
+        except NotEnoughHistory as why:
+            data = str(why)
         progress.step(f"every purchase to {as_of}, products bought together and carts left")
-        final = trained_until(day_end(as_of), settings.test_days)
+        try:
+            final = trained_until(day_end(as_of), settings.test_days)
+        except NotEnoughHistory as why:
+            raise ValueError(f"08_recommend cannot recommend: {why}") from None
         together = bought_together(lines, settings.min_pair_orders).execute()
-        carts = None
-        if "events" in tables:
-            identity = tables.get("identity_map")
-            carts = carts_left(
-                con.read_parquet(tables["events"]),
-                lines,
-                con.read_parquet(identity) if identity else None,
-                day_end(as_of) - dt.timedelta(hours=settings.cart_hours),
-                day_end(as_of),
-            ).execute()
+        # Every pair, for the check against the planted pairs (a synthetic shop's only).
+        all_pairs = (
+            bought_together(lines, settings.min_pair_orders, per_product=len(final.items)).execute()
+            if cfg.truth_dir is not None
+            else together
+        )
+        carts = left(day_end(as_of) - dt.timedelta(hours=settings.cart_hours), day_end(as_of))
     finally:
         engine.close(con)
-    for name, scored in (("validation", valid_eval), ("test", test_eval)):
-        if scored.counts["evaluated"] == 0:
-            raise ValueError(
-                f"no customer bought both before and during the {name} window: "
-                "make recommend.validation_days and test_days shorter or give more history"
-            )
 
-    tuning, tuned = tune(valid_train, valid_eval, cfg.recommend.seed)
+    if isinstance(data, str):
+        found = not_evaluated(data, out)
+    else:
+        found = evaluate(cfg, inputs, out, data, persona, all_pairs)
+    chosen = found["chosen"]
+    progress.step(f"picks for every consenting customer from {chosen}, refitted to {as_of}")
+    model = candidates.make(chosen, settings.seed, **found["tuned"].get(chosen, {})).fit(final)
+    activated = activate(cfg, inputs, out, model, final, together, carts, list(persona_names))
+    found = {
+        "as_of": str(as_of),
+        "windows": {
+            w.name: {"start": f"{w.start:%Y-%m-%d}", "days": w.days} for w in (validation, test)
+        },
+        **found,
+        **activated,
+    }
+    return {**found, "headline": _headline(found)}
+
+
+def not_evaluated(reason: str, out: Path) -> dict[str, Any]:
+    """The findings and (empty) tables of a run whose windows cannot choose a model."""
+    pd.DataFrame(columns=["model", *metrics.METRICS]).to_parquet(SCORES.at(out), index=False)
+    pd.DataFrame(columns=["model", "params", "ndcg_at_10"]).to_parquet(TUNING.at(out), index=False)
+    pd.DataFrame(columns=["model", "group", "customers"]).to_parquet(BY_GROUP.at(out), index=False)
+    return {
+        "not_evaluated": reason,
+        "chosen": "popular",
+        "chosen_reason": f"recent popularity, the fallback: {reason}, so no model can be "
+        "chosen or checked on evidence",
+        "tuned": {},
+        "models": {},
+        "vs_baselines": {},
+    }
+
+
+def evaluate(
+    cfg: Config,
+    inputs: dict[str, Path],
+    out: Path,
+    data: dict[str, tuple[candidates.Training, Evaluated]],
+    persona: pd.Series,
+    all_pairs: pd.DataFrame,
+) -> dict[str, Any]:
+    """Tune and choose on the validation window, score every candidate on the test
+    window; write the tables and return the findings of both."""
+    settings = cfg.recommend
+    valid_train, valid_eval = data["validation"]
+    test_train, test_eval = data["test"]
+    tuning, tuned = tune(valid_train, valid_eval, settings.seed)
     validation_ndcg = {name: score for name, (_, score) in tuned.items()}
     chosen = max(validation_ndcg, key=validation_ndcg.get)
     tuning.to_parquet(TUNING.at(out), index=False)
@@ -152,13 +215,13 @@ def run(cfg: Config, inputs: dict[str, Path], out: Path) -> dict[str, Any]:
     progress.step("scoring every candidate on the test window")
     draws = metrics.bootstrap_draws(len(test_eval.rows), settings.n_bootstrap, settings.seed)
     popularity = np.asarray(test_train.bought.mean(axis=0)).ravel()
-    values, models = {}, {}
+    values, models, tops = {}, {}, {}
     for name, (params, _) in tuned.items():
         model = candidates.make(name, settings.seed, **params).fit(test_train)
-        top = candidates.top_items(model, test_eval.rows, min(20, len(test_train.items)))
-        values[name] = metrics.per_customer(top, test_eval.truth)
+        tops[name] = candidates.top_items(model, test_eval.rows, min(20, len(test_train.items)))
+        values[name] = metrics.per_customer(tops[name], test_eval.truth)
         summary = metrics.summarise(values[name], draws)
-        models[name] = {**summary, **metrics.catalogue_metrics(top, popularity)}
+        models[name] = {**summary, **metrics.catalogue_metrics(tops[name], popularity)}
     vs_baselines = {
         baseline: metrics.paired_difference(
             values[chosen]["ndcg_at_10"], values[baseline]["ndcg_at_10"], draws
@@ -174,16 +237,11 @@ def run(cfg: Config, inputs: dict[str, Path], out: Path) -> dict[str, Any]:
         {name: metrics.by_group(v, groups) for name, v in values.items()}, names=["model"]
     )
     by_group.reset_index().to_parquet(BY_GROUP.at(out), index=False)
-
-    progress.step(f"picks for every consenting customer from {chosen}, refitted to {as_of}")
-    model = candidates.make(chosen, settings.seed, **tuned[chosen][0]).fit(final)
-    activated = activate(cfg, inputs, out, model, final, together, carts, list(persona_names))
-
-    found = {
-        "as_of": str(as_of),
-        "windows": {
-            w.name: {"start": f"{w.start:%Y-%m-%d}", "days": w.days} for w in (validation, test)
-        },
+    test_carts = test_train.extra.get("carts")
+    carts_later = metrics.carts_bought_later(
+        None if test_carts is None else test_carts[test_eval.rows], test_eval.truth, tops
+    )
+    return {
         "products": len(test_train.items),
         "customers": {"validation": valid_eval.counts, "test": test_eval.counts},
         "chosen": chosen,
@@ -193,9 +251,17 @@ def run(cfg: Config, inputs: dict[str, Path], out: Path) -> dict[str, Any]:
         "models": {name: _rounded(row) for name, row in models.items()},
         "vs_baselines": {name: _rounded(row) for name, row in vs_baselines.items()},
         "one_order_customers": _one_order(by_group, chosen),
-        **activated,
+        **({"carts_bought_later": carts_later} if carts_later else {}),
+        **truth_scores(
+            cfg.truth_dir,
+            test_train,
+            test_eval,
+            {name: row["ndcg_at_10"] for name, row in models.items()},
+            chosen,
+            all_pairs,
+            _products(inputs),
+        ),
     }
-    return {**found, "headline": _headline(found)}
 
 
 def activate(
@@ -355,7 +421,7 @@ def tune(
 
     for number, name in enumerate(candidates.CANDIDATES, start=1):
         progress.step(f"validation: {name}", number, len(candidates.CANDIDATES))
-        search = candidates.SEARCH.get(name, [])
+        search = candidates.search(name, train)
         params = {param: values[0] for param, values in search}
         best[name] = (params, ndcg(name, params))
         for param, values in search:
@@ -394,6 +460,8 @@ def _reason(chosen: str, validation: dict[str, float]) -> str:
 
 
 def _headline(found: dict[str, Any]) -> dict[str, Any]:
+    if "not_evaluated" in found:
+        return {"Chosen model": f"{found['chosen']} (fallback: not evaluated)"}
     chosen = found["models"][found["chosen"]]
     return {
         "Chosen model": found["chosen"],

@@ -100,7 +100,11 @@ def make_events(
     abandon_rate: np.ndarray,
     products: pd.DataFrame,
 ) -> pd.DataFrame:
-    """Sessions: one per order (views, cart, checkout, purchase) plus abandoned carts and anonymous browsing."""
+    """Sessions: one per order (views, cart, checkout, purchase) plus abandoned carts and anonymous browsing.
+
+    The private column ``_order`` holds the position in ``orders`` of the order a
+    session leads to or, for an abandoned cart, precedes (-1 for anonymous browsing).
+    """
     n = len(orders)
     session = np.array([f"S{i:09d}" for i in range(1, n + 1)]) if n else np.array([], dtype=str)
     views = 2 + rng.poisson(2.0, n)
@@ -136,6 +140,7 @@ def make_events(
             "customer_id": orders["customer_id"].to_numpy()[idx],
             "event_type": event_type,
             "product_id": np.where(event_type == "checkout", None, first_product[idx]),
+            "_order": idx,
         }
     )
     # Abandoned carts: sessions that end at the cart, in proportion to each order's persona rate.
@@ -148,7 +153,7 @@ def make_events(
         [
             pd.DataFrame({"event_ts": orders["_utc"].to_numpy()[aidx] + shift + pd.to_timedelta(s * 60, unit="s").to_numpy(),
                           "session_id": a_session, "customer_id": orders["customer_id"].to_numpy()[aidx],
-                          "event_type": kind, "product_id": products_pick})
+                          "event_type": kind, "product_id": products_pick, "_order": aidx})
             for s, kind in ((0, "search"), (1, "view"), (2, "view"), (3, "add_to_cart"))
         ]
     )  # fmt: skip
@@ -162,7 +167,7 @@ def make_events(
     )
     anonymous = pd.DataFrame(
         {"event_ts": anon_ts, "session_id": np.char.add("G", np.arange(1, m + 1).astype(str)), "customer_id": None,
-         "event_type": "view", "product_id": rng.choice(products["product_id"].to_numpy(), m)}
+         "event_type": "view", "product_id": rng.choice(products["product_id"].to_numpy(), m), "_order": -1}
     )  # fmt: skip
     events = pd.concat([ordered, abandoned, anonymous], ignore_index=True)
     return events.sort_values(["event_ts", "session_id"], kind="stable", ignore_index=True)

@@ -51,7 +51,7 @@ def generate(
     bgnbd_params: dict | None = None,
     defect_rates: dict | None = None,
     events: bool = True,
-    item_structure: bool = False,
+    item_structure: bool = True,
 ) -> GeneratedShop:
     """Generate a synthetic shop into ``out_dir/raw`` (the export) and ``out_dir/truth``.
 
@@ -77,9 +77,9 @@ def generate(
         Write the web/app events (skip for very large benchmark shops).
     item_structure
         Plant the item-level structure of :mod:`.items` (popularity, affinities,
-        consumables, pairs, launches) and write it to the truth. Off until the
-        recommendation stage's checks against it land: it moves the spend, so the
-        figures of every stage on the default shop move with it.
+        consumables, pairs, launches, abandoned carts bought later) and write it to the
+        truth. Off, each line's product is its place on the category's price list, as
+        before the structure came (its own seed streams: every other draw is the same).
     """
     if mode not in ("personas", "bgnbd"):
         raise ValueError(f"mode must be 'personas' or 'bgnbd', got {mode!r}")
@@ -219,6 +219,17 @@ def generate(
         if events
         else None
     )
+    carts = None
+    if event_table is not None and planted is not None:
+        event_table, carts = items.carts_bought_later(
+            streams[11],
+            event_table,
+            lines,
+            orders,
+            orders["persona"].map(_attr(personas, "cart_return_rate", 0.3)).to_numpy(),
+        )
+    if event_table is not None:
+        event_table = event_table.drop(columns="_order")
     orders = pd.concat([orders, returns[0], cancels[0]], ignore_index=True)
     lines = pd.concat([lines, returns[1], cancels[1]], ignore_index=True)
 
@@ -238,6 +249,8 @@ def generate(
         ids = customers["customer_id"].to_numpy()
         for name, frame in items.truth_tables(planted, ids).items():
             frame.to_parquet(out / "truth" / name, index=False)
+        if carts is not None:
+            carts.to_parquet(out / "truth" / "item_carts.parquet", index=False)
     return GeneratedShop(out / "raw", out / "truth", n, seed, params)
 
 
@@ -453,7 +466,18 @@ def _write(
     effects.to_parquet(tr / "experiments.parquet", index=False)
     (tr / "personas.yaml").write_text(
         yaml.safe_dump(
-            {k: {"label": v["label"], "traits": v["traits"]} for k, v in meta["personas"].items()},
+            {
+                k: {
+                    "label": v["label"],
+                    "traits": v["traits"],
+                    # the share of a line in each category (normalised as make_lines draws it)
+                    "categories": {
+                        c: round(w / sum(v["categories"]), 6)
+                        for c, w in zip(meta["categories"], v["categories"], strict=True)
+                    },
+                }
+                for k, v in meta["personas"].items()
+            },
             sort_keys=False,
         )
     )

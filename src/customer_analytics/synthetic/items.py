@@ -19,10 +19,14 @@ other draw of the generator moves and the purchase counts the CLV truth rests on
   pair and another line of that category gets the second in that line with probability
   ``PAIR_PROBABILITY``;
 - **launches**: ``LAUNCH_SHARE`` of the products are launched during the period and
-  never bought before their launch day (cold start for items).
+  never bought before their launch day (cold start for items);
+- **carts bought later** (:func:`carts_bought_later`): an abandoned cart, 1 to 20 days
+  before an order of its customer, holds a product of that order with the probability
+  ``cart_return_rate`` of the customer's persona (``personas.yaml``), else any product.
 
 The truth (:func:`truth_tables`) records every customer's favourite products and brands,
-staples with their cycles, the pairs and the launch days.
+staples with their cycles, the pairs and the launch days, and every abandoned cart
+with whether its product was planted in the later order.
 """
 
 from __future__ import annotations
@@ -295,6 +299,67 @@ def _complements(
                 product[other] = partner[drawn[row]]
                 break
     return product
+
+
+def carts_bought_later(
+    rng: np.random.Generator,
+    events: pd.DataFrame,
+    lines: pd.DataFrame,
+    orders: pd.DataFrame,
+    rate: np.ndarray,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Abandoned carts that hold a product of the order they precede.
+
+    Parameters
+    ----------
+    rng
+        The items' own stream.
+    events
+        :func:`~customer_analytics.synthetic.activity.make_events`' events, with
+        ``_order``; abandoned carts are the sessions whose id starts with ``A``.
+    lines, orders
+        The lines and orders ``events`` were made from.
+    rate
+        Per order, the probability its customer's abandoned carts before it hold one of
+        its products.
+
+    Returns
+    -------
+    events
+        With the views and cart of each chosen abandoned session on that product.
+    carts
+        The truth: one row per abandoned cart (``session_id``, ``customer_id``,
+        ``product_id``, ``order_id`` it precedes, ``bought_later``).
+    """
+    abandoned = events["session_id"].str.startswith("A").to_numpy()
+    carted = np.flatnonzero(abandoned & (events["event_type"] == "add_to_cart").to_numpy())
+    anchor = events["_order"].to_numpy()[carted]
+    # Each anchor order's lines: a range of the lines sorted by order id.
+    line_order = np.argsort(lines["order_id"].to_numpy().astype(str), kind="stable")
+    sorted_ids = lines["order_id"].to_numpy().astype(str)[line_order]
+    wanted = orders["order_id"].to_numpy().astype(str)[anchor]
+    first = np.searchsorted(sorted_ids, wanted, side="left")
+    counts = np.searchsorted(sorted_ids, wanted, side="right") - first
+    bought_later = (rng.random(len(carted)) < rate[anchor]) & (counts > 0)
+    which = first + np.floor(rng.random(len(carted)) * counts).astype(int)
+    product = events["product_id"].to_numpy()[carted].copy()
+    in_order = lines["product_id"].to_numpy()[line_order]
+    product[bought_later] = in_order[which[bought_later]]
+    session = events["session_id"].to_numpy()[carted]
+    events = events.copy()
+    by_session = pd.Series(product, index=session)
+    rows = abandoned & events["product_id"].notna().to_numpy()
+    events.loc[rows, "product_id"] = by_session.reindex(events.loc[rows, "session_id"]).to_numpy()
+    truth = pd.DataFrame(
+        {
+            "session_id": session,
+            "customer_id": orders["customer_id"].to_numpy()[anchor],
+            "product_id": product,
+            "order_id": orders["order_id"].to_numpy()[anchor],
+            "bought_later": bought_later,
+        }
+    )
+    return events, truth
 
 
 def truth_tables(planted: Planted, customer_ids: np.ndarray) -> dict[str, pd.DataFrame]:
