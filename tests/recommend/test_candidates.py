@@ -95,3 +95,22 @@ def test_als_is_reproducible() -> None:
     first = candidates.make("als", seed=3).fit(_training(orders)).score(np.arange(5))
     again = candidates.make("als", seed=3).fit(_training(orders)).score(np.arange(5))
     np.testing.assert_array_equal(first, again)
+
+
+def test_buy_again_ranked_on_its_own_items_equals_the_whole_catalogue_ranked() -> None:
+    """top_items' sparse path (a customer's own items and the most popular) gives the
+    lists a ranking of every item gives."""
+    rng = np.random.default_rng(3)
+    orders = rng.poisson(0.08, (300, 60)) * (rng.random((300, 60)) < 0.5)
+    days = rng.uniform(1, 400, orders.shape)
+    train = _training(orders, days, cycle=np.where(rng.random(60) < 0.3, 30.0, np.nan))
+    model = candidates.BuyAgain(half_life=60).fit(train)
+    rows = np.arange(300)
+    sparse = candidates.top_items(model, rows, 20, batch=64)
+    scores = model.score(rows)
+    ranked = np.take_along_axis(scores, sparse, axis=1)
+    assert (np.diff(ranked, axis=1) <= 0).all()
+    # every item left out scores no more than the last one in
+    left_out = np.ones_like(scores, dtype=bool)
+    np.put_along_axis(left_out, sparse, False, axis=1)
+    assert (np.where(left_out, scores, -np.inf).max(axis=1) <= ranked[:, -1]).all()

@@ -20,7 +20,9 @@ every list is full.
   similarities to the items they bought.
 - ``als``: alternating least squares for implicit feedback (Hu, Koren & Volinsky 2008,
   ICDM) from the ``implicit`` library, confidence ``1 + alpha * orders``; ``als_default``
-  is the library's defaults, ``als`` tuned on the validation window.
+  is the library's defaults, ``als`` tuned on the validation window with five sweeps, not
+  the library's fifteen: on the default shop's validation window 3 to 8 sweeps score
+  the same NDCG@10 or better (stopping early regularises) at a third of the cost.
 - ``blend``: buy-again plus ``weight`` times item cosine, each scaled to the customer's
   maximum, plus ``cart_weight`` times ``2 ** (-days_since_carted / CART_HALF_LIFE)`` for
   the products the customer left in a cart lately and has not bought since (a shop with
@@ -150,7 +152,8 @@ class BuyAgain(Candidate):
         self.half_life = half_life
         self.cycles = cycles
 
-    def _score(self, rows: np.ndarray) -> np.ndarray:
+    def sparse_score(self, rows: np.ndarray) -> sp.csr_matrix:
+        """The scores of the customers' own items (others score 0), as a sparse matrix."""
         t = self.training_
         orders = t.orders[rows].tocoo()
         days = np.asarray(t.days_since_last[rows][orders.row, orders.col]).ravel()
@@ -159,9 +162,10 @@ class BuyAgain(Candidate):
             cycle = t.cycle[orders.col]
             due = np.where(np.isnan(cycle), 1.0, np.minimum(1.0, (days + t.horizon) / cycle))
             value = value * due
-        out = np.zeros((len(rows), len(t.items)))
-        out[orders.row, orders.col] = value
-        return out
+        return sp.csr_matrix((value, (orders.row, orders.col)), shape=(len(rows), len(t.items)))
+
+    def _score(self, rows: np.ndarray) -> np.ndarray:
+        return self.sparse_score(rows).toarray()
 
 
 class ItemCosine(Candidate):
@@ -169,11 +173,15 @@ class ItemCosine(Candidate):
 
     def fit(self, training: Training) -> Candidate:
         super().fit(training)
-        bought = training.bought
-        together = (bought.T @ bought).toarray().astype(np.float64)
-        np.fill_diagonal(together, 0.0)
-        buyers = np.sqrt(np.asarray(bought.sum(axis=0), dtype=np.float64).ravel())
-        self.similarity_ = together / np.maximum(np.outer(buyers, buyers), 1e-12)
+        # Kept with the training window: the blend's search refits on the same window
+        # with other weights, and the similarities do not depend on them.
+        if "item_cosine" not in training.extra:
+            bought = training.bought
+            together = (bought.T @ bought).toarray().astype(np.float64)
+            np.fill_diagonal(together, 0.0)
+            buyers = np.sqrt(np.asarray(bought.sum(axis=0), dtype=np.float64).ravel())
+            training.extra["item_cosine"] = together / np.maximum(np.outer(buyers, buyers), 1e-12)
+        self.similarity_ = training.extra["item_cosine"]
         return self
 
     def _score(self, rows: np.ndarray) -> np.ndarray:
@@ -188,7 +196,7 @@ class Als(Candidate):
         factors: int = 64,
         regularization: float = 0.01,
         alpha: float = 10.0,
-        iterations: int = 15,
+        iterations: int = 5,
         random_state: int = 0,
         name: str = "als",
         one_plus: bool = True,
@@ -269,14 +277,41 @@ def _scaled(scores: np.ndarray) -> np.ndarray:
 
 
 def top_items(model: Candidate, rows: np.ndarray, k: int, batch: int = 2048) -> np.ndarray:
-    """The ``k`` best item positions for each customer row, best first, in batches."""
+    """The ``k`` best item positions for each customer row, best first, in batches.
+
+    A model whose scores are sparse (``sparse_score``: a customer's own items) is ranked
+    on those items and the ``k`` most popular only: every other item scores its
+    popularity tie-break alone, so none of them can beat the ``k`` most popular. The
+    lists are the same, at a few items per customer instead of the whole catalogue.
+    """
     out = np.empty((len(rows), k), dtype=np.int64)
+    sparse = getattr(model, "sparse_score", None)
     for start in range(0, len(rows), batch):
-        scores = model.score(rows[start : start + batch])
-        part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
-        order = np.argsort(-np.take_along_axis(scores, part, axis=1), axis=1, kind="stable")
-        out[start : start + batch] = np.take_along_axis(part, order, axis=1)
+        part = rows[start : start + batch]
+        if sparse is not None:
+            out[start : start + batch] = _sparse_top(sparse(part), model.tie_, k)
+            continue
+        scores = model.score(part)
+        best = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+        order = np.argsort(-np.take_along_axis(scores, best, axis=1), axis=1, kind="stable")
+        out[start : start + batch] = np.take_along_axis(best, order, axis=1)
     return out
+
+
+def _sparse_top(scores: sp.csr_matrix, tie: np.ndarray, k: int) -> np.ndarray:
+    """The ``k`` best of ``scores + tie`` per row, for non-negative sparse ``scores``."""
+    n = scores.shape[0]
+    popular = np.argsort(-tie, kind="stable")[:k]
+    own = scores.tocoo()
+    row = np.concatenate([own.row, np.repeat(np.arange(n), k)])
+    col = np.concatenate([own.col, np.tile(popular, n)])
+    value = np.concatenate([own.data, np.zeros(n * k)]).astype(np.float32)  # as score() does
+    # An owned item among the most popular appears twice: keep its scored entry.
+    first = np.unique(row.astype(np.int64) * len(tie) + col, return_index=True)[1]
+    row, col, value = row[first], col[first], value[first] + tie[col[first]]
+    order = np.lexsort((col, -value, row))
+    starts = np.searchsorted(row[order], np.arange(n))
+    return col[order][starts[:, None] + np.arange(k)[None, :]]
 
 
 #: The hyper-parameters tuned on the validation window, per candidate, in the order a

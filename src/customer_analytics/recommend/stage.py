@@ -72,6 +72,8 @@ BY_GROUP = OUTPUTS.declare(
 
 #: How the tables and findings round their figures.
 DIGITS = 4
+#: The "also bought" products per product in the activation file.
+PAIRS_PER_PRODUCT = 10
 
 
 def personas_of(inputs: dict[str, Path]) -> pd.Series:
@@ -148,13 +150,11 @@ def run(cfg: Config, inputs: dict[str, Path], out: Path) -> dict[str, Any]:
             final = trained_until(day_end(as_of), settings.test_days)
         except NotEnoughHistory as why:
             raise ValueError(f"08_recommend cannot recommend: {why}") from None
-        together = bought_together(lines, settings.min_pair_orders).execute()
-        # Every pair, for the check against the planted pairs (a synthetic shop's only).
-        all_pairs = (
-            bought_together(lines, settings.min_pair_orders, per_product=len(final.items)).execute()
-            if cfg.truth_dir is not None
-            else together
-        )
+        # Every pair for the check against the planted pairs (a synthetic shop's only),
+        # else each product's first ten, which is all the activation file holds.
+        per_product = len(final.items) if cfg.truth_dir is not None else PAIRS_PER_PRODUCT
+        all_pairs = bought_together(lines, settings.min_pair_orders, per_product).execute()
+        together = all_pairs[all_pairs["rank"] <= PAIRS_PER_PRODUCT].reset_index(drop=True)
         carts = left(day_end(as_of) - dt.timedelta(hours=settings.cart_hours), day_end(as_of))
     finally:
         engine.close(con)
