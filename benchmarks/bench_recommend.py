@@ -138,10 +138,9 @@ def _retail_windows(path: str, as_of: str):  # noqa: ANN202
 
     from customer_analytics.config import RecommendSettings
     from customer_analytics.recommend.interactions import (
-        customer_orders,
         customer_products,
         evaluated,
-        training,
+        trained_until,
         windows,
     )
     from customer_analytics.utils.dates import day_end
@@ -154,19 +153,8 @@ def _retail_windows(path: str, as_of: str):  # noqa: ANN202
         day_end(dt.date.fromisoformat(as_of)), settings.validation_days, settings.test_days
     )
 
-    def trained_until(end: dt.datetime, horizon: int):  # noqa: ANN202
-        recent_start = end - dt.timedelta(days=settings.popular_days)
-        return training(
-            customer_products(lines, None, end).execute(),
-            customer_products(lines, recent_start, end).execute(),
-            customer_orders(lines, end).execute(),
-            persona_code,
-            end,
-            horizon,
-        )
-
     def window_data(window):  # noqa: ANN001, ANN202
-        train = trained_until(window.start, window.days)
+        train = trained_until(lines, window.start, window.days, persona_code, settings.popular_days)
         scored = customer_products(lines, window.start, window.end).execute()
         return train, evaluated(scored, train)
 

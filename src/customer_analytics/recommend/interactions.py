@@ -213,6 +213,28 @@ def training(
     )
 
 
+def trained_until(
+    lines: ibis.Table,
+    end: dt.datetime,
+    horizon: int,
+    persona: pd.Series,
+    popular_days: int,
+    carts: pd.DataFrame | None = None,
+) -> Training:
+    """:func:`training` on the purchases before ``end``, the engine counting them per
+    customer and product (``popular_days``: how far back recent popularity reaches)."""
+    recent_start = end - dt.timedelta(days=popular_days)
+    return training(
+        customer_products(lines, None, end).execute(),
+        customer_products(lines, recent_start, end).execute(),
+        customer_orders(lines, end).execute(),
+        persona,
+        end,
+        horizon,
+        carts,
+    )
+
+
 def repurchase_cycles(pairs: pd.DataFrame, items: pd.Index) -> np.ndarray:
     """Per item, the median over customers who bought it in two or more orders of their
     mean days between those orders; NaN with fewer than :data:`CYCLE_CUSTOMERS`."""

@@ -40,11 +40,10 @@ from customer_analytics.recommend.interactions import (
     NotEnoughHistory,
     Window,
     carts_left,
-    customer_orders,
     customer_products,
     evaluated,
     purchase_lines,
-    training,
+    trained_until,
     windows,
 )
 from customer_analytics.recommend.truth import truth_scores
@@ -118,21 +117,13 @@ def run(cfg: Config, inputs: dict[str, Path], out: Path) -> dict[str, Any]:
                 return None
             return carts_left(events, lines, identity, start, end).execute()
 
-        def trained_until(end: dt.datetime, horizon: int) -> candidates.Training:
-            recent_start = end - dt.timedelta(days=settings.popular_days)
-            return training(
-                customer_products(lines, None, end).execute(),
-                customer_products(lines, recent_start, end).execute(),
-                customer_orders(lines, end).execute(),
-                persona_code,
-                end,
-                horizon,
-                left(end - dt.timedelta(days=settings.cart_days), end),
-            )
+        def trained(end: dt.datetime, horizon: int) -> candidates.Training:
+            carts = left(end - dt.timedelta(days=settings.cart_days), end)
+            return trained_until(lines, end, horizon, persona_code, settings.popular_days, carts)
 
         def window_data(window: Window) -> tuple[candidates.Training, Evaluated]:
             progress.step(f"the {window.name} window from {window.start:%Y-%m-%d}")
-            train = trained_until(window.start, window.days)
+            train = trained(window.start, window.days)
             scored = evaluated(customer_products(lines, window.start, window.end).execute(), train)
             if scored.counts["evaluated"] == 0:
                 raise NotEnoughHistory(
@@ -147,7 +138,7 @@ def run(cfg: Config, inputs: dict[str, Path], out: Path) -> dict[str, Any]:
             data = str(why)
         progress.step(f"every purchase to {as_of}, products bought together and carts left")
         try:
-            final = trained_until(day_end(as_of), settings.test_days)
+            final = trained(day_end(as_of), settings.test_days)
         except NotEnoughHistory as why:
             raise ValueError(f"08_recommend cannot recommend: {why}") from None
         # Every pair for the check against the planted pairs (a synthetic shop's only),
