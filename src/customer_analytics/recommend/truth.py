@@ -64,13 +64,8 @@ def planted_scores(
     item_ids = train.items
     category = products["category"].reindex(item_ids).to_numpy()
     brand = products["brand"].reindex(item_ids).to_numpy()
-    weight = (
-        pd.read_parquet(truth_dir / "item_popularity.parquet")
-        .set_index("product_id")["weight"]
-        .reindex(item_ids)
-        .fillna(0.0)
-        .to_numpy()
-    )
+    popularity = pd.read_parquet(truth_dir / "item_popularity.parquet").set_index("product_id")
+    weight = popularity["weight"].reindex(item_ids).fillna(0.0).to_numpy()
 
     def by_customer(name: str) -> pd.DataFrame:
         table = pd.read_parquet(truth_dir / f"item_{name}.parquet")
@@ -93,12 +88,7 @@ def planted_scores(
     p = weight[None, :] * boost
     # Normalised over the category's products in the catalogue: products no one bought
     # in training still take their share of the category's draws.
-    catalogue_weight = (
-        pd.read_parquet(truth_dir / "item_popularity.parquet")
-        .set_index("product_id")["weight"]
-        .groupby(products["category"])
-        .sum()
-    )
+    catalogue_weight = popularity["weight"].groupby(products["category"]).sum()
     share = np.zeros((len(rows), len(item_ids)))
     for r, customer in enumerate(customers):
         spec = shares.get(persona.get(customer), {})
