@@ -62,12 +62,7 @@ def picks(
     """
     rows = np.sort(train.customers.get_indexer(customers))
     rows = rows[rows >= 0]
-    # The blend and item cosine hold the similarities already: at 10,000 products a
-    # second copy is 400 MB.
-    fitted = getattr(model, "similar_", model)
-    if not isinstance(fitted, ItemCosine):
-        fitted = ItemCosine().fit(train)
-    similar = fitted.similarity_
+    similar = ItemCosine().fit(train).similarity_  # the window's own, when a model made it
     label = names.reindex(train.items).fillna(pd.Series(train.items, index=train.items))
     frames = []
     for start in range(0, len(rows), 2048):
