@@ -46,7 +46,19 @@ def test_item_cosine_is_the_cosine_of_who_bought_what() -> None:
     model = candidates.ItemCosine().fit(_training(orders))
     expected = cosine_similarity((orders > 0).T.astype(float))
     np.fill_diagonal(expected, 0.0)
-    np.testing.assert_allclose(model.similarity_, expected, atol=1e-12)
+    np.testing.assert_allclose(model.similarity_.toarray(), expected, atol=1e-12)
+
+
+def test_item_cosine_keeps_each_products_nearest_neighbours() -> None:
+    orders, _ = _blocks()
+    full = candidates.ItemCosine().fit(_training(orders)).similarity_.toarray()
+    near = candidates.ItemCosine(neighbours=3).fit(_training(orders)).similarity_.toarray()
+    assert ((near > 0).sum(axis=1) <= 3).all()
+    kept = near > 0
+    np.testing.assert_allclose(near[kept], full[kept])
+    # whatever a product dropped is no closer than the nearest it kept
+    weakest = np.where(kept, near, np.inf).min(axis=1)
+    assert (np.where(kept, -np.inf, full).max(axis=1) <= weakest + 1e-12).all()
 
 
 @pytest.mark.parametrize(
@@ -97,20 +109,49 @@ def test_als_is_reproducible() -> None:
     np.testing.assert_array_equal(first, again)
 
 
-def test_buy_again_ranked_on_its_own_items_equals_the_whole_catalogue_ranked() -> None:
-    """top_items' sparse path (a customer's own items and the most popular) gives the
-    lists a ranking of every item gives."""
+@pytest.mark.parametrize(
+    ("name", "params"),
+    [
+        ("buy_again", {"half_life": 60}),
+        ("item_cosine", {"neighbours": 5}),
+        ("blend", {"weight": 0.3}),
+        ("als", {"factors": 4}),
+        ("popular_persona", {}),
+    ],
+)
+def test_top_equals_ranking_the_whole_catalogue(name, params) -> None:
+    """Each model's own ranking (sparse: a customer's scored items and the most
+    popular; ALS: implicit's top-k) gives the lists a ranking of every item's score
+    gives, with banned items left out."""
     rng = np.random.default_rng(3)
     orders = rng.poisson(0.08, (300, 60)) * (rng.random((300, 60)) < 0.5)
     days = rng.uniform(1, 400, orders.shape)
-    train = _training(orders, days, cycle=np.where(rng.random(60) < 0.3, 30.0, np.nan))
-    model = candidates.BuyAgain(half_life=60).fit(train)
+    train = _training(
+        orders,
+        days,
+        cycle=np.where(rng.random(60) < 0.3, 30.0, np.nan),
+        persona=rng.integers(-1, 3, 300),
+    )
+    model = candidates.make(name, seed=0, **params).fit(train)
     rows = np.arange(300)
-    sparse = candidates.top_items(model, rows, 20, batch=64)
-    scores = model.score(rows)
-    ranked = np.take_along_axis(scores, sparse, axis=1)
-    assert (np.diff(ranked, axis=1) <= 0).all()
-    # every item left out scores no more than the last one in
-    left_out = np.ones_like(scores, dtype=bool)
-    np.put_along_axis(left_out, sparse, False, axis=1)
-    assert (np.where(left_out, scores, -np.inf).max(axis=1) <= ranked[:, -1]).all()
+    banned = sp.csr_matrix((orders > 0) & (days < 100))
+    for ban in (None, banned):
+        top, values = model.top(rows, 20, ban)
+        scores = model.score(rows).astype(np.float64)
+        if ban is not None:
+            scores[ban.toarray()] = -np.inf
+        ranked = np.take_along_axis(scores, top, axis=1)
+        np.testing.assert_allclose(values, ranked, rtol=1e-5, atol=1e-7)
+        assert (np.diff(ranked, axis=1) <= 1e-7).all()
+        # every item left out scores no more than the last one in
+        left_out = np.ones_like(scores, dtype=bool)
+        np.put_along_axis(left_out, top, False, axis=1)
+        assert (np.where(left_out, scores, -np.inf).max(axis=1) <= ranked[:, -1] + 1e-7).all()
+
+
+def test_short_lists_are_padded() -> None:
+    orders = np.eye(4)
+    model = candidates.BuyAgain().fit(_training(orders))
+    top, values = model.top(np.arange(4), 4, sp.csr_matrix(np.ones((4, 4)) - np.eye(4)))
+    assert top[:, 0].tolist() == [0, 1, 2, 3]
+    assert (top[:, 1:] == -1).all() and np.isneginf(values[:, 1:]).all()

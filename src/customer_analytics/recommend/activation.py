@@ -16,6 +16,7 @@ from __future__ import annotations
 import ibis
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
 from customer_analytics.recommend.candidates import Candidate, ItemCosine, Training, left_in_cart
 
@@ -62,20 +63,24 @@ def picks(
     """
     rows = np.sort(train.customers.get_indexer(customers))
     rows = rows[rows >= 0]
-    similar = ItemCosine().fit(train).similarity_  # the window's own, when a model made it
+    # Row j: how similar each product is to j (the window's own, when a model made it).
+    toward = ItemCosine().fit(train).similarity_.T.tocsr()
     label = names.reindex(train.items).fillna(pd.Series(train.items, index=train.items))
+    k = min(top_n, len(train.items))
     frames = []
     for start in range(0, len(rows), 2048):
         batch = rows[start : start + 2048]
-        scores = model.score(batch).astype(np.float64)
-        owned = train.orders[batch].toarray() > 0
-        days = train.days_since_last[batch].toarray()
-        due = np.isfinite(train.cycle) & (days + train.horizon >= train.cycle)
-        scores[owned & (days < just_bought_days) & ~due] = -np.inf
-        k = min(top_n, scores.shape[1])
-        top = np.argsort(-scores, axis=1, kind="stable")[:, :k]
-        carted = left_in_cart(train, batch) > 0
-        frames.append(_explained(train, batch, top, scores, owned, due, carted, similar, label))
+        owned = train.orders[batch].tocoo()
+        days = np.asarray(train.days_since_last[batch][owned.row, owned.col]).ravel()
+        cycle = train.cycle[owned.col]
+        due = np.isfinite(cycle) & (days + train.horizon >= cycle)
+        out = (days < just_bought_days) & ~due
+        banned = sp.csr_matrix(
+            (np.ones(out.sum()), (owned.row[out], owned.col[out])),
+            shape=(len(batch), len(train.items)),
+        )
+        top, scores = model.top(batch, k, banned)
+        frames.append(_explained(train, batch, top, scores, toward, label))
     columns = ["customer_id", "rank", "product_id", "reason", "score"]
     out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
     return out[np.isfinite(out["score"].astype(float))].reset_index(drop=True)
@@ -86,30 +91,38 @@ def _explained(
     batch: np.ndarray,
     top: np.ndarray,
     scores: np.ndarray,
-    owned: np.ndarray,
-    due: np.ndarray,
-    carted: np.ndarray,
-    similar: np.ndarray,
+    toward: sp.csr_matrix,
     label: pd.Series,
 ) -> pd.DataFrame:
-    """The picks of a batch of customers as rows, each with its reason."""
+    """The picks of a batch of customers as rows, each with its reason (a short list's
+    padding, position -1, is dropped by the caller by its score)."""
     b, k = top.shape
-    picked = np.take_along_axis
-    bought, again = picked(owned, top, axis=1), picked(due, top, axis=1)
+    top = np.maximum(top, 0)
+    row = np.repeat(np.arange(b), k)
+
+    def at(matrix: sp.spmatrix) -> np.ndarray:
+        return np.asarray(matrix[row, top.ravel()]).reshape(b, k)
+
+    owned = train.orders[batch] > 0
+    bought = at(owned)
+    days = at(train.days_since_last[batch])
+    cycle = train.cycle[top]
+    again = np.isfinite(cycle) & (days + train.horizon >= cycle)
+    carted = at(left_in_cart(train, batch)) > 0
     # The customer's product most similar to each pick, and how similar it is.
-    anchor = np.empty((b, k), dtype=np.int64)
-    closeness = np.empty((b, k))
-    for r in range(k):
-        weighed = np.where(owned, similar[:, top[:, r]].T, 0.0)
-        anchor[:, r] = weighed.argmax(axis=1)
-        closeness[:, r] = weighed.max(axis=1)
+    weighed = owned[row].multiply(toward[top.ravel()]).tocoo()
+    best = np.lexsort((weighed.col, -weighed.data, weighed.row))  # closest, then first
+    pick = weighed.row[best]
+    first = best[np.r_[True, pick[1:] != pick[:-1]]]
+    anchor, closeness = np.zeros(b * k, dtype=np.int64), np.zeros(b * k)
+    anchor[weighed.row[first]] = weighed.col[first]
+    closeness[weighed.row[first]] = weighed.data[first]
+    anchor, closeness = anchor.reshape(b, k), closeness.reshape(b, k)
     persona = np.repeat(train.persona[batch] >= 0, k).reshape(b, k)
     also = "customers who bought " + label.to_numpy()[anchor].astype(str) + " also bought it"
     others = np.where(closeness > 0, also, np.where(persona, POPULAR_PERSONA, POPULAR))
     reason = np.where(
-        bought,
-        np.where(again, DUE_AGAIN, BOUGHT_BEFORE),
-        np.where(picked(carted, top, axis=1), LEFT_IN_CART, others),
+        bought, np.where(again, DUE_AGAIN, BOUGHT_BEFORE), np.where(carted, LEFT_IN_CART, others)
     )
     return pd.DataFrame(
         {
@@ -117,7 +130,7 @@ def _explained(
             "rank": np.tile(np.arange(1, k + 1), b),
             "product_id": train.items[top.ravel()],
             "reason": reason.ravel(),
-            "score": picked(scores, top, axis=1).ravel(),
+            "score": scores.ravel(),
         }
     )
 

@@ -81,18 +81,17 @@ def planted_scores(
         item_ids.get_indexer(favourite["product_id"]),
     ] *= planted_items.PRODUCT_BOOST
     fond = by_customer("brands")
-    fond_pairs = set(zip(fond["customer_id"], fond["brand"], strict=True))
-    for r, customer in enumerate(customers):
-        liked = np.fromiter(((customer, b) in fond_pairs for b in brand), bool, len(brand))
-        boost[r, liked] *= planted_items.BRAND_BOOST
+    brands = pd.Index(pd.unique(brand[pd.notna(brand)]))
+    fond = fond[fond["brand"].isin(brands)]
+    likes = np.zeros((len(rows), len(brands) + 1), dtype=bool)  # the last: no brand
+    likes[position.get_indexer(fond["customer_id"]), brands.get_indexer(fond["brand"])] = True
+    boost[likes[:, brands.get_indexer(brand)]] *= planted_items.BRAND_BOOST
     p = weight[None, :] * boost
     # Normalised over the category's products in the catalogue: products no one bought
     # in training still take their share of the category's draws.
     catalogue_weight = popularity["weight"].groupby(products["category"]).sum()
-    share = np.zeros((len(rows), len(item_ids)))
-    for r, customer in enumerate(customers):
-        spec = shares.get(persona.get(customer), {})
-        share[r] = pd.Series(spec, dtype=float).reindex(category).fillna(0.0).to_numpy()
+    by_persona = pd.DataFrame(shares).T.reindex(columns=category).fillna(0.0)
+    share = by_persona.reindex(persona.reindex(customers).to_numpy()).fillna(0.0).to_numpy()
     for name in np.unique(category[pd.notna(category)]):
         cols = category == name
         extra = catalogue_weight.get(name, 0.0) - weight[cols].sum()
