@@ -3,6 +3,8 @@ built to find, and the scores are what their formulas say."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -155,3 +157,10 @@ def test_short_lists_are_padded() -> None:
     top, values = model.top(np.arange(4), 4, sp.csr_matrix(np.ones((4, 4)) - np.eye(4)))
     assert top[:, 0].tolist() == [0, 1, 2, 3]
     assert (top[:, 1:] == -1).all() and np.isneginf(values[:, 1:]).all()
+
+
+def test_days_since_last_must_share_the_orders_structure() -> None:
+    orders = np.array([[1.0, 0.0], [0.0, 2.0]])
+    train = _training(orders)
+    with pytest.raises(ValueError, match="days_since_last"):
+        dataclasses.replace(train, days_since_last=sp.csr_matrix(np.ones((2, 2))))
