@@ -30,11 +30,9 @@ def _campaign(
 @pytest.mark.filterwarnings("ignore::FutureWarning")
 def test_curves_and_qini_coefficient_equal_scikit_uplifts() -> None:
     y, t, _, score = _campaign()
-    for ours, theirs in (
-        (qini.qini_curve, sklift_metrics.qini_curve),
-        (qini.uplift_curve, sklift_metrics.uplift_curve),
-    ):
-        np.testing.assert_allclose(ours(y, score, t), theirs(y, score, t))
+    x, qini_values, uplift_values = qini.curves(y, score, t)
+    np.testing.assert_allclose((x, qini_values), sklift_metrics.qini_curve(y, score, t))
+    np.testing.assert_allclose((x, uplift_values), sklift_metrics.uplift_curve(y, score, t))
     assert qini.qini_coefficient(y, score, t) == pytest.approx(
         sklift_metrics.qini_auc_score(y, score, t, negative_effect=True), rel=1e-12
     )

@@ -48,9 +48,10 @@ class Ranked:
 
 
 def _cumulative(
-    ranked: Ranked, y: np.ndarray, treatment: np.ndarray, weights: np.ndarray
+    ranked: Ranked, y: np.ndarray, treatment: np.ndarray, weights: np.ndarray | None
 ) -> tuple[np.ndarray, ...]:
     """Weighted counts and outcome sums of treated and control customers, at each cut."""
+    weights = np.ones(len(y)) if weights is None else weights
     t = treatment[ranked.order].astype(bool)
     w, yw = weights[ranked.order], (y * weights)[ranked.order]
     sums = [np.cumsum(np.where(t, v, 0.0))[ranked.cuts] for v in (w, yw)]
@@ -58,33 +59,21 @@ def _cumulative(
     return tuple(sums)  # n_t, y_t, n_c, y_c
 
 
-def qini_curve(
+def curves(
     y: np.ndarray,
     uplift: np.ndarray,
     treatment: np.ndarray,
     weights: np.ndarray | None = None,
     ranked: Ranked | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Customers targeted and the Qini curve at each cut, starting from (0, 0)."""
-    weights = np.ones(len(y)) if weights is None else weights
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Customers targeted at each cut, and there the Qini and the uplift curves, each
+    starting from (0, 0) (module docstring)."""
     n_t, y_t, n_c, y_c = _cumulative(ranked or Ranked.by(uplift), y, treatment, weights)
     scale = np.divide(n_t, n_c, out=np.zeros_like(n_t), where=n_c > 0)
-    return np.r_[0.0, n_t + n_c], np.r_[0.0, y_t - y_c * scale]
-
-
-def uplift_curve(
-    y: np.ndarray,
-    uplift: np.ndarray,
-    treatment: np.ndarray,
-    weights: np.ndarray | None = None,
-    ranked: Ranked | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Customers targeted and the uplift curve at each cut, starting from (0, 0)."""
-    weights = np.ones(len(y)) if weights is None else weights
-    n_t, y_t, n_c, y_c = _cumulative(ranked or Ranked.by(uplift), y, treatment, weights)
     mean_t = np.divide(y_t, n_t, out=np.zeros_like(y_t), where=n_t > 0)
     mean_c = np.divide(y_c, n_c, out=np.zeros_like(y_c), where=n_c > 0)
-    return np.r_[0.0, n_t + n_c], np.r_[0.0, (mean_t - mean_c) * (n_t + n_c)]
+    n = n_t + n_c
+    return np.r_[0.0, n], np.r_[0.0, y_t - y_c * scale], np.r_[0.0, (mean_t - mean_c) * n]
 
 
 def _above_random(x: np.ndarray, curve: np.ndarray) -> float:
@@ -107,8 +96,8 @@ def qini_coefficient(
 ) -> float:
     """The Qini curve's area above random over the perfect ranking's (module docstring)."""
     model, perfect = ranked or (Ranked.by(uplift), Ranked.by(perfect_score(y, treatment)))
-    best = _above_random(*qini_curve(y, uplift, treatment, weights, perfect))
-    found = _above_random(*qini_curve(y, uplift, treatment, weights, model))
+    best = _above_random(*curves(y, uplift, treatment, weights, perfect)[:2])
+    found = _above_random(*curves(y, uplift, treatment, weights, model)[:2])
     return found / best if best > 0 else 0.0
 
 
@@ -122,9 +111,20 @@ def auuc(
     """The uplift curve's area above random, over ``N ** 2`` times the mean absolute
     outcome (module docstring)."""
     weights = np.ones(len(y)) if weights is None else weights
-    x, curve = uplift_curve(y, uplift, treatment, weights, ranked)
+    x, _, curve = curves(y, uplift, treatment, weights, ranked)
     scale = x[-1] ** 2 * max(np.average(np.abs(y), weights=weights), 1e-12)
     return _above_random(x, curve) / scale
+
+
+def _replicates(n: int, n_bootstrap: int, seed: int) -> np.ndarray:
+    """Poisson(1) weights, one row per bootstrap replicate."""
+    return np.random.default_rng(seed).poisson(1.0, (n_bootstrap, n)).astype(float)
+
+
+def _band(values: list[float], level: float) -> tuple[float, float]:
+    tail = (1 - level) / 2 * 100
+    low, high = np.percentile(values, [tail, 100 - tail])
+    return float(low), float(high)
 
 
 def scores_with_bands(
@@ -139,7 +139,7 @@ def scores_with_bands(
     (``*_low``, ``*_high``)."""
     y, treatment = np.asarray(y, dtype=float), np.asarray(treatment)
     model, perfect = Ranked.by(uplift), Ranked.by(perfect_score(y, treatment))
-    draws = np.random.default_rng(seed).poisson(1.0, (n_bootstrap, len(y))).astype(float)
+    draws = _replicates(len(y), n_bootstrap, seed)
     found = {
         "qini": [qini_coefficient(y, uplift, treatment, w, (model, perfect)) for w in draws],
         "auuc": [auuc(y, uplift, treatment, w, model) for w in draws],
@@ -148,11 +148,10 @@ def scores_with_bands(
         "qini": qini_coefficient(y, uplift, treatment, None, (model, perfect)),
         "auuc": auuc(y, uplift, treatment, None, model),
     }
-    tail = (1 - level) / 2 * 100
     out: dict[str, float] = {}
     for name, values in found.items():
-        low, high = np.percentile(values, [tail, 100 - tail])
-        out |= {name: point[name], f"{name}_low": float(low), f"{name}_high": float(high)}
+        low, high = _band(values, level)
+        out |= {name: point[name], f"{name}_low": low, f"{name}_high": high}
     return out
 
 
@@ -177,10 +176,8 @@ def paired_difference(
             y, second, treatment, w, (b, perfect)
         )
 
-    draws = np.random.default_rng(seed).poisson(1.0, (n_bootstrap, len(y))).astype(float)
-    tail = (1 - level) / 2 * 100
-    low, high = np.percentile([diff(w) for w in draws], [tail, 100 - tail])
-    return {"qini_diff": diff(None), "qini_diff_low": float(low), "qini_diff_high": float(high)}
+    low, high = _band([diff(w) for w in _replicates(len(y), n_bootstrap, seed)], level)
+    return {"qini_diff": diff(None), "qini_diff_low": low, "qini_diff_high": high}
 
 
 def uplift_at(y: np.ndarray, uplift: np.ndarray, treatment: np.ndarray, share: float) -> float:

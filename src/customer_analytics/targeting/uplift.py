@@ -104,12 +104,8 @@ class DoublyRobust:
         return self.effect_.predict(X)
 
 
-class Response:
+class Response(TwoModels):
     """The treated customers' outcome model: ranks by response under treatment."""
-
-    def __init__(self, estimator: RegressorMixin | None = None, seed: int = 0) -> None:
-        self.estimator = estimator
-        self.seed = seed
 
     def fit(self, X: np.ndarray, y: np.ndarray, treatment: np.ndarray) -> Response:
         t = np.asarray(treatment).astype(bool)
