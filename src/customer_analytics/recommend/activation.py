@@ -71,12 +71,12 @@ def picks(
     for start in range(0, len(rows), 2048):
         batch = rows[start : start + 2048]
         owned = train.orders[batch].tocoo()
-        days = np.asarray(train.days_since_last[batch][owned.row, owned.col]).ravel()
+        days = train.days_since_last[batch].data  # stored where orders is, in its order
         cycle = train.cycle[owned.col]
         due = np.isfinite(cycle) & (days + train.horizon >= cycle)
-        out = (days < just_bought_days) & ~due
+        resting = (days < just_bought_days) & ~due
         banned = sp.csr_matrix(
-            (np.ones(out.sum()), (owned.row[out], owned.col[out])),
+            (np.ones(resting.sum()), (owned.row[resting], owned.col[resting])),
             shape=(len(batch), len(train.items)),
         )
         top, scores = model.top(batch, k, banned)
