@@ -139,10 +139,7 @@ class Candidate:
         their scores; items ``banned`` (customers x items, non-zero where banned) are
         left out, and a list shorter than ``k`` is padded with position -1 and score
         -inf."""
-        scores = self.score(rows)
-        if banned is not None:
-            scores[banned.toarray() != 0] = -np.inf
-        return _dense_top(scores, k)
+        return _dense_top(self.score(rows), k, banned)
 
 
 class SparseCandidate(Candidate):
@@ -163,10 +160,7 @@ class SparseCandidate(Candidate):
         scores = self.sparse_score(rows)
         if scores.nnz <= DENSE_SHARE * scores.shape[0] * scores.shape[1]:
             return _sparse_top(scores, self.tie_, k, banned)
-        dense = np.asarray(scores.toarray(), dtype=np.float32) + self.tie_
-        if banned is not None:
-            dense[banned.toarray() != 0] = -np.inf
-        return _dense_top(dense, k)
+        return _dense_top(np.asarray(scores.toarray(), dtype=np.float32) + self.tie_, k, banned)
 
 
 class Popular(SparseCandidate):
@@ -369,8 +363,13 @@ def top_items(model: Candidate, rows: np.ndarray, k: int, batch: int = 2048) -> 
     return out
 
 
-def _dense_top(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """The ``k`` best columns of each row of ``scores``, best first, and their scores."""
+def _dense_top(
+    scores: np.ndarray, k: int, banned: sp.csr_matrix | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` best columns of each row of ``scores`` (changed in place: ``banned``
+    cells become -inf), best first, and their scores."""
+    if banned is not None:
+        scores[banned.toarray() != 0] = -np.inf
     best = np.argpartition(-scores, k - 1, axis=1)[:, :k]
     order = np.argsort(-np.take_along_axis(scores, best, axis=1), axis=1, kind="stable")
     best = np.take_along_axis(best, order, axis=1)
