@@ -359,6 +359,42 @@ class RecommendSettings(_Section):
     cart_days: int = Field(30, ge=1)  # carts left this far back are a signal for the blend
 
 
+class ChannelCost(_Section):
+    """A marketing channel: what one message costs, and how many it can send."""
+
+    cost: float = Field(ge=0)  # per message, in the shop's currency
+    capacity: int | None = Field(None, ge=0)  # messages in one campaign; None: no limit
+
+
+class ActionCost(_Section):
+    """An experiment's arm as an action to send: its channel and its face value."""
+
+    channel: str  # a key of targeting.channels
+    face_value: float = Field(0.0, ge=0)  # paid when redeemed (a coupon): cash out, not margin
+
+
+class TargetingSettings(_Section):
+    """Uplift models and the budget's allocation (stage 09_targeting)."""
+
+    budget: float = Field(20_000.0, ge=0)  # cash out: sends plus expected redeemed face value
+    channels: dict[str, ChannelCost] = {}
+    # experiment -> arm -> its channel and face value; arms not listed are not planned
+    actions: dict[str, dict[str, ActionCost]] = {}
+    # the outcome whose uplift is planned on (incremental margin); the first of these
+    # that the experiment measures: margin, then revenue, spend, orders, conversion
+    outcomes: tuple[str, ...] = ("margin", "revenue", "spend", "orders", "conversion")
+    # the groups a plan is made of: the first column the customers have (persona, RFM
+    # segment, or a campaign file's own segment column)
+    groups: tuple[str, ...] = ("persona", "rfm_segment")
+    contacts: int = Field(1, ge=1)  # actions per customer at most
+    holdout_share: float = Field(0.05, ge=0, lt=0.5)  # of the planned customers, kept out
+    min_units: int = Field(200, ge=20)  # treated and control units an experiment needs
+    test_share: float = Field(0.3, gt=0, lt=0.9)  # customers held out to evaluate the models
+    prudence: bool = False  # plan on the lower end of each action's calibrated effect
+    n_bootstrap: int = Field(100, ge=20)  # replicates behind each Qini and AUUC band
+    seed: int = 0
+
+
 class MetricSpec(_Section):
     """One metric of an experiment (stage 07_ab_test)."""
 
@@ -518,6 +554,7 @@ class Config(_Section):
     personas: PersonaSettings = PersonaSettings()
     ab: AbSettings = AbSettings()
     recommend: RecommendSettings = RecommendSettings()
+    targeting: TargetingSettings = TargetingSettings()
     privacy: PrivacySettings = PrivacySettings()
     reports: ReportSettings = ReportSettings()
     data: DataSettings = DataSettings()

@@ -169,7 +169,7 @@ def test_long_stages_say_how_far_they_are_on_the_terminal_and_in_the_log(runs: d
         "04_clv: fitting BG/NBD to the calibration period (1 of 3)",
         "05_clustering: k search: k=",
         "fitted to everyone and to 10 bootstrap samples (9 of 9)",
-        "07_ab_test: analysing experiment push_personalised (1 of 4)",
+        "07_ab_test: analysing experiment push_personalised (1 of 5)",
     )
     terminal, log = runs["first"].process.stdout, (report / "run.log").read_text()
     for line in said:

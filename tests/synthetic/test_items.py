@@ -98,7 +98,11 @@ def test_staples_are_rebought_when_due(lines, shops) -> None:
             hit.append(product == staple)
             last = ts if product == staple else last
     due, hit = np.array(due), np.array(hit)
-    assert hit[due].mean() > 0.6
+    # Planted: 0.8 when due. The generator decides "due" on every simulated order, the
+    # experiments' unrealised extra orders among them, and the data keep only the
+    # realised ones: with four planted experiments the measured rate was 0.61, with the
+    # coupon test (issue 21) 0.596.
+    assert hit[due].mean() > 0.55
     assert hit[~due].mean() < hit[due].mean() / 2
 
 

@@ -37,6 +37,7 @@ from customer_analytics.pipeline import engine
 from customer_analytics.pipeline.outputs import Outputs
 from customer_analytics.rfm.stage import CUSTOMERS_RFM
 from customer_analytics.utils import progress
+from customer_analytics.utils.parquet import write_frame
 
 OUTPUTS = Outputs(__name__)
 EXPERIMENTS = OUTPUTS.declare(
@@ -45,6 +46,11 @@ EXPERIMENTS = OUTPUTS.declare(
     "to win, power and MDE, verdicts, effects by segment and the outcome accounting",
 )
 LIFTS = OUTPUTS.declare("lifts.parquet", "one row per experiment, arm and metric (forest plot)")
+UNITS = OUTPUTS.declare(
+    "units.parquet",
+    "every experiment's unit table: one row per kept exposure, its arm, outcomes, "
+    "pre-period covariates and segments (what 09_targeting learns uplift from)",
+)
 
 #: Figures are kept to this many significant digits (see :func:`settled`).
 SIGNIFICANT_DIGITS = 8
@@ -101,7 +107,7 @@ def run(cfg: Config, inputs: dict[str, Path], out: Path) -> dict[str, Any]:
         units = _with_segments(units, con, inputs)
         check_metric_columns(name, spec, list(units.columns), _origin(cfg, name), unavailable)
         tables[name] = units
-    results = {}
+    results, frames = {}, []
     for number, (name, spec) in enumerate(specs.items(), start=1):
         progress.step(f"analysing experiment {name}", number, len(specs))
         # Computed once: every metric and segment reads it (each would otherwise rebuild
@@ -112,6 +118,7 @@ def run(cfg: Config, inputs: dict[str, Path], out: Path) -> dict[str, Any]:
             accounting = outcome_accounting(units)
             units = units.filter(units.outcome_status != "unknown")
         results[name] = analyse_experiment(name, units, spec, cfg.ab, cfg.privacy.min_group_size)
+        frames.append(units.to_pandas())
         results[name]["alpha"] = cfg.ab.alpha
         if accounting is not None:
             results[name]["outcomes"] = accounting
@@ -126,6 +133,10 @@ def run(cfg: Config, inputs: dict[str, Path], out: Path) -> dict[str, Any]:
         ]
     )
     lifts.to_parquet(LIFTS.at(out), index=False)
+    # Sorted: an engine returns a query's rows in no fixed order, and models learn
+    # from this file in its order.
+    everyone = pd.concat(frames, ignore_index=True).sort_values(KEY, ignore_index=True)
+    write_frame(everyone, UNITS.at(out))
     unconfigured = _unconfigured(exposures, specs)
     return {
         "experiments": {name: _findings(e) for name, e in results.items()},

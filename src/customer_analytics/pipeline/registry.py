@@ -68,6 +68,10 @@ STAGES: tuple[StageEntry, ...] = (
         "08_recommend", "Product recommendations", "customer_analytics.recommend",
         settings=("recommend", "engine", "personas", "source", "data"),
     ),
+    StageEntry(
+        "09_targeting", "Targeting and budget", "customer_analytics.targeting",
+        settings=("targeting", "ab", "personas", "shop", "engine", "source", "data"),
+    ),
 )  # fmt: skip
 #: The fields of the ``run`` section that change a stage's numbers (rows dated after
 #: ``today`` are left out of the data's end; the name, title and stage list change none;

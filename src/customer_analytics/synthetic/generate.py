@@ -92,9 +92,10 @@ def generate(
     if mode == "bgnbd":
         rates = dict.fromkeys(rates, 0.0)
         design["experiments"] = {}
-    # Streams 10 and 11 (the item structure) came later: spawning more children leaves
-    # the first ten, and so every earlier draw, as they were.
-    streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(12)]
+    # Streams 10 and 11 (the item structure), 12 (each customer's own promotion
+    # sensitivity and channel mix) and 13 (orders an annoying campaign loses) came
+    # later: spawning more children leaves the first ten, and every earlier draw, as they were.
+    streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(14)]
     start_ts = pd.Timestamp(start)
     end_ts = pd.Timestamp(end) + pd.Timedelta(hours=23, minutes=59, seconds=59)
     window = (end_ts - start_ts) / pd.Timedelta(weeks=1)
@@ -105,6 +106,7 @@ def generate(
         if mode == "personas"
         else people.bgnbd_population(streams[0], n, bg, window)
     )
+    traits = people.draw_traits(streams[12], pop, personas)
     purchases, death = people.simulate_purchases(streams[1], pop, window + people.WEEKS_PER_YEAR)
     purchases = _seasonal(streams[1], purchases, pop, personas, meta["holidays"], start_ts)
     purchases["value"] = people.order_values(streams[2], pop, purchases["customer"].to_numpy())
@@ -116,7 +118,10 @@ def generate(
     exposed, extras = {}, []
     for name, spec in design["experiments"].items():
         assigned = experiments.assign(streams[3], spec, pop, first_buy, window)
-        counts = experiments.extra_counts(streams[3], spec, assigned, pop, death)
+        assigned["recency"] = experiments.recency_weeks(purchases, assigned)
+        counts = experiments.extra_counts(
+            streams[3], spec, assigned, pop, traits, assigned["recency"].to_numpy(), death
+        )
         exposed[name] = (assigned, counts)
         for arm in spec["arms"]:
             most = counts[arm].to_numpy()
@@ -157,10 +162,11 @@ def generate(
         else _plain_customers(streams[4], pop, start_ts)
     )
     products = shop.make_products(streams[5], meta["categories"])
-    orders = _orders(streams[6], purchases, pop, personas, customers, start_ts)
+    orders = _orders(streams[6], purchases, pop, traits, personas, customers, start_ts)
+    orders["_value"] = purchases["value"].to_numpy()
     lines = shop.make_lines(
         streams[6],
-        orders.assign(_value=purchases["value"].to_numpy()),
+        orders,
         _persona_specs(personas, pop),
         meta["categories"],
         products,
@@ -172,7 +178,7 @@ def generate(
         orders,
         lines,
         streams[6],
-        orders["persona"].map(_attr(personas, "coupon_share", 0.3)).to_numpy(),
+        traits.promo[orders["_customer"].to_numpy()],
     )
     cost = (
         lines.merge(products[["product_id", "unit_cost"]], on="product_id")
@@ -181,10 +187,19 @@ def generate(
         .sum()
     )
     orders["_cost"] = cost.reindex(orders["order_id"]).to_numpy()
-
-    effects, exposures, orders, lines = _experiments(
-        design, exposed, orders, lines, pop, customers, start_ts, streams[7]
+    coupon = orders["coupon_code"].to_numpy() != ""
+    money = experiments.Economics(
+        items_per_value=orders["_items_total"].sum() / orders["_value"].sum(),
+        cost_share=orders["_cost"].sum() / orders["_items_total"].sum(),
+        discount_rate=orders["discount_amount"].sum() / orders.loc[coupon, "_items_total"].sum(),
+        shipping_fee=shop.SHIPPING_FEE,
+        carrier_cost=CARRIER_COST,
     )
+
+    effects, expected, exposures, orders, lines = _experiments(
+        design, exposed, orders, lines, pop, traits, death, money, customers, start_ts,
+        streams[7], streams[13],
+    )  # fmt: skip
     protected = orders["_protected"].to_numpy()
 
     progress.step("synthetic shop: returns, cancellations, reviews and events", 3, GENERATION_STEPS)
@@ -245,6 +260,7 @@ def generate(
     params = {"seed": seed, "size": size, "n_customers": n, "start": start, "end": end, "mode": mode,
               "bgnbd_params": bg if mode == "bgnbd" else None, "defect_rates": rates, "time_unit": "weeks"}  # fmt: skip
     _write(out, tables, exposures, products, truth, log.frame(), effects, meta, design, params)
+    expected.to_parquet(out / "truth" / "experiment_customers.parquet", index=False)
     if planted is not None:
         ids = customers["customer_id"].to_numpy()
         for name, frame in items.truth_tables(planted, ids).items():
@@ -292,17 +308,20 @@ def _plain_customers(
     )  # fmt: skip
 
 
-def _orders(rng, purchases, pop, personas, customers, start_ts) -> pd.DataFrame:  # noqa: ANN001
+def _orders(rng, purchases, pop, traits, personas, customers, start_ts) -> pd.DataFrame:  # noqa: ANN001
     c = purchases["customer"].to_numpy()
     persona = pop.persona[c]
     hour = np.zeros(c.size)
     channel = np.empty(c.size, dtype=object)
     for name in np.unique(persona):  # sorted: set order would follow PYTHONHASHSEED
         mask = persona == name
-        spec = personas.get(name, {"hour": {"mean": 14, "sd": 4}, "channels": [1, 1, 1]})
+        spec = personas.get(name, {"hour": {"mean": 14, "sd": 4}})
         hour[mask] = rng.normal(spec["hour"]["mean"], spec["hour"]["sd"], int(mask.sum()))
-        w = np.array(spec["channels"], dtype=float)
-        channel[mask] = rng.choice(["app", "mini_program", "web"], int(mask.sum()), p=w / w.sum())
+        # The customer's own channel mix, by inverse CDF on one uniform per order (the
+        # draws numpy's choice makes, so a persona-wide mix gives its orders unchanged).
+        cdf = np.cumsum(traits.channels[c[mask]], axis=1)
+        u = rng.random(int(mask.sum()))[:, None] * cdf[:, -1:]
+        channel[mask] = np.array(people.CHANNELS)[(u >= cdf).sum(axis=1).clip(max=2)]
     # The first purchase happens on the sign-up day: keep it at or after sign-up time.
     ts = shop.local_time(start_ts, purchases["t"].to_numpy(), hour, rng)
     ts = pd.DatetimeIndex(np.maximum(ts.to_numpy(), customers["_signup"].to_numpy()[c]))
@@ -335,9 +354,12 @@ def _money(orders: pd.DataFrame, free_over: float) -> pd.DataFrame:
     )
 
 
-def _experiments(design, exposed, orders, lines, pop, customers, start_ts, rng):  # noqa: ANN001, ANN202
-    """True effects from potential outcomes; keep only the extra orders each arm realises."""
-    effects, logs = [], []
+def _experiments(
+    design, exposed, orders, lines, pop, traits, death, money, customers, start_ts, rng, lose_rng
+):  # noqa: ANN001, ANN202
+    """True effects from potential outcomes, and every exposed customer's expected
+    outcomes; keep only the extra orders each arm realises, with its coupon."""
+    effects, expected, logs = [], [], []
     orders = orders.assign(_protected=False)
     keep = orders["_rank"].to_numpy() == 0
     for name, (assigned, _counts) in exposed.items():
@@ -352,15 +374,24 @@ def _experiments(design, exposed, orders, lines, pop, customers, start_ts, rng):
         o, pos = o[inside], pos[inside]
         orders.loc[o.index, "_protected"] = True
         outcome = pd.DataFrame(index=range(len(assigned)))
+        base = o["_rank"].to_numpy() == 0
+        # one uniform per order: an arm that annoys loses the orders below its chance
+        lose_u = lose_rng.random(len(o))
+        lost = {
+            a: base & (lose_u < experiments.losses(spec, a, assigned, traits)[pos])
+            for a in spec["arms"]
+        }
         for arm in spec["arms"]:
-            realised = ((o["_rank"] == 0) | (o["_exp"] == f"{name}:{arm}")).to_numpy()
-            money = _money(o, spec.get("shipping", {}).get(arm, shop.FREE_SHIPPING_OVER))[realised]
+            realised = ((base & ~lost[arm]) | (o["_exp"] == f"{name}:{arm}")).to_numpy()
+            with_coupon = _with_coupon(o, pos, realised, spec.get("coupon", {}).get(arm, 0.0))
+            value = _money(with_coupon, spec.get("shipping", {}).get(arm, shop.FREE_SHIPPING_OVER))
+            value = value[realised]
             by = (
                 pd.DataFrame(
                     {
                         "pos": pos[realised],
                         "orders": 1,
-                        **{k: money[k].to_numpy() for k in ("revenue", "margin")},
+                        **{k: value[k].to_numpy() for k in ("revenue", "margin")},
                     }
                 )
                 .groupby("pos")
@@ -381,10 +412,38 @@ def _experiments(design, exposed, orders, lines, pop, customers, start_ts, rng):
                 design.get("ratio_metrics", {}),
             )
         )
-        # Realise each customer's own arm: its extra orders and its shipping rule.
+        c = assigned["customer"].to_numpy()
+        base_orders = np.bincount(pos[base], minlength=len(assigned))
+        alive = death[c] > assigned["t"].to_numpy()
+        nominal = pop.lam[c] * window * alive
+        by_persona = pd.DataFrame({"p": pop.persona[c], "real": base_orders, "nominal": nominal})
+        by_persona = by_persona.groupby("p")[["real", "nominal"]].sum()
+        scale = (by_persona["real"] / by_persona["nominal"]).reindex(pop.persona[c]).to_numpy()
+        extra = {a: o["_exp"].to_numpy() == f"{name}:{a}" for a in spec["arms"]}
+        per_value = {
+            a: o["_items_total"].to_numpy()[e].sum() / o["_value"].to_numpy()[e].sum()
+            for a, e in extra.items()
+            if e.any()
+        }
+        outcomes = experiments.expected_outcomes(
+            spec, assigned, pop, traits, assigned["recency"].to_numpy(), alive, scale, money,
+            shop.FREE_SHIPPING_OVER, per_value,
+        )  # fmt: skip
+        expected.append(outcomes.assign(experiment_id=name))
+        # Realise each customer's own arm: its extra orders, shipping rule and coupon.
         arm_of = assigned["arm"].to_numpy()[pos]
         own_extra = o["_exp"].to_numpy() == np.char.add(f"{name}:", arm_of.astype(str))
         keep[orders.index.get_indexer(o.index[own_extra])] = True
+        own_lost = np.select(
+            [arm_of == a for a in spec["arms"]], [lost[a] for a in spec["arms"]], False
+        )
+        keep[orders.index.get_indexer(o.index[own_lost])] = False
+        if "coupon" in spec:
+            face = np.array([spec["coupon"].get(a, 0.0) for a in arm_of])
+            own = _with_coupon(o, pos, (base & ~own_lost) | own_extra, face)
+            used = own["discount_amount"].to_numpy() != o["discount_amount"].to_numpy()
+            orders.loc[o.index[used], "discount_amount"] = own["discount_amount"].to_numpy()[used]
+            orders.loc[o.index[used], "coupon_code"] = spec["coupon_code"]
         if "shipping" in spec:
             rule = np.array([spec["shipping"][a] for a in arm_of])
             orders.loc[o.index, "shipping_amount"] = np.where(
@@ -411,7 +470,45 @@ def _experiments(design, exposed, orders, lines, pop, customers, start_ts, rng):
          "variant": exposures["arm"].to_numpy(), "assigned_ts": shop.ts_text(assigned_ts)}
     )  # fmt: skip
     effect_table = pd.concat(effects, ignore_index=True) if effects else pd.DataFrame()
-    return effect_table, exposure_table, kept_orders.reset_index(drop=True), kept_lines
+    return (
+        effect_table,
+        _per_customer(expected, customers, design),
+        exposure_table,
+        kept_orders.reset_index(drop=True),
+        kept_lines,
+    )
+
+
+def _with_coupon(o: pd.DataFrame, pos: np.ndarray, realised: np.ndarray, face) -> pd.DataFrame:  # noqa: ANN001
+    """The orders with a coupon of ``face`` (one value, or one per order) taken off
+    each customer's first ``realised`` order in the window (never below zero)."""
+    face = np.broadcast_to(np.asarray(face, dtype=float), (len(o),))
+    if not face.any():
+        return o
+    first = realised & ~pd.Series(np.where(realised, pos, -1)).duplicated().to_numpy()
+    room = o["_items_total"].to_numpy() - o["discount_amount"].to_numpy()
+    extra = np.where(first, np.minimum(face, room), 0.0)
+    return o.assign(discount_amount=o["discount_amount"].to_numpy() + np.round(extra, 2))
+
+
+def _per_customer(expected: list, customers: pd.DataFrame, design: dict) -> pd.DataFrame:  # noqa: ANN001
+    """One row per experiment, exposed customer and arm: the expected outcome of each
+    metric (``expected_<metric>``) and its effect against the experiment's first arm
+    (``effect_<metric>``)."""
+    metrics = ["conversion", "orders", "revenue", "margin"]
+    if not expected:
+        return pd.DataFrame(columns=["experiment_id", "customer_id", "arm"])
+    frame = pd.concat(expected, ignore_index=True)
+    control = frame.groupby(["experiment_id", "customer"], sort=False)[metrics].transform("first")
+    out = pd.DataFrame(
+        {"experiment_id": frame["experiment_id"].to_numpy(),
+         "customer_id": customers["customer_id"].to_numpy()[frame["customer"].to_numpy()],
+         "arm": frame["arm"].to_numpy()}
+    )  # fmt: skip
+    for m in metrics:
+        out[f"expected_{m}"] = frame[m].to_numpy()
+        out[f"effect_{m}"] = frame[m].to_numpy() - control[m].to_numpy()
+    return out
 
 
 def _truth_customers(

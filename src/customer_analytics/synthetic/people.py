@@ -50,6 +50,44 @@ def draw_population(
     return Population(np.array(names)[persona_idx], signup, lam, p, nu, p_spend, prospect)
 
 
+@dataclass(frozen=True)
+class Traits:
+    """What makes one customer answer a campaign differently from their persona.
+
+    ``promo`` is the customer's own promotion sensitivity (the share of their orders
+    that use a coupon), Beta-distributed around their persona's ``coupon_share`` with
+    concentration :data:`PROMO_CONCENTRATION`; ``channels`` is their own mix of order
+    channels (rows sum to 1), Dirichlet around the persona's ``channels`` with
+    concentration :data:`CHANNEL_CONCENTRATION`. The BG/NBD-only population gets its
+    persona's values unchanged.
+    """
+
+    promo: np.ndarray
+    channels: np.ndarray  # (customers, CHANNELS)
+
+
+#: The order channels, in the order of the personas' ``channels`` weights.
+CHANNELS = ("app", "mini_program", "web")
+PROMO_CONCENTRATION = 4.0
+CHANNEL_CONCENTRATION = 2.0
+
+
+def draw_traits(rng: np.random.Generator, pop: Population, personas: dict) -> Traits:
+    """Draw each customer's promotion sensitivity and channel mix around their persona's."""
+    n = len(pop.lam)
+    promo, channels = np.full(n, 0.3), np.full((n, 3), 1.0 / 3.0)
+    for name in np.unique(pop.persona):  # sorted: set order would follow PYTHONHASHSEED
+        if name not in personas:
+            continue
+        mask = pop.persona == name
+        k = int(mask.sum())
+        share = personas[name]["coupon_share"]
+        promo[mask] = rng.beta(share * PROMO_CONCENTRATION, (1 - share) * PROMO_CONCENTRATION, k)
+        w = np.array(personas[name]["channels"], dtype=float)
+        channels[mask] = rng.dirichlet(w / w.sum() * CHANNEL_CONCENTRATION, k)
+    return Traits(promo, channels)
+
+
 def bgnbd_population(
     rng: np.random.Generator, n: int, params: dict, window_weeks: float
 ) -> Population:

@@ -26,6 +26,7 @@ cumulative sum, so a million customers take seconds per hundred replicates.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -50,13 +51,18 @@ class Ranked:
 def _cumulative(
     ranked: Ranked, y: np.ndarray, treatment: np.ndarray, weights: np.ndarray | None
 ) -> tuple[np.ndarray, ...]:
-    """Weighted counts and outcome sums of treated and control customers, at each cut."""
+    """Weighted counts and outcome sums of treated and control customers, at each cut;
+    ``weights`` may hold one row per bootstrap replicate (then so does every sum)."""
     weights = np.ones(len(y)) if weights is None else weights
     t = treatment[ranked.order].astype(bool)
-    w, yw = weights[ranked.order], (y * weights)[ranked.order]
-    sums = [np.cumsum(np.where(t, v, 0.0))[ranked.cuts] for v in (w, yw)]
-    sums += [np.cumsum(np.where(t, 0.0, v))[ranked.cuts] for v in (w, yw)]
+    w, yw = weights[..., ranked.order], (y * weights)[..., ranked.order]
+    sums = [np.cumsum(np.where(t, v, 0.0), axis=-1)[..., ranked.cuts] for v in (w, yw)]
+    sums += [np.cumsum(np.where(t, 0.0, v), axis=-1)[..., ranked.cuts] for v in (w, yw)]
     return tuple(sums)  # n_t, y_t, n_c, y_c
+
+
+def _from_zero(a: np.ndarray) -> np.ndarray:
+    return np.concatenate([np.zeros((*a.shape[:-1], 1)), a], axis=-1)
 
 
 def curves(
@@ -67,18 +73,18 @@ def curves(
     ranked: Ranked | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Customers targeted at each cut, and there the Qini and the uplift curves, each
-    starting from (0, 0) (module docstring)."""
+    starting from (0, 0) (module docstring); one row per row of ``weights`` if 2-D."""
     n_t, y_t, n_c, y_c = _cumulative(ranked or Ranked.by(uplift), y, treatment, weights)
     scale = np.divide(n_t, n_c, out=np.zeros_like(n_t), where=n_c > 0)
     mean_t = np.divide(y_t, n_t, out=np.zeros_like(y_t), where=n_t > 0)
     mean_c = np.divide(y_c, n_c, out=np.zeros_like(y_c), where=n_c > 0)
     n = n_t + n_c
-    return np.r_[0.0, n], np.r_[0.0, y_t - y_c * scale], np.r_[0.0, (mean_t - mean_c) * n]
+    return _from_zero(n), _from_zero(y_t - y_c * scale), _from_zero((mean_t - mean_c) * n)
 
 
-def _above_random(x: np.ndarray, curve: np.ndarray) -> float:
+def _above_random(x: np.ndarray, curve: np.ndarray) -> np.ndarray:
     """The area between a curve and the straight line to its end point."""
-    return float(np.trapezoid(curve, x) - curve[-1] * x[-1] / 2)
+    return np.trapezoid(curve, x, axis=-1) - curve[..., -1] * x[..., -1] / 2
 
 
 def perfect_score(y: np.ndarray, treatment: np.ndarray) -> np.ndarray:
@@ -93,12 +99,14 @@ def qini_coefficient(
     treatment: np.ndarray,
     weights: np.ndarray | None = None,
     ranked: tuple[Ranked, Ranked] | None = None,
-) -> float:
-    """The Qini curve's area above random over the perfect ranking's (module docstring)."""
+) -> float | np.ndarray:
+    """The Qini curve's area above random over the perfect ranking's (module docstring);
+    one per row of ``weights`` if 2-D."""
     model, perfect = ranked or (Ranked.by(uplift), Ranked.by(perfect_score(y, treatment)))
     best = _above_random(*curves(y, uplift, treatment, weights, perfect)[:2])
     found = _above_random(*curves(y, uplift, treatment, weights, model)[:2])
-    return found / best if best > 0 else 0.0
+    value = np.divide(found, best, out=np.zeros_like(found), where=best > 0)
+    return float(value) if value.ndim == 0 else value
 
 
 def auuc(
@@ -107,21 +115,30 @@ def auuc(
     treatment: np.ndarray,
     weights: np.ndarray | None = None,
     ranked: Ranked | None = None,
-) -> float:
+) -> float | np.ndarray:
     """The uplift curve's area above random, over ``N ** 2`` times the mean absolute
-    outcome (module docstring)."""
+    outcome (module docstring); one per row of ``weights`` if 2-D."""
     weights = np.ones(len(y)) if weights is None else weights
     x, _, curve = curves(y, uplift, treatment, weights, ranked)
-    scale = x[-1] ** 2 * max(np.average(np.abs(y), weights=weights), 1e-12)
-    return _above_random(x, curve) / scale
+    mean_abs = (weights * np.abs(y)).sum(axis=-1) / weights.sum(axis=-1)
+    value = _above_random(x, curve) / (x[..., -1] ** 2 * np.maximum(mean_abs, 1e-12))
+    return float(value) if np.ndim(value) == 0 else value
 
 
-def _replicates(n: int, n_bootstrap: int, seed: int) -> np.ndarray:
-    """Poisson(1) weights, one row per bootstrap replicate."""
-    return np.random.default_rng(seed).poisson(1.0, (n_bootstrap, n)).astype(float)
+#: Replicate weights held at once (replicates x customers): the bootstrap runs in
+#: chunks of this many cells, about 160 MB per array.
+CHUNK_CELLS = 20_000_000
 
 
-def _band(values: list[float], level: float) -> tuple[float, float]:
+def _replicates(n: int, n_bootstrap: int, seed: int) -> Iterator[np.ndarray]:
+    """Poisson(1) weights, one row per bootstrap replicate, a chunk of rows at a time."""
+    rng = np.random.default_rng(seed)
+    rows = max(1, CHUNK_CELLS // max(n, 1))
+    for start in range(0, n_bootstrap, rows):
+        yield rng.poisson(1.0, (min(rows, n_bootstrap - start), n)).astype(float)
+
+
+def _band(values: np.ndarray, level: float) -> tuple[float, float]:
     tail = (1 - level) / 2 * 100
     low, high = np.percentile(values, [tail, 100 - tail])
     return float(low), float(high)
@@ -137,22 +154,49 @@ def scores_with_bands(
 ) -> dict[str, float]:
     """``qini`` and ``auuc`` with their Poisson-bootstrap percentile bands
     (``*_low``, ``*_high``)."""
+    return models_with_bands(y, {"model": uplift}, treatment, n_bootstrap, seed, level)["model"]
+
+
+def models_with_bands(
+    y: np.ndarray,
+    uplifts: Mapping[str, np.ndarray],
+    treatment: np.ndarray,
+    n_bootstrap: int = 200,
+    seed: int = 0,
+    level: float = 0.95,
+) -> dict[str, dict[str, float]]:
+    """:func:`scores_with_bands` of several rankings of the same customers, on the same
+    bootstrap replicates: the perfect ranking's area is found once per replicate, and
+    each ranking's one pass gives both its Qini and its uplift curve."""
     y, treatment = np.asarray(y, dtype=float), np.asarray(treatment)
-    model, perfect = Ranked.by(uplift), Ranked.by(perfect_score(y, treatment))
-    draws = _replicates(len(y), n_bootstrap, seed)
-    found = {
-        "qini": [qini_coefficient(y, uplift, treatment, w, (model, perfect)) for w in draws],
-        "auuc": [auuc(y, uplift, treatment, w, model) for w in draws],
-    }
-    point = {
-        "qini": qini_coefficient(y, uplift, treatment, None, (model, perfect)),
-        "auuc": auuc(y, uplift, treatment, None, model),
-    }
-    out: dict[str, float] = {}
-    for name, values in found.items():
-        low, high = _band(values, level)
-        out |= {name: point[name], f"{name}_low": low, f"{name}_high": high}
-    return out
+    perfect = Ranked.by(perfect_score(y, treatment))
+    ranked = {name: Ranked.by(u) for name, u in uplifts.items()}
+
+    def scores(w: np.ndarray | None) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        best = _above_random(*curves(y, None, treatment, w, perfect)[:2])
+        mean_abs = np.abs(y).mean() if w is None else (w * np.abs(y)).sum(axis=-1) / w.sum(axis=-1)
+        out = {}
+        for name, r in ranked.items():
+            x, qini_curve, uplift_curve = curves(y, None, treatment, w, r)
+            found = _above_random(x, qini_curve)
+            qini = np.divide(found, best, out=np.zeros_like(found), where=best > 0)
+            auuc_ = _above_random(x, uplift_curve) / (x[..., -1] ** 2 * np.maximum(mean_abs, 1e-12))
+            out[name] = (qini, auuc_)
+        return out
+
+    point = scores(None)
+    draws = [scores(w) for w in _replicates(len(y), n_bootstrap, seed)]
+    result = {}
+    for name in ranked:
+        result[name] = {}
+        for k, metric in enumerate(("qini", "auuc")):
+            low, high = _band(np.concatenate([d[name][k] for d in draws]), level)
+            result[name] |= {
+                metric: float(point[name][k]),
+                f"{metric}_low": low,
+                f"{metric}_high": high,
+            }
+    return result
 
 
 def paired_difference(
@@ -171,13 +215,14 @@ def paired_difference(
     perfect = Ranked.by(perfect_score(y, treatment))
     a, b = Ranked.by(first), Ranked.by(second)
 
-    def diff(w: np.ndarray | None) -> float:
+    def diff(w: np.ndarray | None) -> float | np.ndarray:
         return qini_coefficient(y, first, treatment, w, (a, perfect)) - qini_coefficient(
             y, second, treatment, w, (b, perfect)
         )
 
-    low, high = _band([diff(w) for w in _replicates(len(y), n_bootstrap, seed)], level)
-    return {"qini_diff": diff(None), "qini_diff_low": low, "qini_diff_high": high}
+    draws = np.concatenate([diff(w) for w in _replicates(len(y), n_bootstrap, seed)])
+    low, high = _band(draws, level)
+    return {"qini_diff": float(diff(None)), "qini_diff_low": low, "qini_diff_high": high}
 
 
 def uplift_at(y: np.ndarray, uplift: np.ndarray, treatment: np.ndarray, share: float) -> float:

@@ -11,6 +11,8 @@ units, with the assignment probability known from its planned split.
   outcome models' errors, which only add variance.
 - :class:`Response`: the usual practice the others must beat, the treated customers'
   outcome model alone (rank by who responds when treated, not by who is moved).
+- :class:`ValueModel`: the effect on margin from its less noisy parts (the effect on
+  orders, the margin of an order, the chance a coupon is redeemed).
 
 Each takes scikit-learn regressors (a binary outcome is regressed as 0/1, so the model's
 prediction is its probability), follows scikit-learn's ``fit`` / ``predict`` habit and
@@ -29,8 +31,8 @@ def booster(seed: int = 0) -> HistGradientBoostingRegressor:
     """The default learner: histogram gradient boosting, small and early-stopped, fast
     on a million rows of tens of features."""
     return HistGradientBoostingRegressor(
-        max_iter=200, learning_rate=0.1, max_leaf_nodes=15, min_samples_leaf=100,
-        early_stopping=True, validation_fraction=0.2, n_iter_no_change=10, random_state=seed,
+        max_iter=200, learning_rate=0.15, max_leaf_nodes=15, min_samples_leaf=100, max_bins=63,
+        early_stopping=True, validation_fraction=0.2, n_iter_no_change=5, random_state=seed,
     )  # fmt: skip
 
 
@@ -107,6 +109,13 @@ class DoublyRobust:
 class Response(TwoModels):
     """The treated customers' outcome model: ranks by response under treatment."""
 
+    @classmethod
+    def of(cls, fitted: TwoModels) -> Response:
+        """The response model inside a fitted two-model learner (its treated model)."""
+        response = cls(fitted.estimator, fitted.seed)
+        response.treated_ = fitted.treated_
+        return response
+
     def fit(self, X: np.ndarray, y: np.ndarray, treatment: np.ndarray) -> Response:
         t = np.asarray(treatment).astype(bool)
         base = self.estimator if self.estimator is not None else booster(self.seed)
@@ -115,3 +124,45 @@ class Response(TwoModels):
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         return self.treated_.predict(X)
+
+
+class ValueModel:
+    """The effect on margin from its parts: the effect on orders times the margin of an
+    order, less a coupon's face value times the chance of buying when treated.
+
+    Profit decomposition of revenue uplift (Gubela, Lessmann & Jaroszewicz 2020, European
+    Journal of Operational Research 283(2)): the orders and conversion it is built from
+    are far less noisy than margin itself, and the coupon's cost on customers who buy
+    anyway, the term that makes a coupon lose money, is known once ``P(buy | treated)``
+    is. It assumes the extra orders are worth what the customer's orders usually are.
+    With ``proportional`` the effect on orders is the treatment's overall relative lift
+    times the customer's expected orders without it (a campaign that moves everyone's
+    buying by the same share), else the two-model learner's.
+
+    ``fit`` takes ``parts``: per customer their orders and margin.
+    """
+
+    def __init__(self, face_value: float = 0.0, proportional: bool = False,
+                 estimator: RegressorMixin | None = None, seed: int = 0) -> None:  # fmt: skip
+        self.face_value = face_value
+        self.proportional = proportional
+        self.estimator = estimator
+        self.seed = seed
+
+    def fit(self, X: np.ndarray, parts: np.ndarray, treatment: np.ndarray) -> ValueModel:
+        t = np.asarray(treatment).astype(bool)
+        orders, margin = parts[:, 0], parts[:, 1]
+        base = self.estimator if self.estimator is not None else booster(self.seed)
+        self.orders_ = TwoModels(self.estimator, self.seed).fit(X, orders, t)
+        self.lift_ = orders[t].mean() / max(orders[~t].mean(), 1e-12) - 1
+        bought = ~t & (orders > 0)  # the control's orders: no coupon in their margin
+        self.per_order_ = clone(base).fit(X[bought], margin[bought] / orders[bought])
+        return self
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        if self.proportional:
+            extra = self.lift_ * self.orders_.control_.predict(X).clip(0)
+        else:
+            extra = self.orders_.predict(X)
+        buy = 1 - np.exp(-self.orders_.treated_.predict(X).clip(0))  # P(any order), Poisson
+        return extra * self.per_order_.predict(X) - self.face_value * buy
