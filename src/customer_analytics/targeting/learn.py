@@ -48,15 +48,13 @@ class Fitted:
     test_predicted: dict[str, np.ndarray]
     deciles: pd.DataFrame
     curve: pd.DataFrame
-    treated_share: float
     test_id: np.ndarray
     test_y: np.ndarray
     test_treated: np.ndarray
-    treated_rate: float
 
-    def predict(self, X: np.ndarray, model: str | None = None) -> np.ndarray:
-        """The chosen (or the named) model's predicted effect per customer."""
-        return self.models[model or self.chosen].predict(X)
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """The chosen model's predicted effect per customer."""
+        return self.models[self.chosen].predict(X)
 
     def findings(self) -> dict[str, Any]:
         """``chosen`` and each model's scores, as the manifest carries them."""
@@ -151,8 +149,8 @@ def fit_arm(
     curve = _curves(y[test], predicted, treated[test])
     return Fitted(
         experiment, arm, outcome, models, scores, chosen, predicted,
-        qini.by_decile(y[test], predicted[chosen], treated[test]), curve, e, ids[test],
-        y[test], treated[test], float(y[treated].mean()),
+        qini.by_decile(y[test], predicted[chosen], treated[test]), curve, ids[test], y[test],
+        treated[test],
     )  # fmt: skip
 
 

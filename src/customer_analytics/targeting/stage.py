@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -147,7 +148,7 @@ def run(cfg: Config, inputs: dict[str, Path], out: Path) -> dict[str, Any]:
     }
     return settled({
         "headline": {k: v for k, v in headline.items() if v is not None},
-        "experiments": _findings(fitted),
+        "experiments": _by_experiment(fitted, learn.Fitted.findings),
         "plan": found,
         "notes": notes,
         **({"truth": truth} if truth else {}),
@@ -441,12 +442,9 @@ def _write(
     sends: pd.DataFrame, holdout: pd.Series, reachable: pd.Index | None,
     actions: list[Action], settings: TargetingSettings, as_of: dt.date,
 ) -> None:  # fmt: skip
-    models = {}
-    for (e, a, o), f in fitted.items():
-        models.setdefault(e, {}).setdefault(a, {})[o] = {
-            **f.findings(),
-            "deciles": f.deciles.to_dict(orient="records"),
-        }
+    models = _by_experiment(
+        fitted, lambda f: {**f.findings(), "deciles": f.deciles.to_dict(orient="records")}
+    )
     MODELS.at(out).write_text(json.dumps(models, indent=1, default=float))
     curves = [f.curve.assign(experiment=e, arm=a, outcome=o) for (e, a, o), f in fitted.items()]
     (pd.concat(curves, ignore_index=True) if curves else pd.DataFrame()).to_parquet(CURVES.at(out))
@@ -486,8 +484,11 @@ def next_experiment(actions: list[Action], settings: TargetingSettings, as_of: d
     return {name: spec}
 
 
-def _findings(fitted: dict[tuple[str, str, str], learn.Fitted]) -> dict[str, Any]:
+def _by_experiment(
+    fitted: dict[tuple[str, str, str], learn.Fitted], view: Callable[[learn.Fitted], Any]
+) -> dict[str, Any]:
+    """``view`` of every fitted arm and outcome, nested by experiment, arm and outcome."""
     found: dict[str, Any] = {}
     for (e, a, o), f in fitted.items():
-        found.setdefault(e, {}).setdefault(a, {})[o] = f.findings()
+        found.setdefault(e, {}).setdefault(a, {})[o] = view(f)
     return found
