@@ -62,6 +62,18 @@ def test_ten_thousand_customers_ten_groups_eighteen_options() -> None:
     assert sends["profit"].sum() >= 0.995 * exact["profit"].sum()
 
 
+def test_customers_priced_alike_fill_a_channel_the_price_cuts_through() -> None:
+    """A group's average prices each of its customers alike (an action no model refines):
+    the relaxation fills part of such a tied cell and prices the channel at their
+    profit, so they all score zero; they must still fill the capacity the price leaves."""
+    problem = _problem(2000, groups=4, actions=3, channels=2)
+    tied = problem.profit.mean(axis=0) + 5 * np.arange(4)[problem.group, None]
+    problem = Problem(**{**problem.__dict__, "profit": tied, "budget": 1e9})
+    sends, exact = _planned(problem), allocation.exact_plan(problem)
+    _holds(problem, sends)
+    assert sends["profit"].sum() >= 0.995 * exact["profit"].sum()
+
+
 def test_a_sampled_price_plans_as_well_as_the_full_one() -> None:
     problem = _problem(6000, groups=5, actions=3, channels=2)
     plans = {}

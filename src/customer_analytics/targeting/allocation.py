@@ -22,7 +22,8 @@ at most ``contacts`` options.
    is full (a binary per band), so a cell's count is always its best customers.
 3. :func:`assign`: each cell's customers in order up to its count; the budget and the
    capacities are then checked with the customers' own cash (the plan counted band
-   averages), the lowest adjusted profits leaving until they hold.
+   averages), the lowest adjusted profits leaving until they hold, and what a channel
+   and the budget still allow is filled, best adjusted profit first.
 
 :func:`exact_plan` solves the problem per customer (a binary for every customer and
 option, :func:`scipy.optimize.milp`): the optimum the steps above are checked against.
@@ -39,6 +40,9 @@ from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 
 #: Customers in the linear relaxation that prices the budget and the channels.
 PRICING_SAMPLE = 5_000
+#: Relative tolerance within which an adjusted profit counts as zero (the solver's duals
+#: carry rounding).
+TIE = 1e-9
 
 
 @dataclass(frozen=True)
@@ -158,10 +162,17 @@ def adjusted(problem: Problem, price: tuple[float, np.ndarray]) -> np.ndarray:
 
 
 def _best(problem: Problem, score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Each customer's best ``contacts`` options with a positive score and profit, as
-    (customer, option) pairs."""
+    """Each customer's best ``contacts`` options with a positive profit and a score not
+    below zero, as (customer, option) pairs.
+
+    A score of zero is the margin: where customers tie on profit (a group's average
+    prices each of its customers alike), the linear relaxation fills part of the tied
+    cell and prices the constraint at exactly their profit, so all of them score zero.
+    They stay in their cell and :func:`plan_cells` decides how many are sent; dropping
+    them left a channel's capacity unused."""
     n = score.shape[0]
-    worth = np.where((score > 0) & (problem.profit > 0), score, -np.inf)
+    tie = TIE * (1 + np.abs(problem.profit))
+    worth = np.where((score > -tie) & (problem.profit > 0), score, -np.inf)
     if problem.contacts == 1:
         top = worth.argmax(axis=1)[:, None]
     else:
@@ -259,7 +270,7 @@ def assign(problem: Problem, counts: np.ndarray, score: np.ndarray) -> pd.DataFr
     for ch, capacity in enumerate(problem.capacity):
         on = np.flatnonzero(problem.channel[option] == ch)
         fits[on[int(capacity) :]] = False
-    customer, option = customer[fits], option[fits]
+    customer, option = _fill(problem, score, customer[fits], option[fits])
     sends = pd.DataFrame(
         {
             "customer": customer,
@@ -269,6 +280,38 @@ def assign(problem: Problem, counts: np.ndarray, score: np.ndarray) -> pd.DataFr
         }
     )
     return sends.sort_values(["customer", "option"]).reset_index(drop=True)
+
+
+def _fill(
+    problem: Problem, score: np.ndarray, customer: np.ndarray, option: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The sends, with what a channel's capacity and the budget still allow added,
+    channel by channel, best adjusted profit first.
+
+    Each customer sits in one cell, that of their best option at the prices; where two
+    options tie at the margin (customers priced alike on both), the cells leave one
+    channel short, and this fills it."""
+    n, _ = problem.profit.shape
+    sent = np.zeros(problem.profit.shape, dtype=bool)
+    sent[customer, option] = True
+    room = problem.capacity - np.bincount(problem.channel[option], minlength=len(problem.capacity))
+    budget = problem.budget - problem.cash[customer, option].sum()
+    added_customer, added_option = [customer], [option]
+    for ch in np.flatnonzero(room >= 1):
+        contacts_left = sent.sum(axis=1) < problem.contacts
+        tie = TIE * (1 + np.abs(problem.profit))
+        open_ = (problem.channel == ch)[None, :] & ~sent & contacts_left[:, None]
+        worth = np.where(open_ & (score > -tie) & (problem.profit > 0), score, -np.inf)
+        best = worth.argmax(axis=1)
+        who = np.flatnonzero(np.isfinite(worth[np.arange(n), best]))
+        who = who[np.argsort(-worth[who, best[who]], kind="stable")][: int(room[ch])]
+        fits = np.cumsum(problem.cash[who, best[who]]) <= budget + 1e-9
+        who = who[fits]
+        sent[who, best[who]] = True
+        budget -= problem.cash[who, best[who]].sum()
+        added_customer.append(who)
+        added_option.append(best[who])
+    return np.concatenate(added_customer), np.concatenate(added_option)
 
 
 def exact_plan(problem: Problem, time_limit: float = 600.0) -> pd.DataFrame:

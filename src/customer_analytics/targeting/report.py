@@ -38,7 +38,8 @@ def targeting_sentences(found: dict[str, Any], currency: str = "") -> list[str]:
         f"{money(plan['expected_profit_high'], currency)}) for "
         f"{money(plan['cash_out'], currency)} cash out, against "
         f"{money(everyone['expected_profit'], currency)} for sending {everyone['action']} "
-        f"to everyone (cash out {money(everyone['cash_out'], currency)}).",
+        f"to {everyone['customers']:,} customers at random, as many as the budget and the "
+        f"channel allow (cash out {money(everyone['cash_out'], currency)}).",
     ]
     if plan.get("holdout_customers"):
         lines.append(

@@ -332,7 +332,7 @@ def _plan(
     settings: TargetingSettings,
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:  # fmt: skip
     """The plan per group and action, the sends (one row per customer and action) and
-    the plan's totals, beside sending the best action to everyone.
+    the plan's totals, beside sending the best action to everyone it can reach.
 
     A cell's interval is its expected figure plus or minus 1.96 times its customers
     times their group's standard error (the customers of a cell share a group); the
@@ -382,17 +382,24 @@ def _plan(
     totals["top_cells"] = (
         plan.nlargest(3, "expected_profit")[["group", "action"]].to_numpy().tolist()
     )
-    everyone = {
-        a.name: (float(p["profit"].sum()), float(p["cash"].sum()))
-        for a, p in zip(actions, priced, strict=True)
-    }
-    best = max(everyone, key=lambda k: everyone[k][0])
-    totals["everyone"] = {
-        "action": best,
-        "expected_profit": everyone[best][0],
-        "cash_out": everyone[best][1],
-    }
+    everyone = {a.name: _everyone(a, p, settings) for a, p in zip(actions, priced, strict=True)}
+    totals["everyone"] = max(everyone.values(), key=lambda e: e["expected_profit"])
     return plan, sends, totals
+
+
+def _everyone(action: Action, priced: dict[str, Any], settings: TargetingSettings) -> dict:
+    """The action sent to customers at random, all of them if the budget and the
+    channel's capacity allow, else as many as they do: its expected totals."""
+    n, cash = len(priced["profit"]), float(priced["cash"].sum())
+    capacity = settings.channels[action.channel].capacity
+    reach = min(1.0, settings.budget / cash if cash > 0 else 1.0,
+                capacity / n if capacity is not None and n else 1.0)  # fmt: skip
+    return {
+        "action": action.name,
+        "customers": round(n * reach),
+        "expected_profit": float(priced["profit"].sum()) * reach,
+        "cash_out": cash * reach,
+    }
 
 
 def _reachable(
