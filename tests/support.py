@@ -99,11 +99,14 @@ class CliRun:
 TEST_SETS: dict[str, tuple[str, ...]] = {"spark_local": ("--set", "source.synthetic.size=tiny")}
 
 
-def run_config(config: str, base: Path, *args: str, env: dict[str, str] | None = None) -> CliRun:
-    """Run ``configs/<config>.yaml`` through the command line with its output under ``base``
-    (and the config's :data:`TEST_SETS`)."""
-    sets = (*isolated_sets(base), *TEST_SETS.get(config, ()))
-    process = cli("--config", f"configs/{config}.yaml", *sets, *args, env=env)
+def run_config(
+    config: str | Path, base: Path, *args: str, env: dict[str, str] | None = None
+) -> CliRun:
+    """Run ``configs/<config>.yaml`` (or a config file of a test's own) through the command
+    line with its output under ``base`` (and the config's :data:`TEST_SETS`)."""
+    path = str(config) if isinstance(config, Path) else f"configs/{config}.yaml"
+    sets = (*isolated_sets(base), *TEST_SETS.get(str(config), ()))
+    process = cli("--config", path, *sets, *args, env=env)
     last = process.stdout.strip().splitlines()[-1:] or [""]
     if not last[0].startswith("report: "):
         return CliRun(process, None, None)

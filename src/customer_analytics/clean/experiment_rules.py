@@ -50,7 +50,7 @@ def exposure_unknown_arm(t: ibis.Table, rule: Rule, ctx: CleanContext) -> Outcom
     return Outcome(t, hit=unknown, detail=detail)
 
 
-def _time_fix(t: ibis.Table, rule: Rule, ctx: CleanContext, blank_ok: bool) -> Outcome:
+def parse_time(t: ibis.Table, rule: Rule, ctx: CleanContext, blank_ok: bool) -> Outcome:
     """Parse ``rule.params["column"]`` into ``<column>_utc``; unparseable values fail."""
     column = rule.params["column"]
     if column not in t.columns:
@@ -67,7 +67,7 @@ def _time_fix(t: ibis.Table, rule: Rule, ctx: CleanContext, blank_ok: bool) -> O
 
 def exposure_timestamp(t: ibis.Table, rule: Rule, ctx: CleanContext) -> Outcome:
     """Assignment time into UTC; a missing or unreadable one fails (no window without it)."""
-    return _time_fix(t, rule, ctx, blank_ok=False)
+    return parse_time(t, rule, ctx, blank_ok=False)
 
 
 def exposure_arm_mismatch(t: ibis.Table, rule: Rule, ctx: CleanContext) -> Outcome:
@@ -201,7 +201,7 @@ def outcome_not_a_number(t: ibis.Table, rule: Rule, ctx: CleanContext) -> Outcom
 def outcome_timestamp(t: ibis.Table, rule: Rule, ctx: CleanContext) -> Outcome:
     """When the outcome happened, into UTC. A blank time is kept (a customer who did
     nothing has no time to give); one that does not parse fails."""
-    return _time_fix(t, rule, ctx, blank_ok=True)
+    return parse_time(t, rule, ctx, blank_ok=True)
 
 
 def outcome_before_assignment(t: ibis.Table, rule: Rule, ctx: CleanContext) -> Outcome:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import ibis
 import ibis.expr.datatypes as dt
 
-from customer_analytics.clean import experiment_rules
+from customer_analytics.clean import experiment_rules, message_rules
 from customer_analytics.clean.rule_engine import CleanContext, Outcome, Rule, RuleFunction
 from customer_analytics.pipeline import engine
 from customer_analytics.utils.text import is_blank, strip
@@ -306,6 +306,13 @@ def country_spelling(t: ibis.Table, rule: Rule, ctx: CleanContext) -> Outcome:
     return _spelling(t, "country", ctx.reference["countries"])
 
 
+def channel_spelling(t: ibis.Table, rule: Rule, ctx: CleanContext) -> Outcome:
+    """A marketing channel trimmed, lower-cased and its alias named (``e-mail``: email)."""
+    if "channel" not in t.columns:
+        return Outcome(t)
+    return _spelling(t, "channel", ctx.reference["channels"])
+
+
 def identity_merged(t: ibis.Table, rule: Rule, ctx: CleanContext) -> Outcome:
     """Accounts of one person (same pseudonymised e-mail or phone) merge into the oldest."""
     from customer_analytics.clean.identity import resolve
@@ -336,4 +343,8 @@ def _functions(namespace: dict) -> dict[str, RuleFunction]:
 
 
 #: Every rule function by the name ``rules.yaml`` uses, the experiment tables' included.
-FUNCTIONS: dict[str, RuleFunction] = {**_functions(globals()), **experiment_rules.FUNCTIONS}
+FUNCTIONS: dict[str, RuleFunction] = {
+    **_functions(globals()),
+    **experiment_rules.FUNCTIONS,
+    **message_rules.FUNCTIONS,
+}

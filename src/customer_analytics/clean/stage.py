@@ -47,7 +47,8 @@ ACCOUNTING = OUTPUTS.declare(
 )
 # Typed in the kept output; values that do not parse were quarantined first.
 NUMERIC = {"order_items": {"quantity": dt.int64, "unit_price": dt.float64, "line_amount": dt.float64},
-           "orders": {"discount_amount": dt.float64, "shipping_amount": dt.float64}}  # fmt: skip
+           "orders": {"discount_amount": dt.float64, "shipping_amount": dt.float64},
+           "messages": {"cost": dt.float64}, "spend": {"cost": dt.float64}}  # fmt: skip
 
 
 class AccountingError(AssertionError):
@@ -100,6 +101,7 @@ def _reference() -> dict[str, ibis.Table]:
         "cities": engine.small_csv(reference_file("cities_cn.csv")),
         "countries": engine.small_csv(reference_file("countries.csv")),
         "test_email_domains": engine.small_csv(reference_file("test_email_domains.csv")),
+        "channels": engine.small_csv(reference_file("channels.csv")),
         "non_product_codes": engine.small_csv(
             reference_file("non_product_codes.csv"), all_varchar=True
         ),
