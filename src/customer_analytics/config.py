@@ -373,6 +373,15 @@ class ActionCost(_Section):
     face_value: float = Field(0.0, ge=0)  # paid when redeemed (a coupon): cash out, not margin
 
 
+class MonitorSettings(_Section):
+    """KPIs and cohorts over time (stage 10_monitor)."""
+
+    kpis: Path | None = None  # a YAML like monitor/kpis.yaml; None: the package's
+    anomaly_window: int = Field(13, ge=4)  # earlier weeks a week is judged against
+    anomaly_threshold: float = Field(3.5, gt=0)  # modified z-score beyond which it is flagged
+    festival_lead_days: int = Field(14, ge=0)  # a festival's season: presales and buying before it
+
+
 class TargetingSettings(_Section):
     """Uplift models and the budget's allocation (stage 09_targeting)."""
 
@@ -555,6 +564,7 @@ class Config(_Section):
     ab: AbSettings = AbSettings()
     recommend: RecommendSettings = RecommendSettings()
     targeting: TargetingSettings = TargetingSettings()
+    monitor: MonitorSettings = MonitorSettings()
     privacy: PrivacySettings = PrivacySettings()
     reports: ReportSettings = ReportSettings()
     data: DataSettings = DataSettings()

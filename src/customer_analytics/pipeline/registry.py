@@ -72,6 +72,10 @@ STAGES: tuple[StageEntry, ...] = (
         "09_targeting", "Targeting and budget", "customer_analytics.targeting",
         settings=("targeting", "ab", "personas", "shop", "engine", "source", "data"),
     ),
+    StageEntry(
+        "10_monitor", "Monitoring: KPIs and cohorts", "customer_analytics.monitor",
+        settings=("monitor", "shop", "clv", "engine"),
+    ),
 )  # fmt: skip
 #: The fields of the ``run`` section that change a stage's numbers (rows dated after
 #: ``today`` are left out of the data's end; the name, title and stage list change none;

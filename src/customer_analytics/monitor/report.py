@@ -1,0 +1,176 @@
+"""What the 10_monitor notebook shows: the KPI board with its flagged weeks, the cohort
+triangles, and the cohorts' projection against the earlier cohorts' average."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+
+from customer_analytics.monitor.kpis import Kpi
+
+
+def _value(kpi: Kpi, value: float, currency: str) -> str:
+    if kpi.format == "percent":
+        return f"{value:.1%}"
+    if kpi.format == "money":
+        return f"{currency}{value:,.0f}"
+    return f"{value:,.0f}"
+
+
+def _change(kpi: Kpi, now: float, before: float | None) -> str:
+    """The change on the period before: in points for a rate, else relative."""
+    if not before:
+        return ""
+    if kpi.format == "percent":
+        return f" ({(now - before) * 100:+.1f} points)"
+    return f" ({now / before - 1:+.0%})"
+
+
+def monitor_sentences(found: dict[str, Any], kpis: list[Kpi], currency: str = "") -> list[str]:
+    """Plain-language findings for the run's index page."""
+    lines = []
+    week = found.get("week", {})
+    if week:
+        shown = [k for k in kpis if k.name in week["kpis"]][:5]
+        parts = []
+        for k in shown:
+            now, before = week["kpis"][k.name], week["before"].get(k.name)
+            change = _change(k, now, before)
+            parts.append(f"{k.label.lower()} {_value(k, now, currency)}{change}")
+        lines.append(
+            f"In the week of {week['period']}: " + ", ".join(parts) + ", against the week before."
+        )
+    flagged = found.get("anomalies", [])
+    if flagged:
+        latest = sorted(flagged, key=lambda a: a["week"])[-3:]
+        named = "; ".join(
+            f"{a['kpi'].replace('_', ' ')} in the week of {a['week']}" for a in latest
+        )
+        festivals = found["festival_weeks"]
+        marked = f"; the {festivals} festival weeks are marked, not flagged" if festivals else ""
+        lines.append(
+            f"{len(flagged)} KPI-weeks were unusual against the quarter before them "
+            f"(latest: {named}){marked}."
+        )
+    else:
+        lines.append("No KPI-week was unusual against the quarter before it.")
+    found_cohorts = found.get("cohorts", {})
+    if found_cohorts.get("month_1_retention") is not None:
+        lines.append(
+            f"Of each month's new customers, {found_cohorts['month_1_retention']:.0%} buy again "
+            f"in the month after, on average over {found_cohorts['count']} cohorts."
+        )
+    projection = found_cohorts.get("projection")
+    if isinstance(projection, dict):
+        lines.append(
+            f"Projected by {found_cohorts['model']} with the season, the cohorts' purchases in "
+            f"the {projection['months']} held-back months are off by "
+            f"{projection['btyd_seasonal_mae']:.3f} a customer a month, against "
+            f"{projection['baseline_mae']:.3f} for the earlier cohorts' average at the same "
+            f"age ({projection['btyd_mae']:.3f} without the season)."
+        )
+    if found.get("not_computed"):
+        missing = ", ".join(
+            f"{k.replace('_', ' ')} ({why})" for k, why in found["not_computed"].items()
+        )
+        lines.append(f"Not computed, for lack of data: {missing}.")
+    return lines
+
+
+def key_figures_text(found: dict[str, Any]) -> str:
+    """What was computed, for the analyst page (checked by nbval)."""
+    week, month = found.get("week", {}), found.get("month", {})
+    return "\n".join(
+        [
+            f"as of {found['as_of']}: last complete week {week.get('period')}, month {month.get('period')}",
+            f"KPIs computed: {', '.join(sorted(week.get('kpis', {})))}",
+            f"not computed: {', '.join(sorted(found.get('not_computed', {}))) or 'none'}",
+            f"cohorts: {found.get('cohorts', {}).get('count', 0)}",
+        ]
+    )
+
+
+def kpi_table(found: dict[str, Any], kpis: list[Kpi], currency: str = "") -> pd.DataFrame:
+    """The last complete week's and month's KPIs beside the period before."""
+    rows = []
+    for k in kpis:
+        row = {"KPI": k.label}
+        for grain in ("week", "month"):
+            latest = found.get(grain, {})
+            now, before = latest.get("kpis", {}).get(k.name), latest.get("before", {}).get(k.name)
+            row[f"last {grain}"] = _value(k, now, currency) if now is not None else ""
+            row[f"{grain} before"] = _value(k, before, currency) if before is not None else ""
+        if row["last week"] or row["last month"]:
+            rows.append(row)
+    return pd.DataFrame(rows).set_index("KPI")
+
+
+def kpi_board_figure(weekly: pd.DataFrame, kpis: list[Kpi]) -> plt.Figure:
+    """Every KPI per week: festival weeks shaded, flagged weeks marked."""
+    shown = [k for k in kpis if k.name in set(weekly["kpi"])]
+    columns = 2
+    rows = max(1, int(np.ceil(len(shown) / columns)))
+    fig, axes = plt.subplots(rows, columns, figsize=(12, 2.6 * rows), sharex=True, squeeze=False)
+    for ax, k in zip(axes.ravel(), shown, strict=False):
+        part = weekly[weekly["kpi"] == k.name].sort_values("period")
+        ax.plot(part["period"], part["value"], lw=1.2)
+        for period in part.loc[part["festival"], "period"]:
+            ax.axvspan(period, period + pd.Timedelta(days=7), color="0.85", lw=0)
+        odd = part[part["anomaly"].fillna(False).astype(bool)]
+        ax.scatter(odd["period"], odd["value"], color="C3", zorder=3, s=18)
+        ax.set_title(k.label, fontsize=10)
+        if k.format == "percent":
+            ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:.0%}"))
+    for ax in axes.ravel()[len(shown) :]:
+        ax.set_visible(False)
+    fig.suptitle("KPIs per week (grey: festival season; red: unusual against the quarter before)")
+    fig.autofmt_xdate()
+    fig.tight_layout()
+    return fig
+
+
+def cohort_figure(cohorts: pd.DataFrame, column: str, title: str, percent: bool) -> plt.Figure:
+    """Cohorts (rows) by months since the first purchase (columns)."""
+    table = cohorts.pivot(index="cohort", columns="age", values=column)
+    if 0 in table.columns and column == "retention":
+        table = table.drop(columns=0)  # every customer buys in their first month
+    fig, ax = plt.subplots(figsize=(12, max(4, 0.28 * len(table))))
+    sns.heatmap(table, cmap="Blues", ax=ax, cbar=True, annot=False,
+                cbar_kws={"format": plt.FuncFormatter(lambda v, _: f"{v:.0%}" if percent else f"{v:,.0f}")})  # fmt: skip
+    ax.set_xlabel("months since the first purchase")
+    ax.set_ylabel("cohort (month of the first purchase)")
+    ax.set_title(title)
+    return fig
+
+
+def projection_figure(projection: pd.DataFrame) -> plt.Figure:
+    """Per held-back month, purchase days per customer over the cohorts (weighted by
+    size): actual, BTYD with and without the season, and the earlier cohorts' average."""
+    cells = projection.dropna(subset=["baseline"])
+    by_month = cells.groupby("month").apply(
+        lambda d: pd.Series({c: np.average(d[c], weights=d["customers"])
+                             for c in ("actual", "seasonal", "projected", "baseline")}),
+        include_groups=False,
+    )  # fmt: skip
+    fig, ax = plt.subplots(figsize=(9, 4))
+    labels = {"actual": "actual", "seasonal": "BTYD with the season", "projected": "BTYD",
+              "baseline": "earlier cohorts at the same age"}  # fmt: skip
+    for column, label in labels.items():
+        ax.plot(by_month.index.astype(str), by_month[column], marker="o", label=label,
+                lw=2.5 if column == "actual" else 1.2)  # fmt: skip
+    ax.set_ylabel("purchase days per customer")
+    ax.set_title("The held-back months: projections against what happened")
+    ax.legend()
+    return fig
+
+
+def anomalies_table(found: dict[str, Any]) -> pd.DataFrame:
+    """The flagged KPI-weeks, latest first."""
+    flagged = pd.DataFrame(found.get("anomalies", []))
+    if flagged.empty:
+        return flagged
+    return flagged.sort_values("week", ascending=False).round({"value": 3, "median": 3, "z": 1})

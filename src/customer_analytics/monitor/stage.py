@@ -1,0 +1,179 @@
+"""Stage 10_monitor: is marketing working over time.
+
+KPIs (``kpis.yaml``: net revenue, orders, new customers, average order value, repeat
+purchase rate, revenue per customer, conversion, open and click-through rates, message
+cost per order) per complete week and month from the clean tables, festival weeks
+marked and unusual weeks flagged (:mod:`.kpis`); monthly acquisition cohorts' retention
+and revenue, and their purchases projected by stage 04_clv's model on the months it
+held back, against the earlier cohorts' average (:mod:`.cohorts`). A source without
+sessions or messages gets the KPIs it can; the findings say which it could not compute
+and why. Tables and sentences are in :mod:`.report`.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from customer_analytics.clean.stage import KEPT
+from customer_analytics.clv import stage as clv_stage
+from customer_analytics.config import Config
+from customer_analytics.monitor import cohorts, kpis
+from customer_analytics.pipeline import engine
+from customer_analytics.pipeline.outputs import Outputs, run_as_of
+from customer_analytics.utils.parquet import write_frame
+
+OUTPUTS = Outputs(__name__)
+WEEKLY = OUTPUTS.declare(
+    "kpis_weekly.parquet",
+    "each KPI per complete week: value, festival week, the reference median and MAD, the "
+    "modified z-score and whether it is flagged",
+)
+MONTHLY = OUTPUTS.declare("kpis_monthly.parquet", "each KPI per complete month")
+COHORTS = OUTPUTS.declare(
+    "cohorts.parquet",
+    "per monthly acquisition cohort and age in months: customers, retention, revenue per customer",
+)
+PROJECTION = OUTPUTS.declare(
+    "cohort_projection.parquet",
+    "per cohort and held-back month: actual, BTYD-projected and the earlier cohorts' "
+    "purchase days per customer",
+)
+#: The tables KPIs may count besides the orders, if the clean stage kept them.
+OPTIONAL_TABLES = ("events", "messages")
+
+
+def run(cfg: Config, inputs: dict[str, Path], out: Path) -> dict[str, Any]:
+    """Compute the monitor stage's outputs into ``out``; return its headline figures.
+
+    Parameters
+    ----------
+    cfg : Config
+        The run's configuration (``monitor``, ``shop``, ``clv``).
+    inputs : dict of str to Path
+        Output folders of the earlier stages: 02_clean (the tables) and, where it ran,
+        04_clv (the model the cohorts are projected with).
+    out : Path
+        An empty folder for the declared outputs.
+
+    Returns
+    -------
+    dict
+        The latest complete week's and month's KPIs, the KPIs not computed and why, the
+        flagged weeks, and the cohorts' figures with the projection's error against the
+        baseline's.
+    """
+    as_of = run_as_of(inputs)
+    con = engine.connect(cfg.engine)
+    try:
+        orders = con.read_parquet(KEPT.path(inputs, table="orders"))
+        tables = kpis.purchases_and_orders(orders)
+        tables |= {
+            name: con.read_parquet(KEPT.path(inputs, table=name))
+            for name in OPTIONAL_TABLES
+            if KEPT.exists(inputs, table=name)
+        }
+        measures, defined = kpis.load_kpis(cfg.resolve_optional(cfg.monitor.kpis))
+        start = orders.order_ts_utc.min().execute().date()
+        found: dict[str, Any] = {"as_of": str(as_of)}
+        for grain, output in (("week", WEEKLY), ("month", MONTHLY)):
+            counted, missing = kpis.measure_series(tables, measures, grain)
+            series = kpis.kpi_series(kpis.complete(counted, grain, start, as_of), defined)
+            flagged = _flagged(series, grain, cfg)
+            write_frame(flagged, output.at(out))
+            found[grain] = _latest(series)
+        found["not_computed"] = kpis.not_computed(defined, missing)
+        weekly = pd.read_parquet(WEEKLY.at(out))
+        found["festival_weeks"] = int(weekly.drop_duplicates("period")["festival"].sum())
+        found["anomalies"] = [
+            {
+                "kpi": r.kpi,
+                "week": str(r.period.date()),
+                "value": r.value,
+                "median": r.median,
+                "z": r.z,
+            }  # fmt: skip
+            for r in weekly[weekly["anomaly"]].itertuples()
+        ]
+        days = cohorts.purchase_days(tables["purchases"])
+        found["cohorts"] = _cohorts(days, as_of, out)
+        found["cohorts"] |= _projection(cfg, inputs, orders, days, as_of, out)
+    finally:
+        engine.close(con)
+    return found
+
+
+def _flagged(series: pd.DataFrame, grain: str, cfg: Config) -> pd.DataFrame:
+    """Every KPI's series, long, with the festival periods and (weekly) the flags."""
+    festival = kpis.festival_periods(
+        series.index, cfg.shop.festivals, grain, cfg.monitor.festival_lead_days
+    )
+    parts = []
+    for name in series.columns:
+        if grain == "week":
+            part = kpis.flag_anomalies(
+                series[name], festival, cfg.monitor.anomaly_window, cfg.monitor.anomaly_threshold
+            )
+        else:
+            part = pd.DataFrame({"period": series.index, "value": series[name].to_numpy(),
+                                 "festival": festival})  # fmt: skip
+        parts.append(part.assign(kpi=name))
+    columns = ["kpi", "period", "value", "festival", "median", "mad", "z", "anomaly"]
+    if not parts:
+        return pd.DataFrame(columns=columns)
+    table = pd.concat(parts, ignore_index=True)
+    return table[[c for c in columns if c in table.columns]]
+
+
+def _latest(series: pd.DataFrame) -> dict[str, Any]:
+    """The last complete period's KPIs, and the period before's."""
+    if series.empty:
+        return {}
+    last = series.iloc[-1]
+    before = series.iloc[-2] if len(series) > 1 else pd.Series(np.nan, index=series.columns)
+    return {
+        "period": str(series.index[-1].date()),
+        "kpis": {k: float(v) for k, v in last.items() if np.isfinite(v)},
+        "before": {k: float(v) for k, v in before.items() if np.isfinite(v)},
+    }
+
+
+def _cohorts(days: pd.DataFrame, as_of: Any, out: Path) -> dict[str, Any]:
+    triangles = cohorts.triangles(days, as_of)
+    long = pd.concat(
+        {k: triangles[k].stack() for k in ("retention", "revenue")}, axis=1
+    ).reset_index()  # fmt: skip
+    long.columns = ["cohort", "age", "retention", "revenue_per_customer"]
+    long["customers"] = long["cohort"].map(triangles["customers"]["customers"])
+    long["cohort"] = long["cohort"].astype(str)
+    write_frame(long, COHORTS.at(out))
+    second = long[long["age"] == 1]
+    return {
+        "count": int(long["cohort"].nunique()),
+        "month_1_retention": float(np.average(second["retention"], weights=second["customers"]))
+        if len(second)
+        else None,
+    }
+
+
+def _projection(
+    cfg: Config, inputs: dict[str, Path], orders: Any, days: pd.DataFrame, as_of: Any, out: Path
+) -> dict[str, Any]:
+    """The cohorts' purchases projected on stage 04's held-back months, and the errors."""
+    if not clv_stage.PARAMS.exists(inputs):
+        return {"projection": "stage 04_clv did not run: no BTYD model to project with"}
+    params = json.loads(clv_stage.PARAMS.path(inputs).read_text())
+    calibration_end = pd.Timestamp(clv_stage.OUTPUTS.findings(inputs)["calibration_end"]).date()
+    tracking = pd.read_parquet(clv_stage.TRACKING.path(inputs))
+    found = cohorts.projection(
+        orders, days, params, calibration_end, as_of, cfg.clv.time_unit, tracking
+    )
+    if found.empty or found["baseline"].isna().all():
+        return {"projection": "no held-back month has an earlier cohort to compare with"}
+    table = found.assign(cohort=found["cohort"].astype(str), month=found["month"].astype(str))
+    write_frame(table, PROJECTION.at(out))
+    return {"projection": cohorts.errors(found), "model": params["chosen"]}
