@@ -133,14 +133,26 @@ def kpi_board_figure(weekly: pd.DataFrame, kpis: list[Kpi]) -> plt.Figure:
     return fig
 
 
-def cohort_figure(cohorts: pd.DataFrame, column: str, title: str, percent: bool) -> plt.Figure:
-    """Cohorts (rows) by months since the first purchase (columns)."""
+#: Each cohort heatmap's title and whether its values are shares.
+COHORT_VIEWS = {
+    "retention": ("Share of each cohort buying, by month since the first purchase", True),
+    "revenue_per_customer": (
+        "Net revenue per cohort customer, by month since the first purchase",
+        False,
+    ),
+}
+
+
+def cohort_figure(cohorts: pd.DataFrame, column: str, currency: str = "") -> plt.Figure:
+    """Cohorts (rows) by months since the first purchase (columns): ``column`` of
+    :data:`COHORT_VIEWS`."""
+    title, percent = COHORT_VIEWS[column]
     table = cohorts.pivot(index="cohort", columns="age", values=column)
     if 0 in table.columns and column == "retention":
         table = table.drop(columns=0)  # every customer buys in their first month
     fig, ax = plt.subplots(figsize=(12, max(4, 0.28 * len(table))))
-    sns.heatmap(table, cmap="Blues", ax=ax, cbar=True, annot=False,
-                cbar_kws={"format": plt.FuncFormatter(lambda v, _: f"{v:.0%}" if percent else f"{v:,.0f}")})  # fmt: skip
+    label = (lambda v, _: f"{v:.0%}") if percent else (lambda v, _: f"{currency}{v:,.0f}")
+    sns.heatmap(table, cmap="Blues", ax=ax, cbar_kws={"format": plt.FuncFormatter(label)})
     ax.set_xlabel("months since the first purchase")
     ax.set_ylabel("cohort (month of the first purchase)")
     ax.set_title(title)
