@@ -80,14 +80,15 @@ def run(cfg: Config, inputs: dict[str, Path], out: Path) -> dict[str, Any]:
         measures, defined = kpis.load_kpis(cfg.resolve_optional(cfg.monitor.kpis))
         start = orders.order_ts_utc.min().execute().date()
         found: dict[str, Any] = {"as_of": str(as_of)}
+        flagged = {}
         for grain, output in (("week", WEEKLY), ("month", MONTHLY)):
             counted, missing = kpis.measure_series(tables, measures, grain)
             series = kpis.kpi_series(kpis.complete(counted, grain, start, as_of), defined)
-            flagged = _flagged(series, grain, cfg)
-            write_frame(flagged, output.at(out))
+            flagged[grain] = _flagged(series, grain, cfg)
+            write_frame(flagged[grain], output.at(out))
             found[grain] = _latest(series)
         found["not_computed"] = kpis.not_computed(defined, missing)
-        weekly = pd.read_parquet(WEEKLY.at(out))
+        weekly = flagged["week"]
         found["festival_weeks"] = int(weekly.drop_duplicates("period")["festival"].sum())
         found["anomalies"] = [
             {
@@ -96,7 +97,7 @@ def run(cfg: Config, inputs: dict[str, Path], out: Path) -> dict[str, Any]:
                 "value": r.value,
                 "median": r.median,
                 "z": r.z,
-            }  # fmt: skip
+            }
             for r in weekly[weekly["anomaly"]].itertuples()
         ]
         days = cohorts.purchase_days(tables["purchases"])
