@@ -373,13 +373,32 @@ class ActionCost(_Section):
     face_value: float = Field(0.0, ge=0)  # paid when redeemed (a coupon): cash out, not margin
 
 
+class AttributionSettings(_Section):
+    """Journeys and the models that credit channels with orders (stage 10_monitor)."""
+
+    lookback_days: int = Field(30, ge=1)  # touches this long before an order make its journey
+    max_touches: int = Field(10, ge=1)  # longer journeys keep their last touches (counted)
+    window_days: int = Field(3, ge=1)  # a message converted when an order follows within this
+    bootstrap: int = Field(200, ge=0)  # resamples of journeys for the intervals; 0: none
+
+
+class HoldoutSettings(_Section):
+    """A channel's randomised holdout, logged as an experiment in ``exposures``."""
+
+    channel: str
+    experiment: str  # its experiment_id in the exposures table
+    holdout_arm: str  # the arm never messaged on the channel
+
+
 class MonitorSettings(_Section):
-    """KPIs and cohorts over time (stage 10_monitor)."""
+    """KPIs, cohorts and channels over time (stage 10_monitor)."""
 
     kpis: Path | None = None  # a YAML like monitor/kpis.yaml; None: the package's
     anomaly_window: int = Field(13, ge=4)  # earlier weeks a week is judged against
     anomaly_threshold: float = Field(3.5, gt=0)  # modified z-score beyond which it is flagged
     festival_lead_days: int = Field(14, ge=0)  # a festival's season: presales and buying before it
+    attribution: AttributionSettings = AttributionSettings()
+    holdout: HoldoutSettings | None = None
 
 
 class TargetingSettings(_Section):

@@ -156,7 +156,8 @@ def test_experiments_truth_covers_every_arm_metric_and_persona(tiny: Path) -> No
     aa = effects[effects["experiment_id"].isin(["aa_test", "srm_broken"])]
     assert np.allclose(aa["true_lift_abs"].fillna(0), 0)
     exposures = raw(tiny, "exposures.csv")
-    assert set(exposures["experiment_id"]) == set(design["experiments"])
+    holdout = yaml.safe_load((tiny / "truth" / "marketing.yaml").read_text())["holdout"]
+    assert set(exposures["experiment_id"]) == {*design["experiments"], holdout["experiment"]}
 
 
 def test_single_bgnbd_mode_is_recovered_by_lifetimes(tmp_path: Path) -> None:

@@ -27,7 +27,7 @@ import yaml
 KPIS_FILE = Path(__file__).with_name("kpis.yaml")
 #: The time column of each table a measure may count.
 TIME = {"orders": "order_ts_utc", "purchases": "order_ts_utc", "events": "event_ts",
-        "messages": "sent_ts_utc"}  # fmt: skip
+        "messages": "sent_ts_utc", "spend": "week"}  # fmt: skip
 Grain = Literal["week", "month"]
 UNIT = {"week": "W", "month": "M"}
 #: The Ibis aggregate behind each way a measure counts.
@@ -44,6 +44,7 @@ class Kpi:
     direction: Literal["up", "down"]
     format: Literal["money", "count", "percent"]
     denominator: str | None = None
+    by: str | None = None  # one series per value of this column (its measures' ``by``)
 
     @property
     def measures(self) -> tuple[str, ...]:
@@ -85,8 +86,14 @@ def measure_series(
         rows = _where(table, spec.get("where"))
         value = getattr(rows[column], AGGREGATE[how])()
         period = rows[TIME[spec["table"]]].cast(idt.timestamp).truncate(UNIT[grain]).date()
-        found = rows.group_by(period=period).aggregate(value=value).execute()
-        series[name] = found.set_index("period")["value"].astype(float)
+        by = spec.get("by")
+        if by is None:
+            found = rows.group_by(period=period).aggregate(value=value).execute()
+            series[name] = found.set_index("period")["value"].astype(float)
+            continue
+        found = rows.group_by(period=period, group=rows[by]).aggregate(value=value).execute()
+        for group, part in found.groupby("group"):
+            series[f"{name}:{group}"] = part.set_index("period")["value"].astype(float)
     frame = pd.DataFrame(series).sort_index()
     frame.index = pd.to_datetime(frame.index)
     return frame.fillna(0.0), missing
@@ -115,12 +122,18 @@ def kpi_series(measures: pd.DataFrame, kpis: list[Kpi]) -> pd.DataFrame:
     """Each KPI per period that has its measures (columns: the KPIs' names)."""
     out = {}
     for kpi in kpis:
-        if not set(kpi.measures) <= set(measures.columns):
-            continue
-        value = measures[kpi.numerator]
-        if kpi.denominator is not None:
-            value = value / measures[kpi.denominator].where(measures[kpi.denominator] > 0)
-        out[kpi.name] = value
+        groups = [""]
+        if kpi.by is not None:
+            prefix = f"{kpi.numerator}:"
+            groups = [f":{c[len(prefix) :]}" for c in measures.columns if c.startswith(prefix)]
+        for g in groups:
+            numerator, denominator = kpi.numerator + g, kpi.denominator and kpi.denominator + g
+            if numerator not in measures or (denominator and denominator not in measures):
+                continue
+            value = measures[numerator]
+            if denominator:
+                value = value / measures[denominator].where(measures[denominator] > 0)
+            out[kpi.name + g] = value
     return pd.DataFrame(out, index=measures.index)
 
 

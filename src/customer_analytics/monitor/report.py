@@ -73,6 +73,10 @@ def monitor_sentences(found: dict[str, Any], kpis: list[Kpi], currency: str = ""
             f"{projection['baseline_mae']:.3f} for the earlier cohorts' average at the same "
             f"age ({projection['btyd_mae']:.3f} without the season)."
         )
+    holdout = holdout_sentence(found, currency)
+    if holdout:
+        lines.append(holdout)
+    lines += attribution_sentences(found)
     if found.get("not_computed"):
         missing = ", ".join(
             f"{k.replace('_', ' ')} ({why})" for k, why in found["not_computed"].items()
@@ -186,3 +190,117 @@ def anomalies_table(found: dict[str, Any]) -> pd.DataFrame:
     if flagged.empty:
         return flagged
     return flagged.sort_values("week", ascending=False).round({"value": 3, "median": 3, "z": 1})
+
+
+def channel_figure(weekly: pd.DataFrame, kpis: list[Kpi]) -> plt.Figure | None:
+    """Each per-channel KPI (``by: channel``) per week, one line per channel; None when
+    the source has none."""
+    shown = [k for k in kpis if k.by and weekly["kpi"].str.startswith(f"{k.name}:").any()]
+    if not shown:
+        return None
+    fig, axes = plt.subplots(
+        len(shown), 1, figsize=(12, 2.6 * len(shown)), sharex=True, squeeze=False
+    )
+    for ax, k in zip(axes.ravel(), shown, strict=True):
+        part = weekly[weekly["kpi"].str.startswith(f"{k.name}:")]
+        for name, series in part.groupby("kpi"):
+            series = series.sort_values("period")
+            ax.plot(series["period"], series["value"], lw=1.2, label=name.split(":", 1)[1])
+        ax.set_title(k.label, fontsize=10)
+        if k.format == "percent":
+            ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:.0%}"))
+        ax.legend(fontsize=8, ncols=4, loc="upper left")
+    fig.suptitle("Per channel and week")
+    fig.autofmt_xdate()
+    fig.tight_layout()
+    return fig
+
+
+def holdout_sentence(found: dict[str, Any], currency: str = "") -> str | None:
+    """The holdout channel's measured lift in words (and the planted one, on the synthetic shop)."""
+    h = found.get("holdout")
+    if h is None:
+        return None
+    if isinstance(h, str):
+        return f"No measured lift: {h}."
+    held = min(h["customers"].values())
+    planted = f" The synthetic shop planted {h['planted']:.2f}." if "planted" in h else ""
+    return (
+        f"{h['channel']}'s randomised holdout: each customer it messaged bought {h['lift']:+.2f} "
+        f"orders ({h['low']:+.2f} to {h['high']:+.2f}, 90% interval) and "
+        f"{currency}{h['revenue_lift']:+,.0f} of revenue against the {held:,} held out, "
+        f"from their assignment to the data's end.{planted}"
+    )
+
+
+#: The attribution models as the report names them.
+MODEL_LABELS = {"last_touch": "last touch", "first_touch": "first touch", "linear": "linear",
+                "time_decay": "time decay", "position": "position (40/20/40)",
+                "markov": "Markov removal", "shapley": "Shapley"}  # fmt: skip
+
+
+def attribution_sentences(found: dict[str, Any]) -> list[str]:
+    """What attribution shows, and what it cannot: it credits touches, it measures no effect."""
+    shares = found.get("attribution")
+    if isinstance(shares, str):
+        return [f"No attribution: {shares}."]
+    if not shares:
+        return []
+    j = found["journeys"]
+    lines = [
+        f"{j['converted']:,} orders had a touch (a clicked message or a session from a traffic "
+        f"source) in the {j.get('lookback_days', 30)} days before them; "
+        f"{j['touchless_orders']:,} had none, and no channel is credited with them."
+    ]
+    tops = {MODEL_LABELS[m]: max(s, key=s.get) for m, s in shares.items()}
+    lines.append(
+        "The channel credited most: " + "; ".join(f"{m}: {c}" for m, c in tops.items()) + "."
+    )
+    lines.append(
+        "Attribution is not causal: it splits orders over the touches before them, and "
+        "customers about to buy anyway are touched more. Only a randomised holdout measures "
+        "what a channel adds."
+    )
+    distance = found.get("distance_to_truth")
+    if distance:
+        best = min(distance, key=distance.get)
+        lines.append(
+            "Against the synthetic shop's planted contributions (each channel's share of the "
+            "orders marketing really brought), the total variation distance is "
+            + ", ".join(
+                f"{MODEL_LABELS[m]} {d:.2f}"
+                for m, d in sorted(distance.items(), key=lambda x: x[1])
+            )
+            + f"; {MODEL_LABELS[best]} comes closest."
+        )
+    return lines
+
+
+def shares_table(long: pd.DataFrame) -> pd.DataFrame:
+    """Channels (rows) by model (columns): share of the attributed orders, with its interval."""
+    cell = long.assign(text=[
+        f"{s:.1%}" + (f" ({lo:.1%}–{hi:.1%})" if np.isfinite(lo) else "")
+        for s, lo, hi in zip(long["share"], long["low"], long["high"], strict=True)
+    ])  # fmt: skip
+    table = cell.pivot(index="channel", columns="model", values="text")
+    return table[[m for m in MODEL_LABELS if m in table.columns]].rename(columns=MODEL_LABELS)
+
+
+def returns_table(table: pd.DataFrame, currency: str = "") -> pd.DataFrame:
+    """Per channel: cost, orders credited by last touch and by Shapley, the measured lift
+    where known, revenue and return on cost with what it rests on."""
+    out = pd.DataFrame(index=table["channel"])
+    out["cost"] = [f"{currency}{v:,.0f}" for v in table["cost"]]
+    for model in ("last_touch", "markov", "shapley"):
+        if f"orders_{model}" in table:
+            out[f"orders ({MODEL_LABELS[model]})"] = [
+                f"{v:,.0f}" if np.isfinite(v) else "" for v in table[f"orders_{model}"]
+            ]
+    if "lift_orders" in table:
+        out["extra orders (holdout)"] = [
+            f"{v:,.0f}" if np.isfinite(v) else "" for v in table["lift_orders"]
+        ]
+    out["revenue"] = [f"{currency}{v:,.0f}" if np.isfinite(v) else "" for v in table["revenue"]]
+    out["return on cost"] = [f"{v:,.1f}×" if np.isfinite(v) else "" for v in table["roi"]]
+    out["on"] = table["basis"].to_numpy()
+    return out

@@ -19,12 +19,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from customer_analytics.clean.stage import KEPT
+from customer_analytics.clean.stage import IDENTITY_MAP, KEPT
 from customer_analytics.clv import stage as clv_stage
 from customer_analytics.config import Config
-from customer_analytics.monitor import cohorts, kpis
+from customer_analytics.monitor import attribution, channels, cohorts, kpis, truth
 from customer_analytics.pipeline import engine
 from customer_analytics.pipeline.outputs import Outputs, run_as_of
+from customer_analytics.utils.dates import day_end
 from customer_analytics.utils.parquet import write_frame
 
 OUTPUTS = Outputs(__name__)
@@ -38,13 +39,27 @@ COHORTS = OUTPUTS.declare(
     "cohorts.parquet",
     "per monthly acquisition cohort and age in months: customers, retention, revenue per customer",
 )
+ATTRIBUTION = OUTPUTS.declare(
+    "attribution.parquet",
+    "per attribution model and channel: share of the attributed orders with its bootstrap "
+    "interval, credited orders and revenue",
+)
+CHANNELS = OUTPUTS.declare(
+    "channels.parquet",
+    "per channel: cost, orders and revenue credited by each model, the measured lift where "
+    "a holdout gives one, and the return on cost with what it rests on",
+)
+CAMPAIGNS = OUTPUTS.declare(
+    "campaigns.parquet",
+    "per channel and campaign: messages, opens, clicks, messages followed by an order, cost",
+)
 PROJECTION = OUTPUTS.declare(
     "cohort_projection.parquet",
     "per cohort and held-back month: actual, BTYD-projected and the earlier cohorts' "
     "purchase days per customer",
 )
 #: The tables KPIs may count besides the orders, if the clean stage kept them.
-OPTIONAL_TABLES = ("events", "messages")
+OPTIONAL_TABLES = ("events", "messages", "spend", "exposures")
 
 
 def run(cfg: Config, inputs: dict[str, Path], out: Path) -> dict[str, Any]:
@@ -77,6 +92,16 @@ def run(cfg: Config, inputs: dict[str, Path], out: Path) -> dict[str, Any]:
             for name in OPTIONAL_TABLES
             if KEPT.exists(inputs, table=name)
         }
+        identity = (
+            con.read_parquet(IDENTITY_MAP.path(inputs)) if IDENTITY_MAP.exists(inputs) else None
+        )
+        if "messages" in tables:
+            tables["messages"] = channels.with_orders(
+                tables["messages"],
+                tables["purchases"],
+                identity,
+                cfg.monitor.attribution.window_days,
+            )
         measures, defined = kpis.load_kpis(cfg.resolve_optional(cfg.monitor.kpis))
         start = orders.order_ts_utc.min().execute().date()
         found: dict[str, Any] = {"as_of": str(as_of)}
@@ -100,6 +125,8 @@ def run(cfg: Config, inputs: dict[str, Path], out: Path) -> dict[str, Any]:
             }
             for r in weekly[weekly["anomaly"]].itertuples()
         ]
+        found |= _channels(cfg, tables, identity, as_of, out)
+        found |= _attribution(cfg, tables, identity, as_of, found.get("holdout"), out)
         days = cohorts.purchase_days(tables["purchases"])
         found["cohorts"] = _cohorts(days, as_of, out)
         found["cohorts"] |= _projection(cfg, inputs, orders, days, as_of, out)
@@ -178,3 +205,79 @@ def _projection(
     table = found.assign(cohort=found["cohort"].astype(str), month=found["month"].astype(str))
     write_frame(table, PROJECTION.at(out))
     return {"projection": cohorts.errors(found), "model": params["chosen"]}
+
+
+def _channels(
+    cfg: Config, tables: dict[str, Any], identity: Any, as_of: Any, out: Path
+) -> dict[str, Any]:
+    """The campaigns' table and the holdout's measured lift, where the source has them."""
+    found: dict[str, Any] = {}
+    if "messages" in tables:
+        table = channels.campaigns(tables["messages"])
+        write_frame(table, CAMPAIGNS.at(out))
+        found["campaigns"] = len(table)
+    spec = cfg.monitor.holdout
+    if spec is not None:
+        lift = per = None
+        if "exposures" in tables:
+            per = channels.holdout_customers(tables["exposures"], identity, tables["purchases"],
+                                             spec.experiment, cfg.shop.timezone)  # fmt: skip
+            lift = channels.holdout_lift(per, spec.holdout_arm)
+        found["holdout"] = (
+            {
+                "channel": spec.channel,
+                **lift,
+                **truth.planted_lift(cfg.truth_dir, per, as_of, cfg.shop.timezone),
+            }
+            if lift is not None
+            else f"no exposures of {spec.experiment} with both arms, {spec.holdout_arm} one of them (monitor.holdout)"
+        )
+    return found
+
+
+def _attribution(cfg: Config, tables: dict[str, Any], identity: Any, as_of: Any, holdout: Any,
+                 out: Path) -> dict[str, Any]:  # fmt: skip
+    """Journeys of touches before orders, every model's credit per channel with bootstrap
+    intervals, each channel's cost and return, and (synthetic shop) the distance of each
+    model's shares to the planted contributions."""
+    spec = cfg.monitor.attribution
+    touched = channels.touches(tables, identity)
+    if touched is None:
+        return {
+            "attribution": "no messages and no sessions with a source: no journeys to attribute"
+        }
+    local_end = pd.Timestamp(day_end(as_of))
+    end = local_end.tz_localize(cfg.shop.timezone).tz_convert("UTC").tz_localize(None)
+    p = tables["purchases"]
+    conversions = p.select("customer_id", ts=p.order_ts_utc.cast("timestamp"), value=p.revenue)
+    paths = attribution.journeys(touched, conversions, end, spec.lookback_days, spec.max_touches)
+    if paths.converted == 0:
+        return {"attribution": "no order has a touch in the lookback before it"}
+    credited = attribution.credit(paths)
+    bands = (
+        attribution.bootstrap(paths, n=spec.bootstrap, markov_order=credited.markov_order)
+        if spec.bootstrap
+        else {}
+    )
+    long = channels.attribution_table(credited, bands)
+    write_frame(long, ATTRIBUTION.at(out))
+    costs = channels.costs(tables)
+    write_frame(channels.channel_returns(long, costs, holdout), CHANNELS.at(out))
+    found: dict[str, Any] = {
+        "attribution": credited.shares,
+        "journeys": {
+            "journeys": paths.journeys,
+            "converted": paths.converted,
+            "touchless_orders": paths.touchless,
+            "cut": paths.cut,
+            "markov_order": credited.markov_order,
+            "lookback_days": spec.lookback_days,
+        },  # fmt: skip
+    }
+    planted = truth.planted_contributions(cfg.truth_dir, local_end)
+    if planted:
+        found["planted_contributions"] = planted
+        found["distance_to_truth"] = {
+            m: attribution.distance(s, planted) for m, s in credited.shares.items()
+        }
+    return found

@@ -74,7 +74,7 @@ STAGES: tuple[StageEntry, ...] = (
     ),
     StageEntry(
         "10_monitor", "Monitoring: KPIs and cohorts", "customer_analytics.monitor",
-        settings=("monitor", "shop", "clv", "engine"),
+        settings=("monitor", "shop", "clv", "engine", "source", "data"),
     ),
 )  # fmt: skip
 #: The fields of the ``run`` section that change a stage's numbers (rows dated after

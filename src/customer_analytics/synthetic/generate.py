@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import yaml
 
-from customer_analytics.synthetic import activity, experiments, items, people, shop
+from customer_analytics.synthetic import activity, experiments, items, marketing, people, shop
 from customer_analytics.synthetic.defects import DefectLog
 from customer_analytics.synthetic.inject import inject_defects
 from customer_analytics.utils import progress
@@ -94,8 +94,9 @@ def generate(
         design["experiments"] = {}
     # Streams 10 and 11 (the item structure), 12 (each customer's own promotion
     # sensitivity and channel mix) and 13 (orders an annoying campaign loses) came
-    # later: spawning more children leaves the first ten, and every earlier draw, as they were.
-    streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(14)]
+    # later, and 14 to 17 (marketing, newcomers) later still: spawning more children leaves the
+    # first ten, and every earlier draw, as they were.
+    streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(18)]
     start_ts = pd.Timestamp(start)
     end_ts = pd.Timestamp(end) + pd.Timedelta(hours=23, minutes=59, seconds=59)
     window = (end_ts - start_ts) / pd.Timedelta(weeks=1)
@@ -243,6 +244,19 @@ def generate(
             orders,
             orders["persona"].map(_attr(personas, "cart_return_rate", 0.3)).to_numpy(),
         )
+    touches = None
+    if event_table is not None and mode == "personas":
+        plan = marketing.load()
+        tests = pd.concat(
+            [pd.DataFrame({"customer": a["customer"].to_numpy(), "start": a["t"].to_numpy(),
+                           "end": a["t"].to_numpy() + design["experiments"][name]["window_days"] / 7.0})
+             for name, (a, _) in exposed.items()]
+            or [pd.DataFrame(columns=["customer", "start", "end"])], ignore_index=True,
+        )  # fmt: skip
+        touches = _touches(streams[14], plan, pop, traits, death, customers, orders, event_table,
+                           tests, start_ts, window)  # fmt: skip
+        event_table["source"] = _session_sources(streams[15], plan, event_table["session_id"])
+        event_table["campaign_id"] = None
     if event_table is not None:
         event_table = event_table.drop(columns="_order")
     orders = pd.concat([orders, returns[0], cancels[0]], ignore_index=True)
@@ -252,15 +266,31 @@ def generate(
     tables = inject_defects(
         streams[9], rates, customers, orders, lines, feedback, event_table, end_ts, log, REFERENCE
     )
+    sent = None
+    if touches is not None:
+        sent = _marketing_tables(streams[16], plan, touches, tables, pop, traits, meta,
+                                 customers, products, start_ts, window)  # fmt: skip
+        exposures = pd.concat([exposures, sent.exposures], ignore_index=True)
+        orders = pd.concat([orders, sent.orders], ignore_index=True)
+        future = pd.concat([future, sent.future], ignore_index=True)
     progress.step("synthetic shop: writing the export and its truth", 5, GENERATION_STEPS)
     out = Path(out_dir)
     truth = _truth_customers(
         pop, customers, tables["customers"], purchases, future, death, window, orders
     )
+    if sent is not None and plan["growth"]["customers"] > 0:
+        grown = _newcomers(streams[17], plan, meta, tables, products, start_ts, window, n)
+        truth = pd.concat([truth, grown], ignore_index=True)
     params = {"seed": seed, "size": size, "n_customers": n, "start": start, "end": end, "mode": mode,
               "bgnbd_params": bg if mode == "bgnbd" else None, "defect_rates": rates, "time_unit": "weeks"}  # fmt: skip
     _write(out, tables, exposures, products, truth, log.frame(), effects, meta, design, params)
     expected.to_parquet(out / "truth" / "experiment_customers.parquet", index=False)
+    if sent is not None:
+        csv_out = {"float_format": "%.4f", "index": False, "lineterminator": "\n"}
+        sent.messages.to_csv(out / "raw" / "messages.csv", **csv_out)
+        sent.spend.to_csv(out / "raw" / "spend.csv", **csv_out)
+        sent.channels.to_parquet(out / "truth" / "marketing_orders.parquet", index=False)
+        (out / "truth" / "marketing.yaml").write_text(yaml.safe_dump(sent.planted, sort_keys=False))
     if planted is not None:
         ids = customers["customer_id"].to_numpy()
         for name, frame in items.truth_tables(planted, ids).items():
@@ -580,3 +610,246 @@ def _write(
     )
     (tr / "experiments.yaml").write_text(yaml.safe_dump(design, sort_keys=False))
     (tr / "params.json").write_text(json.dumps(params, indent=1, sort_keys=True))
+
+
+@dataclass(frozen=True)
+class _Sent:
+    """The marketing tables of the export, and their truth."""
+
+    orders: pd.DataFrame  # the extra orders in the window (with private columns)
+    future: pd.DataFrame  # extra orders after it: customer, t, value
+    messages: pd.DataFrame
+    spend: pd.DataFrame
+    exposures: pd.DataFrame
+    channels: pd.DataFrame  # every extra order and its channel
+    planted: dict
+
+
+def _week(ts: pd.DatetimeIndex | pd.Series, start_ts: pd.Timestamp) -> np.ndarray:
+    return ((pd.DatetimeIndex(ts) - start_ts) / pd.Timedelta(weeks=1)).to_numpy()
+
+
+def _touches(rng, plan, pop, traits, death, customers, orders, events, tests, start_ts, window):  # noqa: ANN001, ANN202
+    """Draw the marketing touches (:func:`marketing.touches`) from the shop's orders and
+    the carts left before them."""
+    cart = events["session_id"].str.startswith("A").to_numpy() & (
+        events["event_type"].to_numpy() == "add_to_cart"
+    )
+    left = events[cart]
+    carts = pd.DataFrame(
+        {"customer": orders["_customer"].to_numpy()[left["_order"].to_numpy()],
+         "t": _week(left["event_ts"] + pd.Timedelta(hours=8), start_ts)}
+    )  # fmt: skip
+    carts = carts[carts["t"] < window]
+    return marketing.touches(
+        rng, plan, pop.lam, pop.signup, death, ~pop.prospect,
+        customers["marketing_consent"].to_numpy() == "Y", traits.channels[:, 0],
+        pd.DataFrame({"customer": orders["_customer"].to_numpy(), "t": orders["_t"].to_numpy()}),
+        carts, tests, window, window + people.WEEKS_PER_YEAR,
+    )  # fmt: skip
+
+
+def _session_sources(rng, plan, sessions: pd.Series) -> np.ndarray:  # noqa: ANN001
+    codes, unique = pd.factorize(sessions, sort=False)
+    return marketing.sources(rng, plan, len(unique))[codes]
+
+
+def _marketing_tables(rng, plan, touches, tables, pop, traits, meta, customers, products,
+                      start_ts, window) -> _Sent:  # noqa: ANN001  # fmt: skip
+    """Append marketing's extra orders, their lines and sessions (and the sessions of
+    clicks and ad clicks) to the exported tables; the messages, spend and holdout tables;
+    each channel's incremental orders and revenue."""
+    extra = touches.extra
+    extra = extra.assign(value=people.order_values(rng, pop, extra["customer"].to_numpy()))
+    later = extra[extra["t"] >= window]
+    extra = extra[extra["t"] < window].reset_index(drop=True)
+    bought = extra.assign(repeat=True, exp="", rank=0)
+    personas = meta["personas"]
+    orders = _orders(rng, bought, pop, traits, personas, customers, start_ts)
+    # The touch decides the time of day too (bought in the click's session, or after it).
+    at = _local(start_ts, extra["t"].to_numpy())
+    orders = orders.assign(_ts=at, _utc=at - pd.Timedelta(hours=8), order_ts=shop.ts_text(at))
+    first = int(tables["orders"]["order_id"].str.extract(r"^O(\d+)$")[0].dropna().astype(int).max())
+    orders["order_id"] = np.char.add(
+        "O", np.char.zfill(np.arange(first + 1, first + 1 + len(orders)).astype(str), 8)
+    )
+    orders["_value"] = extra["value"].to_numpy()
+    lines = shop.make_lines(
+        rng, orders, _persona_specs(personas, pop), meta["categories"], products
+    )
+    orders = shop.order_totals(orders, lines, rng, traits.promo[orders["_customer"].to_numpy()])
+    sessions = activity.make_events(rng, orders, lines, np.zeros(len(orders)), products)
+    sessions = sessions[sessions["session_id"].str.startswith("S")]
+    via = extra["clicked"].to_numpy()[sessions["_order"].to_numpy()]
+    organic = marketing.sources(rng, plan, len(sessions))
+    sessions = sessions.assign(
+        session_id=sessions["session_id"].str.replace("S", "M", n=1),
+        source=np.where(via, extra["channel"].to_numpy()[sessions["_order"].to_numpy()], organic),
+        campaign_id=np.where(via, extra["campaign_id"].to_numpy()[sessions["_order"].to_numpy()], None),
+    ).drop(columns="_order")  # fmt: skip
+    m = touches.messages
+    m = m[m["t"] < window].reset_index(drop=True)
+    ids = customers["customer_id"].to_numpy()
+    clicks = m[m["clicked"].notna() & ~m["caused"]]
+    ads = touches.ads[(touches.ads["t"] < window) & ~touches.ads["caused"]]
+    views = pd.concat(
+        [
+            pd.DataFrame({"at": clicks["clicked"].to_numpy(), "customer": clicks["customer"].to_numpy(),
+                          "source": clicks["channel"].to_numpy(), "campaign_id": clicks["campaign_id"].to_numpy()}),
+            pd.DataFrame({"at": ads["t"].to_numpy(), "customer": ads["customer"].to_numpy(), "source": "paid_ads",
+                          "campaign_id": ads["campaign_id"].to_numpy()}),
+        ],
+        ignore_index=True,
+    )  # fmt: skip
+    views = pd.DataFrame(
+        {"event_ts": _local(start_ts, views["at"].to_numpy()) - pd.Timedelta(hours=8),
+         "session_id": np.char.add("K", np.arange(1, len(views) + 1).astype(str)),
+         "customer_id": ids[views["customer"].to_numpy()], "event_type": "view",
+         "product_id": rng.choice(products["product_id"].to_numpy(), len(views)),
+         "source": views["source"].to_numpy(), "campaign_id": views["campaign_id"].to_numpy()}
+    )  # fmt: skip
+    tables["events"] = pd.concat([tables["events"], sessions, views], ignore_index=True)
+    tables["orders"] = pd.concat([tables["orders"], orders], ignore_index=True)
+    tables["order_items"] = pd.concat([tables["order_items"], lines], ignore_index=True)
+    messages = pd.DataFrame(
+        {"message_id": np.char.add("M", np.char.zfill(np.arange(1, len(m) + 1).astype(str), 9)),
+         "customer_id": ids[m["customer"].to_numpy()], "channel": m["channel"].to_numpy(),
+         "campaign_id": m["campaign_id"].to_numpy(), "sent_ts": _local_text(start_ts, m["t"]),
+         "opened_ts": _local_text(start_ts, m["opened"]), "clicked_ts": _local_text(start_ts, m["clicked"]),
+         "cost": m["cost"].to_numpy()}
+    )  # fmt: skip
+    return _Sent(
+        orders=orders,
+        future=later[["customer", "t", "value"]],
+        messages=messages,
+        spend=_spend(plan, touches.ads[touches.ads["t"] < window], tables, start_ts),
+        exposures=_holdout_exposures(plan, touches.holdout, ids, start_ts),
+        channels=_marketing_truth(extra, orders),
+        planted={k: plan[k] for k in ("holdout", "fade", "growth", "window_days", "channels")},
+    )
+
+
+def _local(start_ts: pd.Timestamp, weeks: np.ndarray) -> pd.DatetimeIndex:
+    return start_ts + pd.to_timedelta(np.round(np.asarray(weeks, float) * 7 * 86400), unit="s")
+
+
+def _local_text(start_ts: pd.Timestamp, weeks: pd.Series | np.ndarray) -> np.ndarray:
+    """Shop-local timestamp text, blank where there is no time (not opened, not clicked)."""
+    weeks = np.asarray(weeks, float)
+    text = shop.ts_text(_local(start_ts, np.nan_to_num(weeks)))
+    return np.where(np.isnan(weeks), "", text)
+
+
+def _spend(plan: dict, ads: pd.DataFrame, tables: dict, start_ts: pd.Timestamp) -> pd.DataFrame:
+    """What the traffic channels cost per campaign and week (Monday's date): each paid-ad
+    click, and each order an affiliate's session led to. Messages carry their own cost."""
+    events = tables["events"]
+    referred = events[(events["event_type"] == "purchase") & (events["source"] == "affiliate")]
+    rows = pd.concat(
+        [
+            pd.DataFrame({"channel": "paid_ads", "campaign_id": ads["campaign_id"].to_numpy(),
+                          "at": _local(start_ts, ads["t"].to_numpy()), "cost": plan["paid_ads"]["cpc"]}),
+            pd.DataFrame({"channel": "affiliate", "campaign_id": "affiliate",
+                          "at": pd.DatetimeIndex(referred["event_ts"]) + pd.Timedelta(hours=8),
+                          "cost": plan["affiliate"]["cost_per_order"]}),
+        ],
+        ignore_index=True,
+    )  # fmt: skip
+    rows["week"] = (
+        rows["at"].dt.normalize() - pd.to_timedelta(rows["at"].dt.weekday, unit="D")
+    ).dt.strftime("%Y-%m-%d")
+    spend = rows.groupby(["channel", "campaign_id", "week"], as_index=False)["cost"].sum()
+    return spend.sort_values(["week", "channel", "campaign_id"], ignore_index=True)
+
+
+def _holdout_exposures(
+    plan: dict, holdout: pd.DataFrame, ids: np.ndarray, start_ts: pd.Timestamp
+) -> pd.DataFrame:
+    return pd.DataFrame(
+        {"experiment_id": plan["holdout"]["experiment"], "customer_id": ids[holdout["customer"].to_numpy()],
+         "variant": holdout["arm"].to_numpy(), "assigned_ts": _local_text(start_ts, holdout["t"].to_numpy())}
+    )  # fmt: skip
+
+
+def _marketing_truth(extra: pd.DataFrame, orders: pd.DataFrame) -> pd.DataFrame:
+    """Every order marketing brought (it would not exist without its channel's touch):
+    its id, customer, channel, campaign, shop-local time and revenue (goods less discount)."""
+    return pd.DataFrame(
+        {"order_id": orders["order_id"].to_numpy(), "customer_id": orders["customer_id"].to_numpy(),
+         "channel": extra["channel"].to_numpy(), "campaign_id": extra["campaign_id"].to_numpy(),
+         "order_ts": orders["_ts"].to_numpy(),
+         "revenue": (orders["_items_total"] - orders["discount_amount"]).to_numpy()}
+    )  # fmt: skip
+
+
+def _newcomers(rng, plan, meta, tables, products, start_ts, window, n) -> pd.DataFrame:  # noqa: ANN001
+    """The planted growth: customers of one persona signing up in the last weeks, drawn
+    as the shop's own are (their purchases, orders, lines and sessions appended to the
+    export); returns their truth rows."""
+    grow = plan["growth"]
+    name = grow["persona"]
+    persona = {name: {**meta["personas"][name], "share": 1.0}}
+    k = int(round(grow["customers"] * n))
+    pop = people.draw_population(rng, k, persona, window, 0.0)
+    pop = replace(pop, signup=rng.uniform(window - grow["weeks_before_end"], window - 0.1, k))
+    traits = people.draw_traits(rng, pop, persona)
+    purchases, death = people.simulate_purchases(rng, pop, window + people.WEEKS_PER_YEAR)
+    purchases["value"] = people.order_values(rng, pop, purchases["customer"].to_numpy())
+    purchases["exp"], purchases["rank"] = "", 0
+    future = purchases[purchases["t"] >= window]
+    purchases = purchases[purchases["t"] < window].reset_index(drop=True)
+    customers = shop.make_customers(
+        rng, pop, persona, meta, pd.read_csv(REFERENCE / "cities_cn.csv"), start_ts
+    )
+    first = int(tables["customers"]["customer_id"].str[1:].astype(int).max())
+    customers["customer_id"] = np.char.add(
+        "C", np.char.zfill(np.arange(first + 1, first + 1 + k).astype(str), 7)
+    )
+    orders = _orders(rng, purchases, pop, traits, persona, customers, start_ts)
+    last = int(tables["orders"]["order_id"].str.extract(r"^O(\d+)$")[0].dropna().astype(int).max())
+    orders["order_id"] = np.char.add(
+        "O", np.char.zfill(np.arange(last + 1, last + 1 + len(orders)).astype(str), 8)
+    )
+    orders["_value"] = purchases["value"].to_numpy()
+    lines = shop.make_lines(rng, orders, persona, meta["categories"], products)
+    orders = shop.order_totals(orders, lines, rng, traits.promo[orders["_customer"].to_numpy()])
+    rate = np.full(len(orders), persona[name].get("abandon_rate", 0.3))
+    events = activity.make_events(rng, orders, lines, rate, products)
+    events = events[~events["session_id"].str.startswith("G")].drop(columns="_order")
+    events["session_id"] = "N" + events["session_id"]
+    events["source"] = _session_sources(rng, plan, events["session_id"])
+    events["campaign_id"] = None
+    spec = persona[name]
+    returned = activity.make_returns(rng, orders, lines, np.full(len(orders), spec.get("return_rate", 0.05)),
+                                     start_ts + pd.Timedelta(weeks=window))  # fmt: skip
+    feedback = pd.concat([activity.make_reviews(rng, orders, lines, np.full(len(orders), spec.get("rating_mean", 4.0))),
+                          returned[2]], ignore_index=True).sort_values("_ts", kind="stable", ignore_index=True)  # fmt: skip
+    had = int(tables["feedback"]["feedback_id"].str[1:].astype(int).max())
+    feedback.insert(
+        0,
+        "feedback_id",
+        np.char.add("F", np.char.zfill(np.arange(had + 1, had + 1 + len(feedback)).astype(str), 7)),
+    )
+    feedback["ts"] = pd.DatetimeIndex(feedback["_ts"]).strftime("%Y-%m-%d %H:%M:%S")
+    orders = pd.concat([orders, returned[0]], ignore_index=True)
+    lines = pd.concat([lines, returned[1]], ignore_index=True)
+    for table, frame in (
+        ("customers", customers),
+        ("orders", orders),
+        ("order_items", lines),
+        ("events", events),
+        ("feedback", feedback),
+    ):
+        tables[table] = pd.concat([tables[table], frame], ignore_index=True)
+    fut = (
+        future.groupby("customer")
+        .agg(n=("t", "size"), value=("value", "sum"))
+        .reindex(range(k), fill_value=0)
+    )
+    ids = customers["customer_id"].to_numpy()
+    return pd.DataFrame(
+        {"customer_id": ids, "person_id": ids, "canonical_customer_id": ids, "persona": name, "lambda": pop.lam,
+         "p": pop.p, "nu": pop.nu, "alive_at_end": death > window, "dropout_week": np.where(np.isfinite(death), death, np.nan),
+         "purchases_next_12m": fut["n"].to_numpy(), "value_next_12m": fut["value"].to_numpy(), "is_test_account": False,
+         "is_prospect": False, "n_orders_in_window": np.bincount(purchases["customer"], minlength=k)}
+    )  # fmt: skip

@@ -41,3 +41,12 @@ def planted_personas(folder: Path | None) -> tuple[pd.Series, dict[str, dict[str
     return persona["persona"].rename_axis("customer_id"), {
         name: spec["traits"] for name, spec in traits.items()
     }
+
+
+def planted_marketing(folder: Path | None) -> tuple[pd.DataFrame, dict[str, Any]] | None:
+    """The orders marketing brought (order_id, customer_id, channel, campaign_id,
+    shop-local order_ts, revenue), and the plan: its holdout, fade, growth and channels."""
+    if folder is None or not (folder / "marketing_orders.parquet").is_file():
+        return None
+    plan = yaml.safe_load((folder / "marketing.yaml").read_text())
+    return pd.read_parquet(folder / "marketing_orders.parquet"), plan
