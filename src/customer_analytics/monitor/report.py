@@ -266,7 +266,8 @@ def attribution_sentences(found: dict[str, Any]) -> list[str]:
         best = min(distance, key=distance.get)
         lines.append(
             "Against the synthetic shop's planted contributions (each channel's share of the "
-            "orders marketing really brought), the total variation distance is "
+            "orders marketing really brought), each model's credit split over the channels "
+            "that brought orders or cost money, the total variation distance is "
             + ", ".join(
                 f"{MODEL_LABELS[m]} {d:.2f}"
                 for m, d in sorted(distance.items(), key=lambda x: x[1])

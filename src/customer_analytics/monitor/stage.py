@@ -276,8 +276,9 @@ def _attribution(cfg: Config, tables: dict[str, Any], identity: Any, as_of: Any,
     }
     planted = truth.planted_contributions(cfg.truth_dir, local_end)
     if planted:
+        # Marketing's channels: those that brought orders or cost money. Sessions that
+        # came direct or from search and social are the customers' own intent.
+        paid = sorted(set(planted) | set(costs.index[costs > 0]))
         found["planted_contributions"] = planted
-        found["distance_to_truth"] = {
-            m: attribution.distance(s, planted) for m, s in credited.shares.items()
-        }
+        found["distance_to_truth"] = truth.distances(credited.shares, planted, paid)
     return found

@@ -9,6 +9,7 @@ from typing import Any
 
 import pandas as pd
 
+from customer_analytics.monitor.attribution import distance
 from customer_analytics.synthetic.truth import planted_marketing
 
 
@@ -46,3 +47,19 @@ def planted_lift(
         "planted": len(counted) / len(messaged),
         "planted_revenue": float(counted["revenue"].sum() / len(messaged)),
     }
+
+
+def distances(
+    shares: dict[str, dict[str, float]], planted: dict[str, float], marketing: list[str]
+) -> dict[str, float]:
+    """Each model's total variation distance to the planted contributions, both split over
+    ``marketing``'s channels alone (a model's credit to other channels set aside): how
+    well it splits the credit among the channels a shop pays for, whatever it gives the
+    customers' own visits."""
+
+    def within(split: dict[str, float]) -> dict[str, float]:
+        kept = {c: v for c, v in split.items() if c in marketing}
+        total = sum(kept.values())
+        return {c: v / total for c, v in kept.items()} if total > 0 else kept
+
+    return {model: distance(within(split), planted) for model, split in shares.items()}

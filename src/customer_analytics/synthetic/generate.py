@@ -257,6 +257,7 @@ def generate(
                            tests, start_ts, window)  # fmt: skip
         event_table["source"] = _session_sources(streams[15], plan, event_table["session_id"])
         event_table["campaign_id"] = None
+        _click_to_buy(touches, orders, event_table)
     if event_table is not None:
         event_table = event_table.drop(columns="_order")
     orders = pd.concat([orders, returns[0], cancels[0]], ignore_index=True)
@@ -647,6 +648,25 @@ def _touches(rng, plan, pop, traits, death, customers, orders, events, tests, st
         pd.DataFrame({"customer": orders["_customer"].to_numpy(), "t": orders["_t"].to_numpy()}),
         carts, tests, window, window + people.WEEKS_PER_YEAR,
     )  # fmt: skip
+
+
+def _click_to_buy(touches, orders: pd.DataFrame, events: pd.DataFrame) -> None:  # noqa: ANN001
+    """A click followed within a day by an order the customer would have placed anyway
+    opened that order's session: it takes the message's channel and campaign as its source
+    (so last touch credits the message)."""
+    m = touches.messages
+    base = pd.DataFrame({"customer": orders["_customer"].to_numpy(), "t": orders["_t"].to_numpy()})
+    clicked = np.where(m["caused"], np.nan, m["clicked"].to_numpy())
+    bought = marketing.next_purchase(base, m["customer"].to_numpy(), clicked, marketing.DAY)
+    # one session per order: the last click before it opened it
+    took = pd.Series(np.flatnonzero(bought >= 0), index=bought[bought >= 0])
+    took = took[~took.index.duplicated(keep="last")]
+    purchase = events["session_id"].str.startswith("S").to_numpy()
+    rows = pd.Series(np.flatnonzero(purchase), index=events["_order"].to_numpy()[purchase])
+    hit = rows[rows.index.isin(took.index)]
+    message = took.reindex(hit.index).to_numpy()
+    events.loc[events.index[hit.to_numpy()], "source"] = m["channel"].to_numpy()[message]
+    events.loc[events.index[hit.to_numpy()], "campaign_id"] = m["campaign_id"].to_numpy()[message]
 
 
 def _session_sources(rng, plan, sessions: pd.Series) -> np.ndarray:  # noqa: ANN001

@@ -198,15 +198,24 @@ def _about_to_buy(
     purchases: pd.DataFrame, who: np.ndarray, t: np.ndarray, within: float
 ) -> np.ndarray:
     """Whether each (customer, time) has a purchase in the next ``within`` weeks."""
+    return next_purchase(purchases, who, t, within) >= 0
+
+
+def next_purchase(
+    purchases: pd.DataFrame, who: np.ndarray, t: np.ndarray, within: float
+) -> np.ndarray:
+    """The row of ``purchases`` (customer, t) that is each (customer, time)'s next purchase
+    within ``within`` weeks, or -1 (also where the time is NaN)."""
     order = np.lexsort((purchases["t"].to_numpy(), purchases["customer"].to_numpy()))
     pc = purchases["customer"].to_numpy()[order]
     pt = purchases["t"].to_numpy()[order]
     # One sort key: customer first, then time (times stay below 1e4 weeks).
     key = pc * 1e4 + pt
-    at = np.searchsorted(key, who * 1e4 + t, side="right")
+    at = np.searchsorted(key, who * 1e4 + np.nan_to_num(t, nan=1e9), side="right")
     inside = at < key.size
     nxt = np.where(inside, at, 0)
-    return inside & (pc[nxt] == who) & (pt[nxt] - t < within)
+    hit = inside & (pc[nxt] == who) & (pt[nxt] - t < within)
+    return np.where(hit, order[nxt], -1)
 
 
 def _ads(
