@@ -8,8 +8,8 @@ Journeys of seven channels (a first-order chain of channels, about five touches 
 day and a half apart); whether one converts depends on the set of channels in it (about
 one in twelve does). One customer in twenty has two journeys, the first converting.
 A tenth as many orders again come from customers without a touch. Non-converting
-journeys end in the last 20 days, so most of their touches are in the
-30-day window before the data's end. Written as Parquet (not timed), then timed apart:
+journeys end in the last 150 days like the converting ones; those ending in the last 30
+(about a fifth) are censored, left out by ``journeys``. Written as Parquet (not timed), then timed apart:
 ``journeys`` on DuckDB through Ibis; ``credit`` with the Markov model (its order chosen
 on held-out journeys among 1 to 3) and Shapley; all seven models; ``bootstrap``; and
 ChannelAttribution's simulated ``markov_model`` (when installed, a reference only) at
@@ -66,7 +66,7 @@ def generate(journeys: int, folder: Path, seed: int = 0) -> dict[str, int]:
     converted[0 : 2 * paired : 2] = True
     ends = END - rng.uniform(1, 150, journeys) * DAY
     ends[0 : 2 * paired : 2] = END - rng.uniform(200, 330, paired) * DAY
-    ends[~converted] = END - rng.uniform(0, 20, (~converted).sum()) * DAY
+    ends[~converted] = END - rng.uniform(0, 150, (~converted).sum()) * DAY
     # touch times back from the journey's end, gaps of 1.5 days on average
     gaps = rng.exponential(1.5, codes.shape) * DAY
     gaps[:, 0] = rng.uniform(0, 0.1, journeys) * DAY  # the last touch to the conversion

@@ -41,11 +41,11 @@ def _journeys(
 
 def _simulated(codes: np.ndarray, converted: np.ndarray, value: np.ndarray) -> Journeys:
     """Journeys from coded paths (rows: one customer each, channel codes from 1, 0 after
-    the end): touches a day apart ending 5 days before ``END``, conversions an hour after
-    the last touch."""
+    the end): touches a day apart ending 40 days before ``END`` (so the nulls are past
+    the 30-day censoring), conversions an hour after the last touch."""
     journey, position = np.nonzero(codes)
     lengths = (codes > 0).sum(axis=1)
-    first = END - pd.Timedelta(days=5) - pd.to_timedelta(lengths - 1, "D")
+    first = END - pd.Timedelta(days=40) - pd.to_timedelta(lengths - 1, "D")
     touches = pd.DataFrame(
         {
             "customer_id": journey.astype(str),
@@ -55,7 +55,7 @@ def _simulated(codes: np.ndarray, converted: np.ndarray, value: np.ndarray) -> J
     )
     done = np.flatnonzero(converted)
     conversions = pd.DataFrame(
-        {"customer_id": done.astype(str), "ts": END - pd.Timedelta(days=5, hours=-1),
+        {"customer_id": done.astype(str), "ts": END - pd.Timedelta(days=40, hours=-1),
          "value": value[done]}
     )  # fmt: skip
     return attribution.journeys(
@@ -104,7 +104,7 @@ T1 = pd.Timestamp("2024-01-31")
 #: Each journey rule at work (comments), cut to 3 touches.
 RULES = {
     "touches": [
-        ("a", T1 - 30 * DAY - pd.Timedelta(seconds=1), "search"),  # just out of the lookback
+        ("a", T1 - 30 * DAY - pd.Timedelta(seconds=1), "search"),  # out of the lookback: a null
         ("a", T1 - 30 * DAY, "email"),  # the lookback's first moment
         ("a", T1 - DAY, "social"),
         ("a", T1, "display"),  # at the conversion: in it
@@ -113,12 +113,15 @@ RULES = {
         ("b", T1 - 3 * DAY, "display"),
         ("b", T1 - 2 * DAY, "search"),
         ("b", T1 - 1 * DAY, "social"),
-        ("c", END - 40 * DAY, "video"),  # no conversion after it, before the last window
-        ("c", END - 20 * DAY, "social"),
+        ("c", END - 40 * DAY, "video"),  # a run of gaps under 30 days whose last touch
+        ("c", END - 20 * DAY, "social"),  # is within 30 days of the end: censored
         ("c", END - 10 * DAY, "search"),
         ("d", T1 + 3 * DAY, "video"),
-        ("d", END - 5 * DAY, "email"),  # after d's conversion: open
+        ("d", END - 5 * DAY, "email"),  # after d's conversion, in the last 30 days: censored
         ("e", END + DAY, "email"),  # after the data's end
+        ("f", END - 100 * DAY, "affiliate"),  # f never converts: 5 days apart, one null;
+        ("f", END - 95 * DAY, "display"),
+        ("f", END - 35 * DAY, "affiliate"),  # 60 days later, another
     ],
     "conversions": [
         ("a", T1, 10.0),
@@ -133,20 +136,51 @@ RULES = {
 def test_journeys_keep_the_lookback_count_each_touch_once_and_cut_long_ones():
     j = _journeys(**RULES, max_touches=3)
     rows = {r.path: (r.conversions, r.nulls, r.value) for r in j.paths.itertuples()}
+    # Before nulls covered the whole period, a's search (with no conversion within 30
+    # days after it) and f's touches were in no journey, and c's social > search and d's
+    # email were nulls (touches in the last 30 days); those two runs are now censored.
     assert rows == {
         ("email", "social", "display"): (1, 0, 10.0),
-        ("email",): (1, 1, 20.0),  # a's second conversion; d's open journey
+        ("email",): (1, 0, 20.0),  # a's second conversion
         ("display", "search", "social"): (1, 0, 30.0),
-        ("social", "search"): (0, 1, 0.0),
         ("video",): (1, 0, 7.0),
+        ("search",): (0, 1, 0.0),  # a's first touch
+        ("affiliate", "display"): (0, 1, 0.0),
+        ("affiliate",): (0, 1, 0.0),
     }
-    assert (j.journeys, j.converted, j.touchless, j.cut) == (6, 4, 1, 1)
-    # affiliate was cut, the older video and e's touch are in no journey
-    assert j.channels == ("display", "email", "search", "social", "video")
+    assert (j.journeys, j.converted, j.touchless, j.cut) == (7, 4, 1, 1)
+    # b's affiliate was cut; c's, d's last and e's touches are in no journey
+    assert j.channels == ("affiliate", "display", "email", "search", "social", "video")
     first = j.paths.index[j.paths["path"] == ("email", "social", "display")][0]
     days = j.days[(j.converting["path"] == first).to_numpy()]
     np.testing.assert_allclose(days[:, :3], [[30.0, 1.0, 0.0]])
     assert np.isnan(days[:, 3:]).all()
+
+
+def test_null_journeys_are_runs_of_unconverted_touches_over_the_whole_period():
+    start = END - 150 * DAY
+    touches = [
+        ("x", start, "A"), ("x", start + 5 * DAY, "B"), ("x", start + 60 * DAY, "A"),
+        ("y", start, "A"),  # 35 days before y's conversion: a null of its own
+        ("y", start + 10 * DAY, "B"), ("y", start + 30 * DAY, "C"),  # in the conversion's
+        ("z", END - 50 * DAY, "A"), ("z", END - 25 * DAY, "B"),  # one run ending 25 days
+        ("w", END - 70 * DAY, "C"), ("w", END - 20 * DAY, "C"),  # before the end: censored
+        ("v", END - 30 * DAY, "D"),  # exactly the lookback before the end: resolved
+    ]  # fmt: skip
+    j = _journeys(touches, [("y", start + 35 * DAY, 9.0)])
+    rows = {r.path: (r.conversions, r.nulls, r.value) for r in j.paths.itertuples()}
+    assert rows == {
+        ("A", "B"): (0, 1, 0.0),  # x's day 0 and 5
+        ("A",): (0, 2, 0.0),  # x's day 60 and y's first
+        ("B", "C"): (1, 0, 9.0),
+        ("C",): (0, 1, 0.0),  # w's first, 50 days before its second
+        ("D",): (0, 1, 0.0),
+    }
+    assert (j.journeys, j.converted, j.touchless, j.cut) == (6, 1, 0, 0)
+    # with a 60-day lookback x's three touches are one null, y's all convert
+    longer = _journeys(touches, [("y", start + 35 * DAY, 9.0)], lookback_days=60)
+    rows = {r.path: (r.conversions, r.nulls) for r in longer.paths.itertuples()}
+    assert rows == {("A", "B", "A"): (0, 1), ("A", "B", "C"): (1, 0)}  # w and v censored
 
 
 @pytest.mark.spark
@@ -177,7 +211,7 @@ def four_journeys() -> Journeys:
     at = pd.Timestamp("2024-02-20")
     touches = [("1", at - 10 * DAY, "A"), ("1", at - 3 * DAY, "B"), ("1", at, "C"),
                ("2", at, "B"), ("3", at - 14 * DAY, "A"), ("3", at, "C"),
-               ("4", END - 3 * DAY, "C"), ("4", END - 2 * DAY, "A")]  # fmt: skip
+               ("4", END - 33 * DAY, "C"), ("4", END - 32 * DAY, "A")]  # fmt: skip
     return _journeys(touches, [("1", at, 100.0), ("2", at, 50.0), ("3", at, 10.0)])
 
 
@@ -222,7 +256,7 @@ def test_markov_removal_effects_of_the_textbook_example():
     # C3 -> null 1/2. P(conversion) = 2/3 * 1/2 * 1 * 1/2 + 1/3 * 1 * 1/2 = 1/3.
     # Without C1: 1/3 * 1/2 = 1/6, removal effect 1 - (1/6) / (1/3) = 1/2; without C2 or
     # C3 nothing converts: removal effect 1. Shares 0.5 / 2.5, 1 / 2.5, 1 / 2.5.
-    at = END - 10 * DAY
+    at = END - 40 * DAY  # the nulls resolved: over 30 days before the end
     touches = [("1", at - 2 * DAY, "C1"), ("1", at - DAY, "C2"), ("1", at, "C3"),
                ("2", at, "C1"), ("3", at - DAY, "C2"), ("3", at, "C3")]  # fmt: skip
     j = _journeys(touches, [("1", at, 40.0)])
@@ -260,7 +294,7 @@ def test_shapley_is_the_games_shapley_value_efficient_symmetric_and_null_free():
     paths = {"1": "AB", "2": "AC", "3": "BC", "4": "A", "5": "ABC", "6": "AD", "7": "D"}
     converted = {"1": 2.0, "2": 2.0, "3": 3.0, "4": 5.0, "5": 7.0}  # D's journeys do not
     touches = [(c, at - k * DAY, ch) for c, p in paths.items() for k, ch in enumerate(p[::-1])]
-    touches = [(c, END - DAY if c in "67" else ts, ch) for c, ts, ch in touches]
+    touches = [(c, END - 31 * DAY if c in "67" else ts, ch) for c, ts, ch in touches]
     j = _journeys(touches, [(c, at, v) for c, v in converted.items()])
     found = attribution.credit(j, models=("shapley",))
     for part, worth in (("conversions", "conversions"), ("value", "value")):

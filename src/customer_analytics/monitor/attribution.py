@@ -3,14 +3,26 @@ revenue, each marketing channel earns from the journeys of touches before them.
 
 Journeys (:func:`journeys`, on the engine)
     From a customer's touches (``customer_id``, ``ts``, ``channel``) and conversions
-    (``customer_id``, ``ts``, ``value``) up to ``end``:
+    (``customer_id``, ``ts``, ``value``) up to ``end``, every touch is in at most one
+    journey, and every touch whose outcome is known is in one:
 
     * a conversion's journey is the customer's touches from ``lookback_days`` before it
-      up to it (both ends in) and after their previous conversion (strictly), so no touch
-      counts twice;
-    * the touches after a customer's last conversion in the ``lookback_days`` up to
-      ``end`` are a non-converting journey (a null). Older touches that no conversion
-      followed within the lookback belong to no journey;
+      up to it (both ends in) and after their previous conversion (strictly): the touches
+      whose next conversion comes within ``lookback_days``;
+    * the customer's other touches make non-converting journeys (nulls) over the whole
+      period: each is a maximal run of them with no gap between consecutive touches over
+      ``lookback_days`` (a conversion between two of them is more than ``lookback_days``
+      after the first, so the gap splits there too). Markov removal effects need these
+      nulls of the whole period (Anderl et al. 2016), not only the recent ones: without
+      them nearly every path converts;
+    * a run whose last touch is less than ``lookback_days`` before ``end`` is censored and
+      left out: a conversion up to ``lookback_days`` after ``end`` would take its last
+      touches into a converting journey, so it is not yet known to be a null. Keeping it
+      would count as nulls journeys of which some are going to convert, pulling the
+      conversion probability down and towards the channels of the last weeks; the
+      converting journeys are already only those whose conversion came by ``end``. A
+      touch at exactly ``lookback_days`` before ``end`` is resolved (its whole window is
+      in the data);
     * a conversion with no touch in its window is in no journey: paths have at least one
       touch, as in ChannelAttribution and Anderl et al. (2016). No channel can earn it;
       ``Journeys.touchless`` counts them;
@@ -125,8 +137,12 @@ def journeys(
 ) -> Journeys:
     """The journeys (module notes) of ``touches`` and ``conversions`` up to ``end``.
 
-    Touches are joined to conversions and ranked on the engine; what comes back is one
-    row per distinct converting journey and per non-converting path.
+    On the engine, with window functions: touches and conversions in one stream per
+    customer in time order, where a running count of conversions, the next conversion's
+    time and ``lag`` (one sort) give each touch its conversion (its journey when within
+    ``lookback_days``) or mark it the start of a run; a running sum of the starts numbers
+    the runs; censored runs are dropped after the journeys are aggregated. What comes
+    back is one row per distinct converting journey and per non-converting path.
 
     Parameters
     ----------
@@ -135,8 +151,8 @@ def journeys(
     conversions : ibis.Table
         ``customer_id``, ``ts`` (timestamp), ``value`` (float: revenue).
     end : datetime-like
-        The data's end: later rows are left out, and the non-converting journeys are the
-        touches in the ``lookback_days`` up to it.
+        The data's end: later rows are left out, and so are non-converting journeys
+        whose last touch is less than ``lookback_days`` before it (still censored).
     lookback_days : int
         How far before a conversion its touches are looked for.
     max_touches : int
@@ -146,40 +162,69 @@ def journeys(
     -------
     Journeys
     """
-    end = ibis.literal(pd.Timestamp(end))
+    end = pd.Timestamp(end)
     lookback = ibis.interval(days=lookback_days)
-    touches = touches.filter(touches.ts <= end).select("customer_id", "ts", "channel")
+    touches = touches.filter(touches.ts <= end)
     conversions = conversions.filter(conversions.ts <= end)
-    # value breaks ties of one customer's simultaneous conversions, so both engines agree
-    # which of them gets the touches (the other is touchless)
-    order = ibis.window(group_by="customer_id", order_by=["ts", "value"])
-    conv = conversions.select(
-        "customer_id",
-        conversion_ts=conversions.ts,
-        value=conversions.value.cast("float64"),
-        since=conversions.ts.lag().over(order),
-        number=ibis.row_number().over(order),
-    )
-    converting = touches.join(
-        conv,
-        [
-            touches.customer_id == conv.customer_id,
-            touches.ts <= conv.conversion_ts,
-            touches.ts >= conv.conversion_ts - lookback,
-            conv.since.isnull() | (touches.ts > conv.since),
-        ],
-    ).select("customer_id", "ts", "channel", "number", "conversion_ts", "value")
-    last = conversions.group_by("customer_id").aggregate(last_ts=conversions.ts.max())
-    after = touches.left_join(last, touches.customer_id == last.customer_id)
-    unconverted = after.filter(
-        after.ts >= end - lookback, after.last_ts.isnull() | (after.ts > after.last_ts)
-    ).select(
+    # one stream of a customer's touches and conversions in time order, a touch before a
+    # conversion at the same time (it is in that conversion's window); value breaks ties of
+    # simultaneous conversions, so both engines agree which of them gets the touches (the
+    # other is touchless)
+    events = touches.select(
         "customer_id",
         "ts",
         "channel",
-        number=ibis.literal(-1, type=conv.number.type()),
-        conversion_ts=ibis.null(conv.conversion_ts.type()),
+        conversion=ibis.literal(0, type=idt.int64),
         value=ibis.null(idt.float64),
+    ).union(
+        conversions.select(
+            customer_id=conversions.customer_id.cast(touches.customer_id.type()),
+            ts=conversions.ts.cast(touches.ts.type()),
+            channel=ibis.null(touches.channel.type()),
+            conversion=ibis.literal(1, type=idt.int64),
+            value=conversions.value.cast(idt.float64),
+        )
+    )
+    order = {"group_by": "customer_id", "order_by": ["ts", "conversion", "value"]}
+    # one sort for all three: number, which of the customer's conversions (from 1) is the
+    # next at or after the event (for touches after the last one, one not yet happened);
+    # that conversion's time; the event before
+    events = events.mutate(
+        number=events.conversion.sum().over(ibis.cumulative_window(**order))
+        + 1
+        - events.conversion,
+        conversion_ts=ibis.ifelse(events.conversion == 1, events.ts, ibis.null(events.ts.type()))
+        .min()
+        .over(ibis.window(**order, rows=(0, None))),
+        previous_ts=events.ts.lag().over(ibis.window(**order)),
+        previous_conversion=events.conversion.lag().over(ibis.window(**order)),
+    )
+    touched = events.filter(events.conversion == 0)
+    converts = touched.conversion_ts.notnull() & (touched.ts >= touched.conversion_ts - lookback)
+    converting = touched.filter(converts).select(
+        "customer_id", "ts", "channel", "number", "conversion_ts"
+    )
+    # The other touches, in runs: a run starts at a customer's first event, after a
+    # conversion, or over the lookback after the event before. A converting touch is
+    # never right before one of them (its conversion comes between), so the event before
+    # is a touch of the same run or the run's start.
+    other = touched.filter(~converts)
+    other = other.mutate(
+        starts=ibis.ifelse(
+            other.previous_ts.isnull()
+            | (other.previous_conversion == 1)
+            | (other.ts > other.previous_ts + lookback),
+            1,
+            0,
+        )
+    )
+    run = other.starts.sum().over(ibis.cumulative_window(group_by="customer_id", order_by="ts"))
+    unconverted = other.select(
+        "customer_id",
+        "ts",
+        "channel",
+        number=-run,
+        conversion_ts=ibis.null(converting.conversion_ts.type()),
     )
     touched = converting.union(unconverted)
     journey = ["customer_id", "number"]
@@ -198,8 +243,21 @@ def journeys(
     per_journey = kept.group_by(journey).aggregate(
         **{f"c{i}": kept.channel.max(where=kept.position == i) for i in at},
         **{f"d{i}": kept.days.max(where=kept.position == i) for i in at},
-        value=kept.value.max(),
         cut=(kept.length.max() > max_touches).cast("int64"),
+        last_ts=kept.ts.max(),
+    )
+    # a run whose last touch is less than the lookback before the end may still convert
+    per_journey = per_journey.filter(
+        (per_journey.number > 0) | (per_journey.last_ts <= ibis.literal(end) - lookback)
+    )
+    # each converting journey's value, by its conversion's number
+    numbered = conversions.select(
+        customer_id=conversions.customer_id.cast(touches.customer_id.type()),
+        number=ibis.row_number().over(group_by="customer_id", order_by=["ts", "value"]) + 1,
+        value=conversions.value.cast(idt.float64),
+    )
+    per_journey = per_journey.left_join(numbered, ["customer_id", "number"]).drop(
+        "customer_id_right", "number_right"
     )
     # non-converting journeys have no times nor value: they merge by path here
     found = (
@@ -210,7 +268,7 @@ def journeys(
         .aggregate(count=per_journey.count(), cut=per_journey.cut.sum())
         .execute()
     )
-    return _by_path(found, max_touches, int(conv.count().execute()))
+    return _by_path(found, max_touches, int(conversions.count().execute()))
 
 
 def _by_path(found: pd.DataFrame, max_touches: int, conversions: int) -> Journeys:
