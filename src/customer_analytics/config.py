@@ -379,7 +379,7 @@ class AttributionSettings(_Section):
     lookback_days: int = Field(30, ge=1)  # touches this long before an order make its journey
     max_touches: int = Field(10, ge=1)  # longer journeys keep their last touches (counted)
     window_days: int = Field(3, ge=1)  # a message converted when an order follows within this
-    bootstrap: int = Field(200, ge=0)  # resamples of journeys for the intervals; 0: none
+    bootstrap: int = Field(100, ge=0)  # resamples of journeys for the intervals; 0: none
 
 
 class HoldoutSettings(_Section):

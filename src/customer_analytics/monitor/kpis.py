@@ -72,8 +72,10 @@ def measure_series(
     tables: dict[str, ibis.Table], measures: dict[str, dict[str, Any]], grain: Grain
 ) -> tuple[pd.DataFrame, dict[str, str]]:
     """Each measure per period (rows: the period's first day), and the measures that
-    could not be counted, with why."""
-    series, missing = {}, {}
+    could not be counted, with why. Measures of the same rows (table, ``where``, ``by``)
+    are counted in one query."""
+    groups: dict[str, dict[str, Any]] = {}
+    missing = {}
     for name, spec in measures.items():
         table = tables.get(spec["table"])
         how, column = next((k, spec[k]) for k in ("count", "sum", "distinct") if k in spec)
@@ -83,17 +85,23 @@ def measure_series(
         if column not in table.columns:
             missing[name] = f"the {spec['table']} table has no {column} column"
             continue
-        rows = _where(table, spec.get("where"))
-        value = getattr(rows[column], AGGREGATE[how])()
+        key = repr((spec["table"], spec.get("where"), spec.get("by")))
+        group = groups.setdefault(
+            key, {"spec": spec, "rows": _where(table, spec.get("where")), "values": {}}
+        )
+        group["values"][name] = getattr(group["rows"][column], AGGREGATE[how])()
+    series = {}
+    for group in groups.values():
+        rows, spec, by = group["rows"], group["spec"], group["spec"].get("by")
         period = rows[TIME[spec["table"]]].cast(idt.timestamp).truncate(UNIT[grain]).date()
-        by = spec.get("by")
-        if by is None:
-            found = rows.group_by(period=period).aggregate(value=value).execute()
-            series[name] = found.set_index("period")["value"].astype(float)
-            continue
-        found = rows.group_by(period=period, group=rows[by]).aggregate(value=value).execute()
-        for group, part in found.groupby("group"):
-            series[f"{name}:{group}"] = part.set_index("period")["value"].astype(float)
+        keys = {"period": period} | ({"group": rows[by]} if by else {})
+        found = rows.group_by(**keys).aggregate(**group["values"]).execute()
+        for name in group["values"]:
+            if by is None:
+                series[name] = found.set_index("period")[name].astype(float)
+                continue
+            for value, part in found.groupby("group"):
+                series[f"{name}:{value}"] = part.set_index("period")[name].astype(float)
     frame = pd.DataFrame(series).sort_index()
     frame.index = pd.to_datetime(frame.index)
     return frame.fillna(0.0), missing
