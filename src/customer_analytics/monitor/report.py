@@ -225,11 +225,12 @@ def holdout_sentence(found: dict[str, Any], currency: str = "") -> str | None:
         return f"No measured lift: {h}."
     held = min(h["customers"].values())
     planted = f" The synthetic shop planted {h['planted']:.2f}." if "planted" in h else ""
+    sign = "+" if h["revenue_lift"] >= 0 else "-"
     return (
-        f"{h['channel']}'s randomised holdout: each customer it messaged bought {h['lift']:+.2f} "
-        f"orders ({h['low']:+.2f} to {h['high']:+.2f}, 90% interval) and "
-        f"{currency}{h['revenue_lift']:+,.0f} of revenue against the {held:,} held out, "
-        f"from their assignment to the data's end.{planted}"
+        f"The randomised holdout on {h['channel'].replace('_', '-')}: each customer messaged "
+        f"bought {h['lift']:+.2f} orders ({h['low']:+.2f} to {h['high']:+.2f}, 90% interval) "
+        f"and {sign}{currency}{abs(h['revenue_lift']):,.0f} of revenue against the {held:,} "
+        f"held out, from their assignment to the data's end.{planted}"
     )
 
 
@@ -252,9 +253,14 @@ def attribution_sentences(found: dict[str, Any]) -> list[str]:
         f"source) in the {j.get('lookback_days', 30)} days before them; "
         f"{j['touchless_orders']:,} had none, and no channel is credited with them."
     ]
-    tops = {MODEL_LABELS[m]: max(s, key=s.get) for m, s in shares.items()}
+
+    def top(model: str) -> str:
+        ranked = sorted(shares[model].items(), key=lambda kv: -kv[1])[:3]
+        return ", ".join(f"{c.replace('_', ' ')} {v:.0%}" for c, v in ranked)
+
+    shown = [m for m in ("last_touch", "markov", "shapley") if m in shares]
     lines.append(
-        "The channel credited most: " + "; ".join(f"{m}: {c}" for m, c in tops.items()) + "."
+        "Credited most: " + "; ".join(f"by {MODEL_LABELS[m]}, {top(m)}" for m in shown) + "."
     )
     lines.append(
         "Attribution is not causal: it splits orders over the touches before them, and "
