@@ -380,6 +380,13 @@ class MonitorSettings(_Section):
     anomaly_window: int = Field(13, ge=4)  # earlier weeks a week is judged against
     anomaly_threshold: float = Field(3.5, gt=0)  # modified z-score beyond which it is flagged
     festival_lead_days: int = Field(14, ge=0)  # a festival's season: presales and buying before it
+    # The run to compare with (a run id in reports.dir, of the same config); None: the
+    # config's previous successful run.
+    compare_to: str | None = None
+    alerts: Path | None = None  # a YAML like monitor/alerts.yaml; None: the package's
+    # Complete weeks (festival seasons left out) whose mean stands for a KPI when runs
+    # are compared and in the history page.
+    compare_weeks: int = Field(4, ge=1)
 
 
 class TargetingSettings(_Section):
