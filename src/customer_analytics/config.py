@@ -399,6 +399,13 @@ class MonitorSettings(_Section):
     festival_lead_days: int = Field(14, ge=0)  # a festival's season: presales and buying before it
     attribution: AttributionSettings = AttributionSettings()
     holdout: HoldoutSettings | None = None
+    # The run to compare with (a run id in reports.dir, of the same config); None: the
+    # config's previous successful run.
+    compare_to: str | None = None
+    alerts: Path | None = None  # a YAML like monitor/alerts.yaml; None: the package's
+    # Complete weeks (festival seasons left out) whose mean stands for a KPI when runs
+    # are compared and in the history page.
+    compare_weeks: int = Field(4, ge=1)
 
 
 class TargetingSettings(_Section):

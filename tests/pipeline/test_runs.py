@@ -4,6 +4,7 @@ run that did not finish is marked as such; each config has its own latest run.""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -125,3 +126,68 @@ def test_a_folder_that_cannot_be_written_is_named(tmp_path: Path) -> None:
         problem == f"key 'reports.dir': cannot write to {blocker / 'reports'} ({blocker} is a file)"
     )
     assert runs.check_writable(tmp_path / "fine" / "reports", "reports.dir") is None
+
+
+def _compared(folder: Path, earlier: str | None, **fields: object) -> None:
+    """Give a made run's manifest findings and the run it compared itself with."""
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["findings"] = {"01_ingest": {"as_of": "2025-08-27"}, **fields}
+    manifest["paths"] = {"data": str(folder.parent.parent / "data" / folder.name)}
+    if earlier:
+        manifest["compared_with"] = {"10_monitor": {"run_id": earlier, "problem": None}}
+    runs.write_manifest(folder, manifest)
+
+
+def test_the_earlier_run_is_the_previous_successful_one_of_the_config_or_the_pinned_one(
+    folders: tuple[Path, Path],
+) -> None:
+    reports, data = folders
+    for day, config, status in ((1, "x", "ok"), (2, "x", "failed"), (3, "y", "ok"),
+                                (4, "x", "running")):  # fmt: skip
+        folder = make_run(reports, data, f"2025010{day}-000000-{config}", config, status)
+        _compared(folder, None, **{"10_monitor": {"day": day}})
+    found = runs.earlier_run(reports, "x", before="20250104-000000-x")
+    assert found["run_id"] == "20250101-000000-x" and found["problem"] is None
+    manifest = json.loads((reports / "20250101-000000-x" / "manifest.json").read_text())
+    assert found["findings_sha256"] == runs.findings_sha256(manifest)
+    assert found["data"] == str(data / "20250101-000000-x")
+    assert runs.earlier_run(reports, "x", before="20250101-000000-x")["problem"] == (
+        "no earlier successful run of config 'x' to compare with"
+    )
+    setting = "monitor.compare_to"
+    for pinned, says in [
+        ("20250101-000000-x", None),
+        ("20250103-000000-y", "a run of config 'y', not 'x': runs of different configs"),
+        ("20250102-000000-x", "which did not finish (status failed)"),
+        ("19990101-000000-x", f"which is not a run in {reports}"),
+        ("../20250101-000000-x", "which is not a run in"),
+        ("20250104-000000-x", "which did not finish (status running)"),
+    ]:
+        record = runs.earlier_run(reports, "x", pinned=pinned, setting=setting)
+        assert record["run_id"] == pinned.removeprefix("../") or says, pinned
+        if says is None:
+            assert record["problem"] is None
+        else:
+            assert record["problem"].startswith(f"{setting} names run {pinned}") and (
+                says in record["problem"]
+            ), record["problem"]
+    shutil.rmtree(data / "20250101-000000-x")
+    assert "has no data folder any more" in runs.earlier_run(reports, "x")["problem"]
+
+
+def test_prune_keeps_the_runs_the_kept_runs_compared_themselves_with(
+    folders: tuple[Path, Path],
+) -> None:
+    """Only the kept runs' comparisons count, so the chain of earlier runs still goes:
+    keep=2 keeps the two newest, the run the newest-but-one compared with (the one before
+    it) and the older run the newest was pinned to; the run before that goes."""
+    reports, data = folders
+    ids = [f"2025010{day}-000000-x" for day in range(1, 6)]
+    for run_id, earlier in zip(ids, [None, *ids[:-1]], strict=True):
+        _compared(make_run(reports, data, run_id, "x", "ok"), earlier)
+    pinned = make_run(reports, data, "20250106-000000-x", "x", "ok")
+    _compared(pinned, ids[1])  # compare_to an older run
+    assert runs.prune(reports, data, "x", keep=2) == [ids[0], ids[2]]
+    assert sorted(p.name for p in reports.iterdir()) == [ids[1], ids[3], ids[4], pinned.name]
+    assert (data / ids[1]).is_dir()
+    assert runs.compared_ids(json.loads((pinned / "manifest.json").read_text())) == {ids[1]}

@@ -73,3 +73,39 @@ def test_a_stage_headline_chooses_the_key_figures() -> None:
 def test_short_error_drops_traceback() -> None:
     assert short_error("boom: bad\nTraceback (most recent call last):\n  x") == "boom: bad"
     assert short_error(None) is None
+
+
+def _compared_manifest(since: dict, alerts: list) -> dict:
+    return {
+        "run_id": "r",
+        "status": "ok",
+        "findings": {"01_ingest": {"as_of": "2025-12-31"},
+                     "10_monitor": {"since": since, "alerts": alerts}},
+        "stages": [{"name": "01_ingest", "status": "ok"}, {"name": "10_monitor", "status": "ok"}],
+    }  # fmt: skip
+
+
+def test_index_opens_with_what_changed_and_the_alerts(tmp_path: Path) -> None:
+    since = {"run_id": "20251217-000000-tiny", "as_of": "2025-12-17",
+             "not_compared": {"verdicts": "run x did not run 07_ab_test"}}  # fmt: skip
+    alerts = [{"rule": "kpi_change", "subject": "revenue", "before": 1000.0, "after": 1500.5},
+              {"rule": "verdict_changed", "subject": "<coupon>", "before": None,
+               "after": "ship"}]  # fmt: skip
+    (tmp_path / "10_monitor.html").write_text("")
+    html = _read(write_index(tmp_path, _compared_manifest(since, alerts)))
+    assert html.index("What changed since 2025-12-17") < html.index('id="01_ingest"')
+    assert "20251217-000000-tiny" in html and "1,000 → 1,500" in html
+    assert "kpi change" in html and "&lt;coupon&gt;" in html and "– → ship" in html
+    assert "verdicts (run x did not run 07_ab_test)" in html
+    assert 'href="10_monitor.html"' in html and "No alert" not in html
+    quiet = _read(write_index(tmp_path, _compared_manifest(since, [])))
+    assert "No alert" in quiet
+
+
+def test_index_names_why_there_is_no_comparison(tmp_path: Path) -> None:
+    since = {"run_id": "nope", "problem": "monitor.compare_to names run nope, which is not a run"}
+    html = _read(write_index(tmp_path, _compared_manifest(since, [])))
+    assert "What changed since" not in html
+    assert "No comparison with an earlier run: monitor.compare_to names run nope" in html
+    plain = _read(write_index(tmp_path, {"run_id": "r", "stages": []}))
+    assert "comparison" not in plain and "history.html" not in plain

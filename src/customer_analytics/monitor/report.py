@@ -311,3 +311,176 @@ def returns_table(table: pd.DataFrame, currency: str = "") -> pd.DataFrame:
     out["return on cost"] = [f"{v:,.1f}×" if np.isfinite(v) else "" for v in table["roi"]]
     out["on"] = table["basis"].to_numpy()
     return out
+
+
+# -- what changed since the earlier run ---------------------------------------------------
+#: What each part of the comparison is called in sentences.
+PARTS = {"kpis": "KPIs", "segments": "RFM segments", "personas": "personas",
+         "clv": "CLV parameters", "verdicts": "experiment verdicts"}  # fmt: skip
+
+
+def _pct(value: float | None, signed: bool = True) -> str:
+    if value is None:
+        return "–"
+    return f"{value:+.0%}" if signed else f"{value:.0%}"
+
+
+def since_sentences(found: dict[str, Any], kpis: list[Kpi], top: int = 4) -> list[str]:
+    """Plain-language sentences on what changed since the earlier run (or why nothing
+    was compared), for the notebook's comparison section."""
+    since = found.get("since")
+    if not since:
+        return ["This run was not compared with an earlier one."]
+    if since.get("problem"):
+        return [f"No comparison with an earlier run: {since['problem']}."]
+    lines = [f"Compared with run {since['run_id']}, as of {since.get('as_of') or 'unknown'}."]
+    labels = {k.name: k.label.lower() for k in kpis}
+    if "kpis" in since:
+        part = since["kpis"]
+        moves = sorted(
+            ((k, v) for k, v in part["change"].items() if v is not None),
+            key=lambda kv: -abs(kv[1]),
+        )[:top]
+        named = ", ".join(f"{labels.get(k, k.replace('_', ' '))} {_pct(v)}" for k, v in moves)
+        lines.append(
+            f"Over the last {part['weeks']} complete weeks outside festival seasons (to the "
+            f"week of {part['after_last_week']}, against the earlier run's to "
+            f"{part['before_last_week']}), the largest moves: {named}."
+        )
+    if "segments" in since:
+        part = since["segments"]
+        lines.append(
+            f"{part['moved']:,} of the {part['customers_in_both']:,} customers in both runs "
+            f"({_pct(part['moved_share'], False)}) moved to another RFM segment; "
+            f"{part['new_customers']:,} customers are new."
+        )
+    if "personas" in since:
+        part = since["personas"]
+        lines.append(
+            f"{_pct(part['changed_share'], False)} of the customers in both runs changed "
+            f"persona ({part['clusters'][0]} clusters then, {part['clusters'][1]} now, "
+            "matched by their centres)."
+        )
+        for p in part["matched"]:
+            tags = _tag_changes(p)
+            renamed = f' (was "{p["before"]}")' if p["before"] and p["before"] != p["after"] else ""
+            if p["after"] is None:
+                lines.append(f'Persona "{p["before"]}" has no counterpart now.')
+            elif p["before"] is None:
+                lines.append(f'Persona "{p["after"]}" is new: no cluster then matches it.')
+            elif tags:
+                lines.append(f'Persona "{p["after"]}"{renamed} {tags}.')
+    if "clv" in since:
+        part = since["clv"]
+        if part["models"][0] != part["models"][1]:
+            lines.append(
+                f"The CLV model chosen changed from {part['models'][0]} to {part['models'][1]}: "
+                "only Gamma-Gamma's parameters are compared."
+            )
+        moved = sorted(part["params"].items(), key=lambda kv: -abs(kv[1]["change"] or 0))[:1]
+        if moved:
+            name, p = moved[0]
+            lines.append(f"CLV parameters: the largest move is {name}'s, {_pct(p['change'])}.")
+    if "verdicts" in since:
+        part = since["verdicts"]
+        if part["changed"]:
+            named = "; ".join(
+                f"{c['experiment']}: {c['before'] or 'not analysed'} → {c['after'] or 'not analysed'}"
+                for c in part["changed"]
+            )
+            lines.append(f"Experiment verdicts that changed: {named}.")
+        else:
+            lines.append(f"No experiment's verdict changed ({part['experiments']} compared).")
+    alerts = found.get("alerts") or []
+    if alerts:
+        lines.append(
+            f"{len(alerts)} alert{'s' if len(alerts) > 1 else ''}: "
+            + "; ".join(f"{a['subject'].replace('_', ' ')} ({a['rule']})" for a in alerts)
+            + "."
+        )
+    else:
+        lines.append("No alert: nothing moved beyond the alert rules.")
+    if since.get("not_compared"):
+        missing = "; ".join(f"{PARTS.get(k, k)}: {why}" for k, why in since["not_compared"].items())
+        lines.append(f"Not compared: {missing}.")
+    return lines
+
+
+def _tag_changes(persona: dict[str, Any]) -> str:
+    gained, lost = persona.get("gained_tags") or [], persona.get("lost_tags") or []
+    parts = []
+    for verb, tags in (("gained", gained), ("lost", lost)):
+        if tags:
+            parts.append(f"{verb} the tag{'s' if len(tags) > 1 else ''} {', '.join(tags)}")
+    return " and ".join(parts)
+
+
+def alerts_table(found: dict[str, Any]) -> pd.DataFrame:
+    """The alerts: rule, subject, value before and after."""
+    return pd.DataFrame(found.get("alerts") or [], columns=["rule", "subject", "before", "after"])
+
+
+def since_kpi_table(changes: pd.DataFrame, kpis: list[Kpi], currency: str = "") -> pd.DataFrame:
+    """Each KPI's mean of the last complete weeks in the earlier run and in this one,
+    the change and its noise (stage 10's ``since_kpis.parquet``)."""
+    by_name = {k.name: k for k in kpis}
+    rows = []
+    for r in changes.itertuples():
+        k = by_name.get(r.subject)
+        if k is None:
+            continue
+        noise = f"±{r.noise * 100:.1f} points" if k.format == "percent" else (
+            f"±{r.noise / abs(r.before):.0%}" if r.before else "")  # fmt: skip
+        rows.append({"KPI": k.label, "earlier run": _value(k, r.before, currency),
+                     "this run": _value(k, r.after, currency), "change": _change(k, r.after, r.before).strip(" ()"),
+                     "noise (one standard error)": noise})  # fmt: skip
+    return pd.DataFrame(rows).set_index("KPI") if rows else pd.DataFrame()
+
+
+def migration_figure(matrix: pd.DataFrame) -> plt.Figure:
+    """Customers in both runs, from their RFM segment then (rows) to now (columns)."""
+    table = matrix.set_index("before") if "before" in matrix.columns else matrix
+    fig, ax = plt.subplots(figsize=(10, max(4, 0.45 * len(table))))
+    sns.heatmap(table, annot=True, fmt=",d", cmap="Blues", cbar=False, ax=ax)
+    ax.set_xlabel("segment in this run")
+    ax.set_ylabel("segment in the earlier run")
+    ax.set_title("RFM segment migration between the runs (customers in both)")
+    return fig
+
+
+def persona_drift_table(table: pd.DataFrame) -> pd.DataFrame:
+    """Per persona matched across the runs: names, shares then and now, tags gained and
+    lost, and how far apart the matched centres are (stage 10's ``since_personas.parquet``)."""
+    if table.empty:
+        return pd.DataFrame()
+    shown = pd.DataFrame(
+        {
+            "earlier run": table["before_name"].fillna("(none)"),
+            "this run": table["after_name"].fillna("(none)"),
+            "share then": table["before"].map(lambda v: "" if pd.isna(v) else f"{v:.1%}"),
+            "share now": table["after"].map(lambda v: "" if pd.isna(v) else f"{v:.1%}"),
+            "tags gained": table["gained_tags"].map(lambda t: ", ".join(t)),
+            "tags lost": table["lost_tags"].map(lambda t: ", ".join(t)),
+            "centre distance": table["distance"].round(2),
+        }
+    )
+    return shown.set_index("this run")
+
+
+def clv_drift_table(found: dict[str, Any]) -> pd.DataFrame:
+    """Each fitted CLV parameter in both runs and its relative change."""
+    params = ((found.get("since") or {}).get("clv") or {}).get("params") or {}
+    rows = [{"parameter": name, "earlier run": p["before"], "this run": p["after"],
+             "change": _pct(p["change"])} for name, p in params.items()]  # fmt: skip
+    return pd.DataFrame(rows).set_index("parameter") if rows else pd.DataFrame()
+
+
+def not_compared_note(found: dict[str, Any], part: str) -> str:
+    """Why a part of the comparison is missing, as a sentence."""
+    since = found.get("since") or {}
+    why = (
+        since.get("problem")
+        or (since.get("not_compared") or {}).get(part)
+        or "this run was not compared with an earlier one"
+    )
+    return f"Not compared: {why}."

@@ -8,6 +8,12 @@ and revenue, and their purchases projected by stage 04_clv's model on the months
 held back, against the earlier cohorts' average (:mod:`.cohorts`). A source without
 sessions or messages gets the KPIs it can; the findings say which it could not compute
 and why. Tables and sentences are in :mod:`.report`.
+
+What changed since the earlier run of the config (``earlier``, settled by the runner:
+``monitor.compare_to`` or the config's previous successful run): KPIs, RFM segment
+migration, persona drift, CLV parameters and experiment verdicts (:mod:`.since`), and
+the alerts of the rules in ``alerts.yaml`` (:mod:`.alerts`). Each KPI's mean of the
+last complete weeks is ``tracked``, for the history page over the config's runs.
 """
 
 from __future__ import annotations
@@ -22,9 +28,18 @@ import pandas as pd
 from customer_analytics.clean.stage import IDENTITY_MAP, KEPT
 from customer_analytics.clv import stage as clv_stage
 from customer_analytics.config import Config
-from customer_analytics.monitor import attribution, channels, cohorts, kpis, truth
+from customer_analytics.monitor import (
+    alerts,
+    attribution,
+    channels,
+    cohorts,
+    compare,
+    kpis,
+    since,
+    truth,
+)
 from customer_analytics.pipeline import engine
-from customer_analytics.pipeline.outputs import Outputs, run_as_of
+from customer_analytics.pipeline.outputs import EarlierRun, Outputs, run_as_of
 from customer_analytics.utils.dates import day_end
 from customer_analytics.utils.parquet import write_frame
 
@@ -58,11 +73,28 @@ PROJECTION = OUTPUTS.declare(
     "per cohort and held-back month: actual, BTYD-projected and the earlier cohorts' "
     "purchase days per customer",
 )
+SINCE_KPIS = OUTPUTS.declare(
+    "since_kpis.parquet",
+    "per KPI: the earlier run's and this run's mean of the last complete weeks outside "
+    "festival seasons, the relative change and its noise (empty: not compared)",
+)
+SINCE_SEGMENTS = OUTPUTS.declare(
+    "since_segments.parquet",
+    "customers in both runs per (RFM segment in the earlier run, segment now) (empty: "
+    "not compared)",
+)
+SINCE_PERSONAS = OUTPUTS.declare(
+    "since_personas.parquet",
+    "per pair of clusters matched across the runs: names, centre distance, shares of "
+    "customers then and now, tags gained and lost (empty: not compared)",
+)
 #: The tables KPIs may count besides the orders, if the clean stage kept them.
 OPTIONAL_TABLES = ("events", "messages", "spend", "exposures")
 
 
-def run(cfg: Config, inputs: dict[str, Path], out: Path) -> dict[str, Any]:
+def run(
+    cfg: Config, inputs: dict[str, Path], out: Path, earlier: EarlierRun | None = None
+) -> dict[str, Any]:
     """Compute the monitor stage's outputs into ``out``; return its headline figures.
 
     Parameters
@@ -74,13 +106,17 @@ def run(cfg: Config, inputs: dict[str, Path], out: Path) -> dict[str, Any]:
         04_clv (the model the cohorts are projected with).
     out : Path
         An empty folder for the declared outputs.
+    earlier : EarlierRun, optional
+        The run to compare with (the runner settles it; one with a ``problem`` when
+        there is none). None: there is none.
 
     Returns
     -------
     dict
         The latest complete week's and month's KPIs, the KPIs not computed and why, the
         flagged weeks, and the cohorts' figures with the projection's error against the
-        baseline's.
+        baseline's; ``tracked`` (each KPI's mean of the last complete weeks), ``since``
+        (what changed, or why nothing was compared) and ``alerts``.
     """
     as_of = run_as_of(inputs)
     con = engine.connect(cfg.engine)
@@ -132,7 +168,46 @@ def run(cfg: Config, inputs: dict[str, Path], out: Path) -> dict[str, Any]:
         found["cohorts"] |= _projection(cfg, inputs, orders, days, as_of, out)
     finally:
         engine.close(con)
+    found["tracked"] = _tracked(flagged["week"], defined, cfg.monitor.compare_weeks)
+    earlier = earlier or EarlierRun(None, "no earlier run was given to compare with")
+    found |= _since(cfg, inputs, earlier, flagged, found, out)
     return found
+
+
+def _tracked(weekly: pd.DataFrame, defined: list[kpis.Kpi], weeks: int) -> dict[str, Any]:
+    """Each KPI's mean of the last ``weeks`` complete weeks outside festival seasons,
+    for the history page over the config's runs."""
+    means = compare.window_means(weekly, weeks)
+    return {
+        k.name: {"label": f"{k.label}, mean of {weeks} weeks",
+                 "value": float(means.at[k.name, "mean"]), "format": k.format}
+        for k in defined
+        if k.name in means.index and np.isfinite(means.at[k.name, "mean"])
+    }  # fmt: skip
+
+
+def _since(
+    cfg: Config,
+    inputs: dict[str, Path],
+    earlier: EarlierRun,
+    now: dict[str, pd.DataFrame],
+    found: dict[str, Any],
+    out: Path,
+) -> dict[str, Any]:
+    """What changed since ``earlier`` (:mod:`.since`), its tables written, and the alerts."""
+    then = {
+        grain: pd.read_parquet(output.path(earlier.inputs))
+        for grain, output in (("week", WEEKLY), ("month", MONTHLY))
+        if not earlier.problem and output.exists(earlier.inputs)
+    }
+    weeks = cfg.monitor.compare_weeks
+    comparison = since.compare_runs(earlier, inputs, now, then, weeks)
+    for name, output in (("kpis", SINCE_KPIS), ("migration", SINCE_SEGMENTS),
+                         ("personas", SINCE_PERSONAS)):  # fmt: skip
+        write_frame(comparison.table(name), output.at(out))
+    rules = alerts.load_rules(cfg.resolve_optional(cfg.monitor.alerts))
+    raised = since.alerts_for(comparison, rules, earlier, inputs, found)
+    return {"since": comparison.findings, "alerts": raised}
 
 
 def _flagged(series: pd.DataFrame, grain: str, cfg: Config) -> pd.DataFrame:

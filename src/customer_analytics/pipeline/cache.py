@@ -2,9 +2,12 @@
 
 A stage's key hashes its name, the config sections it reads, the project's code and the
 stage's notebook, the source's fingerprint and the keys of every earlier stage in the
-run, so any change upstream changes every key after it. :func:`cached_outputs` computes a
-stage's outputs once per key into ``data/cache/<stage>/<key>/outputs``;
-:func:`ensure_stage` does so for a stage and everything before it, without notebooks.
+run, so any change upstream changes every key after it. A stage that compares runs
+(``compares`` in the registry) also hashes the earlier run's id and findings
+(:func:`compared_run`): a comparison with another run is computed anew.
+:func:`cached_outputs` computes a stage's outputs once per key into
+``data/cache/<stage>/<key>/outputs``; :func:`ensure_stage` does so for a stage and
+everything before it, without notebooks.
 """
 
 from __future__ import annotations
@@ -17,10 +20,12 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from customer_analytics.config import SECRET_ENV, Config, project_root
-from customer_analytics.pipeline.outputs import META_FILE
-from customer_analytics.pipeline.registry import RUN_FIELDS, run_function, settings_of
+from customer_analytics.pipeline import runs
+from customer_analytics.pipeline.outputs import META_FILE, EarlierRun
+from customer_analytics.pipeline.registry import RUN_FIELDS, compares, run_function, settings_of
 from customer_analytics.privacy import key_fingerprint
 from customer_analytics.utils.checksums import file_sha256, sha256_file
 from customer_analytics.utils.files import remove_abandoned, temporary_name
@@ -71,14 +76,45 @@ def _experiments_file_fingerprint(cfg: Config) -> str:
     return sha256_file(path) if path.is_file() else "missing"
 
 
-def stage_key(cfg: Config, stage: str, upstream: list[str]) -> str:
+def compared_run(cfg: Config, stage: str, before: str | None = None) -> dict[str, Any] | None:
+    """The earlier run ``stage`` compares this run with (a record of
+    :func:`~customer_analytics.pipeline.runs.earlier_run`), or None for a stage that
+    compares no runs. ``before`` is the comparing run's id (None: any earlier run)."""
+    setting = compares(stage)
+    if setting is None:
+        return None
+    section, name = setting.split(".")
+    pinned = getattr(getattr(cfg, section), name)
+    return runs.earlier_run(
+        cfg.reports_dir, cfg.run.name, pinned=pinned, before=before, setting=setting
+    )
+
+
+def compared_runs(cfg: Config, before: str | None = None) -> dict[str, dict[str, Any]]:
+    """For each configured stage that compares runs, the run it compares with."""
+    found = {s: compared_run(cfg, s, before) for s in cfg.run.stages}
+    return {s: record for s, record in found.items() if record is not None}
+
+
+def _identity(record: dict[str, Any] | None) -> dict[str, Any] | None:
+    """What of a compared run a key covers: which run, what it found, or why none."""
+    if record is None:
+        return None
+    return {k: record.get(k) for k in ("run_id", "findings_sha256", "problem")}
+
+
+def stage_key(
+    cfg: Config, stage: str, upstream: list[str], compared: dict[str, Any] | None = None
+) -> str:
     """The cache key of ``stage`` given the keys of the stages before it.
 
     It covers the settings sections the stage declares (``pipeline/registry.py``; of
     ``run`` only :data:`~customer_analytics.pipeline.registry.RUN_FIELDS`), what those
     sections point at outside the config (the source's bytes, the experiments file, the
     pseudonymisation key), the code, the stage's notebook and the upstream keys: a
-    setting another stage reads does not move this one.
+    setting another stage reads does not move this one. A stage that compares runs
+    also covers ``compared`` (:func:`compared_run`): the earlier run's id and the hash
+    of its findings, or why there is none.
     """
     sections = settings_of(stage)
     dumped = cfg.to_jsonable()
@@ -96,15 +132,22 @@ def stage_key(cfg: Config, stage: str, upstream: list[str]) -> str:
         "secret": _secret_fingerprint() if "privacy" in sections else "",
         "upstream": upstream,
     }
+    if compares(stage) is not None:
+        payload["compared"] = _identity(compared)
     blob = json.dumps(payload, sort_keys=True, default=str).encode()
     return hashlib.sha256(blob).hexdigest()[:20]
 
 
-def stage_keys(cfg: Config) -> dict[str, str]:
-    """Every configured stage's cache key, chained in pipeline order."""
+def stage_keys(cfg: Config, compared: dict[str, dict[str, Any]] | None = None) -> dict[str, str]:
+    """Every configured stage's cache key, chained in pipeline order.
+
+    ``compared`` holds, for the stages that compare runs, the run each compares with (as
+    a run's manifest records it); None: found now (:func:`compared_run`).
+    """
     keys: dict[str, str] = {}
     for stage in cfg.run.stages:
-        keys[stage] = stage_key(cfg, stage, list(keys.values()))
+        record = compared.get(stage) if compared is not None else compared_run(cfg, stage)
+        keys[stage] = stage_key(cfg, stage, list(keys.values()), record)
     return keys
 
 
@@ -114,12 +157,20 @@ def upstream_of(cfg: Config, stage: str) -> list[str]:
     return stages[: stages.index(stage)] if stage in stages else stages
 
 
-def cached_outputs(cfg: Config, stage: str, key: str, inputs: dict[str, Path]) -> Path:
+def cached_outputs(
+    cfg: Config,
+    stage: str,
+    key: str,
+    inputs: dict[str, Path],
+    compared: dict[str, Any] | None = None,
+) -> Path:
     """The stage's outputs for ``key``, computed once and then reused.
 
     A finished entry is reused only if its files still have the checksums written when
     it was made (:func:`seal`); one that fails the check is logged and recomputed.
-    Temporaries of computations whose process was killed are removed first.
+    Temporaries of computations whose process was killed are removed first. A stage
+    that compares runs is handed the run ``compared`` names as ``earlier``
+    (:class:`~customer_analytics.pipeline.outputs.EarlierRun`).
     """
     entry = cfg.cache_dir / stage / key / "outputs"
     if (entry / META_FILE).is_file() and entry_intact(entry.parent, stage):
@@ -130,7 +181,8 @@ def cached_outputs(cfg: Config, stage: str, key: str, inputs: dict[str, Path]) -
     out = tmp / "outputs"
     out.mkdir()
     try:
-        findings = run_function(stage)(cfg.only(settings_of(stage), stage), inputs, out)
+        extra = {"earlier": EarlierRun.from_record(compared)} if compares(stage) else {}
+        findings = run_function(stage)(cfg.only(settings_of(stage), stage), inputs, out, **extra)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)  # a failed stage leaves nothing behind
         raise
@@ -210,12 +262,13 @@ def entry_intact(entry: Path, stage: str) -> bool:
 
 def ensure_stage(cfg: Config, stage: str) -> Path:
     """Compute (or reuse) a stage and everything before it, without notebooks."""
-    keys = stage_keys(cfg)
-    if stage not in keys:
+    if stage not in cfg.run.stages:
         raise KeyError(f"stage {stage} is not in run.stages {list(cfg.run.stages)}")
+    compared = compared_runs(cfg)
+    keys = stage_keys(cfg, compared)
     inputs: dict[str, Path] = {}
     for name in [*upstream_of(cfg, stage), stage]:
-        inputs[name] = cached_outputs(cfg, name, keys[name], dict(inputs))
+        inputs[name] = cached_outputs(cfg, name, keys[name], dict(inputs), compared.get(name))
     return inputs[stage]
 
 

@@ -28,6 +28,8 @@ from customer_analytics.config import (
 )
 from customer_analytics.pipeline.cache import (
     cached_outputs,
+    compared_run,
+    compared_runs,
     ensure_stage,
     stage_key,
     stage_keys,
@@ -86,6 +88,8 @@ class StageContext:
     figures_dir: Path
     meta_path: Path
     run_dir: Path | None = None
+    #: For a stage that compares runs: the earlier run, as the run's manifest records it.
+    compared: dict[str, Any] | None = None
     _meta: dict[str, Any] = field(
         default_factory=lambda: {"findings": {}, "summary": [], "chart": None}
     )
@@ -99,7 +103,7 @@ class StageContext:
     # -- inputs and outputs -------------------------------------------------------
     def compute(self) -> Path:
         """Run (or reuse) this stage's computation and return its output folder."""
-        outputs = cached_outputs(self.run_cfg, self.name, self.key, self.inputs)
+        outputs = cached_outputs(self.run_cfg, self.name, self.key, self.inputs, self.compared)
         if self.mode == "run":
             copy_tree(outputs, self.out_dir)
         else:
@@ -190,22 +194,26 @@ def open_stage(
         return _context_in_run(name, found, mode="hand")
     inputs = {s: ensure_stage(cfg, s) for s in upstream_of(cfg, name)}
     scratch = cfg.scratch_dir / "no-run" / name
+    compared = compared_runs(cfg)
     return StageContext(
         name=name,
         run_cfg=cfg,
         mode="hand",
-        key=_key(cfg, name),
+        key=_key(cfg, name, compared),
         inputs=inputs,
         out_dir=scratch,
         figures_dir=scratch / "figures",
         meta_path=scratch / META_FILE,
+        compared=compared.get(name) or compared_run(cfg, name),
     )
 
 
-def _key(cfg: Config, name: str) -> str:
+def _key(cfg: Config, name: str, compared: dict[str, dict[str, Any]]) -> str:
     """The stage's cache key, also for a stage its config does not list."""
-    keys = stage_keys(cfg)
-    return keys.get(name) or stage_key(cfg, name, list(keys.values()))
+    keys = stage_keys(cfg, compared)
+    return keys.get(name) or stage_key(
+        cfg, name, list(keys.values()), compared.get(name) or compared_run(cfg, name)
+    )
 
 
 def _context_in_run(name: str, run: Path, mode: str) -> StageContext:
@@ -213,19 +221,25 @@ def _context_in_run(name: str, run: Path, mode: str) -> StageContext:
     cfg = config_from_dict(manifest["config"], origin=str(run / MANIFEST))
     data = Path(manifest["paths"]["data"])
     inputs = {s: data / s for s in upstream_of(cfg, name)}
+    # The run this run compared itself with, by hand as under the runner.
+    compared = manifest.get("compared_with") or {}
     if mode == "run":
         meta = data / "_meta" / f"{name}.json"
-        key = manifest.get("cache_keys", {}).get(name) or _key(cfg, name)
-        return StageContext(name, cfg, mode, key, inputs, data / name, run / "figures", meta, run)
+        key = manifest.get("cache_keys", {}).get(name) or _key(cfg, name, compared)
+        return StageContext(
+            name, cfg, mode, key, inputs, data / name, run / "figures", meta, run,
+            compared.get(name),
+        )  # fmt: skip
     scratch = cfg.scratch_dir / manifest["run_id"] / name
     return StageContext(
         name,
         cfg,
         mode,
-        _key(cfg, name),
+        _key(cfg, name, compared),
         inputs,
         scratch,
         scratch / "figures",
         scratch / META_FILE,
         run,
+        compared.get(name),
     )

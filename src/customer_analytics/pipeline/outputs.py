@@ -23,7 +23,7 @@ import datetime as dt
 import json
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -98,6 +98,77 @@ class Outputs:
     def findings(self, inputs: Mapping[str, Path]) -> dict[str, Any]:
         """The findings the stage recorded in this run."""
         return stage_findings(inputs[self.stage])
+
+
+#: The statuses of a stage whose outputs are in its run's data folder.
+DONE = ("ok", "reused")
+
+
+@dataclass(frozen=True)
+class EarlierRun:
+    """The earlier run a stage compares this one with (a stage whose registry entry
+    names ``compares``), read from its manifest and data folder.
+
+    Attributes
+    ----------
+    run_id
+        Its id; None when there is none to compare with.
+    problem
+        Why it cannot be compared with (none found, another config's, missing, its
+        data gone), naming the run; None when it can.
+    findings
+        Its findings per stage, as its manifest records them.
+    inputs
+        The output folder of each of its stages that finished, by stage name: read its
+        declared outputs with ``OUTPUT.path(earlier.inputs)`` as for this run's.
+    as_of
+        Its ``as_of`` (its first stage's), as ISO text, when known.
+    findings_sha256
+        The hash of its findings this run's cache key covers.
+    """
+
+    run_id: str | None
+    problem: str | None = None
+    findings: dict[str, Any] = field(default_factory=dict)
+    inputs: dict[str, Path] = field(default_factory=dict)
+    as_of: str | None = None
+    findings_sha256: str | None = None
+
+    @classmethod
+    def from_record(cls, record: Mapping[str, Any] | None) -> EarlierRun:
+        """The run a manifest's ``compared_with`` record names (see
+        :func:`customer_analytics.pipeline.runs.earlier_run`); a record that cannot be
+        read gives a run with a ``problem``, never an exception."""
+        if not record:
+            return cls(None, "this run recorded no earlier run to compare with")
+        run_id, problem = record.get("run_id"), record.get("problem")
+        if problem or not run_id:
+            return cls(run_id, problem or "no earlier run to compare with")
+        try:
+            manifest = json.loads((Path(record["report"]) / "manifest.json").read_text())
+        except (OSError, ValueError, KeyError, TypeError):
+            return cls(run_id, f"the manifest of run {run_id} cannot be read any more")
+        findings = manifest.get("findings") or {}
+        data = Path(record["data"])
+        done = {s.get("name") for s in manifest.get("stages", []) if s.get("status") in DONE}
+        inputs = {s: data / s for s in STAGE_NAMES if s in done and (data / s).is_dir()}
+        first = findings.get(STAGE_NAMES[0]) or {}
+        return cls(
+            run_id,
+            None,
+            findings,
+            inputs,
+            first.get("as_of"),
+            record.get("findings_sha256"),
+        )
+
+    def lacks(self, stage: str) -> str | None:
+        """Why the run has nothing of ``stage`` to compare with, or None when it has."""
+        if stage in self.inputs:
+            return None
+        if stage in self.findings:
+            return f"run {self.run_id}'s outputs of {stage} are missing"
+        return f"run {self.run_id} did not run {stage}"
 
 
 def stage_findings(folder: Path) -> dict[str, Any]:

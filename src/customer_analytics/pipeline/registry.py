@@ -20,12 +20,19 @@ class StageEntry:
     """One stage: ``name`` (its notebook's file name), ``title``, ``package``, and the
     settings sections its code and notebook read (``settings``): the stage is handed
     only those, and its cache key covers them (of ``run``, only the fields that change
-    numbers, :data:`RUN_FIELDS`) and the keys of the stages before it, no more."""
+    numbers, :data:`RUN_FIELDS`) and the keys of the stages before it, no more.
+
+    A stage that compares its run with an earlier run of the same config names in
+    ``compares`` the setting (``section.field``, in one of its sections) that may pin
+    that run's id; unpinned, it is the config's previous successful run. Such a stage
+    is handed the earlier run (``earlier``), and its cache key covers that run's id and
+    a hash of its findings."""
 
     name: str
     title: str
     package: str
     settings: tuple[str, ...]
+    compares: str | None = None
 
     @property
     def module(self) -> str:
@@ -75,6 +82,7 @@ STAGES: tuple[StageEntry, ...] = (
     StageEntry(
         "10_monitor", "Monitoring: KPIs and cohorts", "customer_analytics.monitor",
         settings=("monitor", "shop", "clv", "engine", "source", "data"),
+        compares="monitor.compare_to",
     ),
 )  # fmt: skip
 #: The fields of the ``run`` section that change a stage's numbers (rows dated after
@@ -107,6 +115,12 @@ def stage_of_module(module: str) -> str:
 def settings_of(name: str) -> tuple[str, ...]:
     """The settings sections stage ``name`` declares it reads."""
     return entry(name).settings
+
+
+def compares(name: str) -> str | None:
+    """The setting that pins the run stage ``name`` compares with, or None for a stage
+    that compares no runs (:class:`StageEntry`)."""
+    return entry(name).compares
 
 
 def run_function(name: str) -> Callable[..., dict[str, Any]]:

@@ -32,6 +32,7 @@ from customer_analytics.pipeline.cache import stage_keys
 from customer_analytics.pipeline.outputs import INPUT_FILES, META_FILE
 from customer_analytics.pipeline.registry import entry, stage_title
 from customer_analytics.report.export import export_stage_html
+from customer_analytics.report.history import write_history
 from customer_analytics.report.index import write_index
 from customer_analytics.utils import progress
 from customer_analytics.utils.files import copy_tree, remove_abandoned, temporary_name
@@ -147,9 +148,11 @@ class Runner:
                 **({"truth": str(cfg.truth_dir)} if cfg.truth_dir else {}),
             },
         }
+        # The run each comparing stage compares with is settled once, before any stage.
+        compared = manifest["compared_with"] = cache.compared_runs(cfg, before=run_id)
         # The notebooks take their keys from here: code edited during the run cannot
         # split a stage's outputs and its report between two keys.
-        keys = manifest["cache_keys"] = stage_keys(cfg)
+        keys = manifest["cache_keys"] = stage_keys(cfg, compared)
         runs.write_manifest(report, manifest)
         runs.our_runs(cfg.reports_dir)  # marks earlier runs that were killed as interrupted
         for leftover in cache.sweep(cfg.cache_dir):
@@ -198,10 +201,23 @@ class Runner:
             if manifest["status"] == "ok":
                 runs.point_latest(cfg.reports_dir, report, cfg.run.name)
             runs.prune(cfg.reports_dir, cfg.runs_data_dir, cfg.run.name, cfg.reports.keep)
+            if manifest["status"] == "ok" and self._history(report):
+                write_index(report, manifest)  # now linking the history page
         except OSError as error:
             manifest["status"] = "failed"
             manifest["error"] = _run_error(error)
             log.error(manifest["error"])
+
+    def _history(self, report: Path) -> bool:
+        """Write the history page over the config's kept successful runs; whether one
+        was written (none when no run tracks a figure). A page that cannot be drawn is
+        logged: the run's own findings stand without it."""
+        kept = runs.successful_runs(self.cfg.reports_dir, self.cfg.run.name)
+        try:
+            return write_history(report, [manifest for _, manifest in kept]) is not None
+        except Exception as error:  # an unreadable older manifest, a chart not drawn
+            log.warning("no history page: %s: %s", type(error).__name__, error)
+            return False
 
     # -- one stage ------------------------------------------------------------------
     def _stage(
@@ -223,6 +239,11 @@ class Runner:
             "analyst_html": f"{stage}.analyst.html",
             "notebook": f"notebooks/{stage}.ipynb",
         }
+        if stage in manifest["compared_with"]:
+            earlier = manifest["compared_with"][stage]
+            record["compared_with"] = {
+                k: earlier[k] for k in ("run_id", "findings_sha256", "problem")
+            }
         t0 = time.perf_counter()
         log.info("[%d/%d] %s: %s ...", number, total, stage, record["title"])
         reusable = (

@@ -1,5 +1,5 @@
 """The reports folder: which runs are ours, which are in progress, the latest of each
-config, and pruning.
+config, the earlier run a new one compares itself with, and pruning.
 
 A run folder is ours when its ``manifest.json`` names this tool and a run id equal to
 the folder's name; anything else in the reports folder is never touched. A run holds a
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import fcntl
+import hashlib
 import json
 import logging
 import shutil
@@ -140,7 +141,8 @@ def latest_of(reports_dir: Path, name: str) -> Path | None:
 
 
 def prune(reports_dir: Path, runs_data_dir: Path, name: str, keep: int) -> list[str]:
-    """Delete config ``name``'s runs but its newest ``keep`` and its newest successful one.
+    """Delete config ``name``'s runs but its newest ``keep``, its newest successful one
+    and the runs those compared themselves with (:func:`compared_ids`).
 
     Only our runs of that config are considered (:func:`our_manifest`), and never one in
     progress. Returns the run ids removed (report folder and run data folder).
@@ -151,6 +153,9 @@ def prune(reports_dir: Path, runs_data_dir: Path, name: str, keep: int) -> list[
     runs = by_config.get(name, [])
     ok = [folder for folder, manifest in runs if manifest.get("status") == "ok"]
     protected = {folder for folder, _ in runs[-keep:]} | set(ok[-1:])
+    # A kept run's comparison must stay readable: the run it compared itself with stays.
+    compared = {run_id for folder, m in runs if folder in protected for run_id in compared_ids(m)}
+    protected |= {folder for folder, _ in runs if folder.name in compared}
     removed = []
     for folder, _ in runs:
         if folder in protected or in_progress(folder):
@@ -161,6 +166,112 @@ def prune(reports_dir: Path, runs_data_dir: Path, name: str, keep: int) -> list[
     if removed:
         log.info("pruned %d old run(s) of %s: %s", len(removed), name, ", ".join(removed))
     return removed
+
+
+def findings_sha256(manifest: dict[str, Any]) -> str:
+    """SHA-256 of a run's findings (the manifest's ``findings``, keys sorted): what a run
+    that compares itself with it records, and its cache key covers."""
+    blob = json.dumps(manifest.get("findings") or {}, sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def compared_ids(manifest: dict[str, Any]) -> set[str]:
+    """The ids of the runs a run compared itself with (its ``compared_with``)."""
+    records = manifest.get("compared_with") or {}
+    return {r["run_id"] for r in records.values() if isinstance(r, dict) and r.get("run_id")}
+
+
+def earlier_run(
+    reports_dir: Path,
+    name: str,
+    *,
+    pinned: str | None = None,
+    before: str | None = None,
+    setting: str = "the setting",
+) -> dict[str, Any]:
+    """The run a run of config ``name`` compares itself with, as its manifest records it.
+
+    Parameters
+    ----------
+    reports_dir
+        The reports folder.
+    name
+        The config's ``run.name``.
+    pinned
+        A run id the config names (``setting``); None: the newest successful run of
+        ``name`` older than ``before``.
+    before
+        The comparing run's id (run ids sort by time); None: any run.
+    setting
+        The dotted setting that pins the run, for messages.
+
+    Returns
+    -------
+    dict
+        ``run_id`` (None when there is no run to compare with), ``findings_sha256``,
+        ``report`` and ``data`` (its folders) and ``problem``: None when the run can be
+        compared with, else a sentence saying why not, naming the run. Never raises for
+        a missing, foreign or unfinished run.
+    """
+    none = {"run_id": None, "findings_sha256": None, "report": None, "data": None}
+    if pinned is None:
+        for folder, manifest in reversed(_runs_of(reports_dir, name)):
+            if manifest.get("status") == "ok" and (before is None or folder.name < before):
+                return _record(folder, manifest)
+        return {**none, "problem": f"no earlier successful run of config '{name}' to compare with"}
+    folder = reports_dir / pinned
+    manifest = our_manifest(folder) if Path(pinned).name == pinned else None
+    problem = None
+    if manifest is None:
+        problem = f"{setting} names run {pinned}, which is not a run in {reports_dir}"
+    elif config_name(manifest) != name:
+        problem = (
+            f"{setting} names run {pinned}, a run of config '{config_name(manifest)}', not "
+            f"'{name}': runs of different configs are not compared"
+        )
+    elif manifest.get("status") != "ok":
+        problem = (
+            f"{setting} names run {pinned}, which did not finish (status {manifest.get('status')})"
+        )
+    elif pinned == before:
+        problem = f"{setting} names this run, {pinned}: a run is not compared with itself"
+    if problem:
+        return {**none, "run_id": pinned, "problem": problem}
+    return _record(folder, manifest)
+
+
+def _record(folder: Path, manifest: dict[str, Any]) -> dict[str, Any]:
+    data = Path(str((manifest.get("paths") or {}).get("data", "")))
+    problem = None
+    if not data.is_dir():
+        problem = f"run {folder.name} has no data folder any more ({data}): its outputs are gone"
+    return {
+        "run_id": folder.name,
+        "findings_sha256": findings_sha256(manifest),
+        "report": str(folder),
+        "data": str(data),
+        "problem": problem,
+    }
+
+
+def _runs_of(reports_dir: Path, name: str) -> list[tuple[Path, dict[str, Any]]]:
+    """Config ``name``'s runs, oldest first, read only (unlike :func:`our_runs`, nothing
+    is marked: a stage's cache key may ask while the run is going)."""
+    if not reports_dir.is_dir():
+        return []
+    found = []
+    for folder in sorted(reports_dir.iterdir(), key=lambda p: p.name):
+        if folder.is_symlink() or not folder.is_dir():
+            continue
+        manifest = our_manifest(folder)
+        if manifest is not None and config_name(manifest) == name:
+            found.append((folder, manifest))
+    return found
+
+
+def successful_runs(reports_dir: Path, name: str) -> list[tuple[Path, dict[str, Any]]]:
+    """Config ``name``'s successful runs in the folder, oldest first, with manifests."""
+    return [(f, m) for f, m in _runs_of(reports_dir, name) if m.get("status") == "ok"]
 
 
 def check_writable(folder: Path, key: str) -> str | None:

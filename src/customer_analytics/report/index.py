@@ -37,7 +37,8 @@ _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
 @functools.cache
-def _environment() -> jinja2.Environment:
+def environment() -> jinja2.Environment:
+    """The Jinja2 environment of the report's own pages (index, history)."""
     # Cached: the index is written once per run, but tests write many.
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
@@ -206,6 +207,58 @@ def _inputs(manifest: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
+def manifest_as_of(manifest: dict[str, Any]) -> str | None:
+    """The run's ``as_of``: as its ingest settled it, else as configured."""
+    findings = manifest.get("findings") or {}
+    run = (manifest.get("config") or {}).get("run") or {}
+    return (findings.get("01_ingest") or {}).get("as_of") or run.get("as_of")
+
+
+def _alert_value(value: Any) -> str:
+    if isinstance(value, list | tuple):
+        return ", ".join(str(v) for v in value) or "none"
+    return format_value(value)
+
+
+def since_view(run_dir: Path, manifest: dict[str, Any]) -> dict[str, Any] | None:
+    """What the index opens with when a stage compared this run with an earlier one.
+
+    A stage's findings may hold ``since`` (``run_id``, the earlier run's ``as_of``,
+    ``problem`` when it could not compare, ``not_compared``: part -> why) and beside it
+    ``alerts``, a list of ``{rule, subject, before, after}``. The first stage holding
+    ``since`` is shown.
+
+    Returns
+    -------
+    dict or None
+        ``date``, ``run_id``, ``alerts`` (label, before, after), ``not_compared``,
+        ``problem`` and the stage page's link; None when no stage compared.
+    """
+    for stage in manifest.get("stages") or []:
+        found = (manifest.get("findings") or {}).get(stage.get("name")) or {}
+        since = found.get("since")
+        if not isinstance(since, dict):
+            continue
+        alerts = [a for a in found.get("alerts") or [] if isinstance(a, dict)]
+        return {
+            "date": since.get("as_of") or since.get("run_id"),
+            "run_id": since.get("run_id"),
+            "problem": since.get("problem"),
+            "alerts": [
+                {
+                    "rule": str(a.get("rule", "")).replace("_", " "),
+                    "subject": str(a.get("subject", "")).replace("_", " "),
+                    "before": _alert_value(a.get("before")),
+                    "after": _alert_value(a.get("after")),
+                }
+                for a in alerts
+            ],
+            "not_compared": sorted((since.get("not_compared") or {}).items()),
+            "html": _inside(run_dir, stage.get("html") or f"{stage.get('name')}.html"),
+        }
+    return None
+
+
 def index_context(run_dir: Path, manifest: dict[str, Any]) -> dict[str, Any]:
     """What the index template shows, prepared from the manifest (see :func:`write_index`)."""
     findings = manifest.get("findings") or {}
@@ -221,7 +274,9 @@ def index_context(run_dir: Path, manifest: dict[str, Any]) -> dict[str, Any]:
         "seconds": manifest.get("seconds"),
         "status": status,
         "status_label": STATUS_LABELS.get(status, status),
-        "as_of": (findings.get("01_ingest") or {}).get("as_of") or run.get("as_of"),
+        "as_of": manifest_as_of(manifest),
+        "since": since_view(run_dir, manifest),
+        "history_href": _inside(run_dir, "history.html"),
         "stages": stages,
         "failed": [s for s in stages if s["status"] == "failed"],
         "git_commit": str(manifest.get("git_commit") or "unknown")[:12],
@@ -256,7 +311,7 @@ def write_index(run_dir: Path, manifest: dict[str, Any]) -> Path:
     """
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    html = _environment().get_template("index.html.j2").render(index_context(run_dir, manifest))
+    html = environment().get_template("index.html.j2").render(index_context(run_dir, manifest))
     path = run_dir / "index.html"
     tmp = run_dir / ".index.html.tmp"
     tmp.write_text(html, encoding="utf-8")
