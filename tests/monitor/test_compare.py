@@ -338,3 +338,24 @@ def test_the_packaged_rules_load_and_the_manifest_hash_is_of_the_findings(tmp_pa
     same = json.loads(json.dumps({"findings": {"a": [1, 2], "b": {"x": 1}}}))
     assert runs.findings_sha256(manifest) == runs.findings_sha256(same)
     assert runs.findings_sha256(manifest) != runs.findings_sha256({"findings": {"a": [1]}})
+
+
+#: Six weeks before the synthetic shop's end: e-mail's planted fade starts after it.
+FADE = "2025-11-19"
+
+
+@pytest.mark.slow
+def test_the_planted_fade_of_email_raises_an_alert(tmp_path: Path) -> None:
+    """The default shop as of six weeks before its end, then to its end (the KPIs need
+    only the clean tables): e-mail's planted fade is alerted. The planted persona growth
+    is off (synthetic/marketing.yaml), so no persona alert is asked for."""
+    stages = ("--set", "run.stages=[01_ingest, 02_clean, 10_monitor]")
+    earlier = _ok(run_config("default", tmp_path, *TODAY, *stages, "--set", f"run.as_of={FADE}"))
+    later = _ok(run_config("default", tmp_path, *TODAY, *stages))
+    found = later.findings("10_monitor")
+    print(json.dumps(found["alerts"], indent=1))
+    assert found["since"]["run_id"] == earlier.report.name
+    raised = {(a["rule"], a["subject"]) for a in found["alerts"]}
+    assert ("channel_conversion_fall", "message_conversion:email") in raised
+    assert not any(s.startswith("message_conversion:") and s != "message_conversion:email"
+                   for _, s in raised)  # fmt: skip
