@@ -336,7 +336,8 @@ def test_the_packaged_rules_load_and_the_manifest_hash_is_of_the_findings(tmp_pa
 
     names = [r.name for r in load_rules()]
     assert names == [
-        "kpi_change", "persona_share", "persona_changed", "clv_parameter", "verdict_changed"
+        "kpi_change", "channel_conversion_fall", "persona_share", "persona_changed",
+        "clv_parameter", "verdict_changed",
     ]  # fmt: skip
     manifest = {"findings": {"b": {"x": 1}, "a": [1, 2]}}
     same = json.loads(json.dumps({"findings": {"a": [1, 2], "b": {"x": 1}}}))

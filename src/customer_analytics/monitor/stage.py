@@ -299,11 +299,13 @@ def _channels(
                                              spec.experiment, cfg.shop.timezone)  # fmt: skip
             lift = channels.holdout_lift(per, spec.holdout_arm)
         found["holdout"] = (
-            {
-                "channel": spec.channel,
-                **lift,
-                **truth.planted_lift(cfg.truth_dir, per, as_of, cfg.shop.timezone),
-            }
+            _settled(
+                {
+                    "channel": spec.channel,
+                    **lift,
+                    **truth.planted_lift(cfg.truth_dir, per, as_of, cfg.shop.timezone),
+                }
+            )
             if lift is not None
             else f"no exposures of {spec.experiment} with both arms, {spec.holdout_arm} one of them (monitor.holdout)"
         )
@@ -339,7 +341,7 @@ def _attribution(cfg: Config, tables: dict[str, Any], identity: Any, as_of: Any,
     costs = channels.costs(tables)
     write_frame(channels.channel_returns(long, costs, holdout), CHANNELS.at(out))
     found: dict[str, Any] = {
-        "attribution": credited.shares,
+        "attribution": _settled(credited.shares),
         "journeys": {
             "journeys": paths.journeys,
             "converted": paths.converted,
@@ -355,5 +357,15 @@ def _attribution(cfg: Config, tables: dict[str, Any], identity: Any, as_of: Any,
         # came direct or from search and social are the customers' own intent.
         paid = sorted(set(planted) | set(costs.index[costs > 0]))
         found["planted_contributions"] = planted
-        found["distance_to_truth"] = truth.distances(credited.shares, planted, paid)
+        found["distance_to_truth"] = _settled(truth.distances(credited.shares, planted, paid))
+    return found
+
+
+def _settled(found: Any) -> Any:
+    """Floats rounded to 10 decimals: sums the engine adds up in a varying order (its
+    threads) differ in their last bits from run to run, and findings must not."""
+    if isinstance(found, dict):
+        return {k: _settled(v) for k, v in found.items()}
+    if isinstance(found, float):
+        return round(found, 10)
     return found
