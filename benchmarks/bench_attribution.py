@@ -159,7 +159,7 @@ def main() -> None:
               f"(ratio {theirs_s / ours_s:.1f}x); largest share difference {gap:.4f}")  # fmt: skip
     print("shares:")
     print(f"  {'':12s}" + "".join(f"{c:>10s}" for c in j.channels))
-    shares = attribution.attribute(j)
+    shares = attribution.credit(j).shares
     for model, by_channel in shares.items():
         print(f"  {model:12s}" + "".join(f"{by_channel[c]:10.3f}" for c in j.channels))
 

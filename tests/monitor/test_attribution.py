@@ -246,7 +246,7 @@ def test_position_weights_one_and_two_touches():
     at = pd.Timestamp("2024-02-20")
     j = _journeys([("1", at, "A"), ("2", at - DAY, "A"), ("2", at, "B")],
                   [("1", at, 1.0), ("2", at, 1.0)])  # fmt: skip
-    shares = attribution.attribute(j, models=("position",))["position"]
+    shares = attribution.credit(j, models=("position",)).shares["position"]
     assert shares == pytest.approx({"A": (1 + 0.5) / 2, "B": 0.5 / 2})
 
 
@@ -325,7 +325,7 @@ def test_bootstrap_intervals_hold_the_estimate_and_narrow_with_more_journeys():
     for n in (2_000, 20_000):
         codes, converted = _simulate_chain(chain, n, seed=n)
         j = _simulated(codes, converted, np.random.default_rng(n).gamma(2.0, 30.0, n))
-        point = attribution.attribute(j, markov_orders=(1,))
+        point = attribution.credit(j, markov_orders=(1,)).shares
         intervals = attribution.bootstrap(j, n=100, markov_orders=(1,))
         assert set(intervals) == set(attribution.MODELS)
         for model, by_channel in intervals.items():
@@ -354,7 +354,7 @@ def test_order_one_markov_agrees_with_channelattribution():
 
     codes, converted = _simulate_chain(_chain(5, 1, seed=11), 20_000, seed=5)
     j = _simulated(codes, converted, np.ones(len(codes)))
-    ours = attribution.attribute(j, models=("markov",), markov_orders=(1,))["markov"]
+    ours = attribution.credit(j, models=("markov",), markov_orders=(1,)).shares["markov"]
     data = j.paths.assign(path=j.paths["path"].str.join(" > "))
     theirs = reference.markov_model(
         data, "path", "conversions", var_null="nulls", order=1, nsim_start=1_000_000,

@@ -29,7 +29,7 @@ Journeys (:func:`journeys`, on the engine)
     * a journey of more than ``max_touches`` touches keeps its last ``max_touches``
       (``Journeys.cut`` counts them).
 
-Models (:func:`credit`; :func:`attribute` gives the shares alone)
+Models (:func:`credit`)
     Last touch, first touch, linear, time decay and position based (U-shaped) split each
     conversion and its value over its journey's touches. The Markov model takes channels'
     removal effects on an absorbing chain of the paths (Anderl, Becker, von Wangenheim &
@@ -309,18 +309,6 @@ def _by_path(found: pd.DataFrame, max_touches: int, conversions: int) -> Journey
         touchless=conversions - n_converted,
         cut=int(found["cut"].sum()),
     )
-
-
-def attribute(
-    j: Journeys,
-    models: tuple[str, ...] = MODELS,
-    half_life_days: float = 7.0,
-    position_weights: tuple[float, float, float] = (0.4, 0.2, 0.4),
-    markov_orders: tuple[int, ...] = (1, 2, 3),
-    seed: int = 0,
-) -> dict[str, dict[str, float]]:
-    """Each model's share of the conversions per channel (:func:`credit`'s ``shares``)."""
-    return credit(j, models, half_life_days, position_weights, markov_orders, seed).shares
 
 
 def credit(
