@@ -16,8 +16,8 @@ from customer_analytics.monitor.kpis import Kpi
 def _value(kpi: Kpi, value: float, currency: str) -> str:
     if kpi.format == "percent":
         return f"{value:.1%}"
-    if kpi.format == "money":
-        return f"{currency}{value:,.0f}"
+    if kpi.format == "money":  # a message's cost is cents: small sums keep them
+        return f"{currency}{value:,.2f}" if abs(value) < 10 else f"{currency}{value:,.0f}"
     return f"{value:,.0f}"
 
 
