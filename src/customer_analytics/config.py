@@ -22,6 +22,7 @@ from pydantic import (
     model_validator,
 )
 
+from customer_analytics import i18n
 from customer_analytics.pipeline.registry import STAGE_NAMES
 
 SECRET_ENV = "CUSTOMER_ANALYTICS_SECRET"
@@ -528,10 +529,27 @@ class PrivacySettings(_Section):
 
 
 class ReportSettings(_Section):
-    """Where run reports go and how many are kept."""
+    """Where run reports go, how many are kept, and the languages their stakeholder
+    pages and index are written in (``index.html`` in English, ``index.zh.html``...;
+    analyst pages are English)."""
 
     dir: Path = Path("reports")
     keep: int = Field(10, ge=1)
+    languages: tuple[str, ...] = ("en",)
+
+    @field_validator("languages")
+    @classmethod
+    def _known_languages(cls, languages: tuple[str, ...]) -> tuple[str, ...]:
+        for lang in languages:
+            i18n.check(lang)
+        if i18n.SOURCE not in languages:
+            raise ValueError(
+                f"languages must include {i18n.SOURCE!r}: the analyst pages and the pages "
+                "without a language in their name (index.html) are English"
+            )
+        if len(set(languages)) != len(languages):
+            raise ValueError(f"a language is listed twice: {list(languages)}")
+        return languages
 
 
 class DuckDBSettings(_Section):

@@ -18,6 +18,7 @@ import ibis.expr.datatypes as dt
 import pandas as pd
 import yaml
 
+from customer_analytics import i18n
 from customer_analytics.config import SECRET_ENV
 
 log = logging.getLogger(__name__)
@@ -260,9 +261,8 @@ def suppress_small_groups(
     out[other] = out[other].astype(object)
     out.loc[small, other] = None
     if label_column is not None:
-        out.loc[small, label_column] = out.loc[small, label_column].astype(str) + (
-            f" (fewer than {min_size}, suppressed)"
-        )
+        note = i18n.gettext(" (fewer than {count}, suppressed)").format(count=min_size)
+        out.loc[small, label_column] = out.loc[small, label_column].astype(str) + note
     return out
 
 

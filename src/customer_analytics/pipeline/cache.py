@@ -242,10 +242,11 @@ def changed(folder: Path) -> str | None:
 def entry_intact(entry: Path, stage: str) -> bool:
     """Whether a cache entry's sealed folders (``outputs``, and ``report`` once the runner
     stored it) are as sealed; an entry that is not is removed, and the log says why."""
-    for part in ("outputs", "report"):
-        folder = entry / part
-        if part == "report" and not folder.exists():
-            continue
+    # The runner stores one report folder per set of report languages ("report",
+    # "report-zh-en"), each sealed on its own.
+    reports = sorted(p for p in entry.glob("report*") if p.is_dir())
+    for folder in [entry / "outputs", *reports]:
+        part = folder.name
         problem = changed(folder)
         if problem is not None:
             log.warning(

@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from customer_analytics import i18n
 from customer_analytics.config import (
     RUN_DIR_ENV,
     Config,
@@ -136,32 +138,83 @@ class StageContext:
         return value
 
     def summary(self, sentence: str) -> str:
-        """Add a plain-language sentence to the run's index page."""
+        """Add a plain-language sentence to the run's index page (English only: a stage
+        whose sentences are translated gives them through :meth:`summaries`)."""
         if sentence not in self._meta["summary"]:
             self._meta["summary"].append(sentence)
         self._save()
         return sentence
 
-    def figure(self, fig: Any, name: str, *, headline: bool = False) -> None:
-        """Save a matplotlib figure as ``figures/<stage>-<name>.png`` and show it.
+    # -- pages in every report language --------------------------------------------
+    @property
+    def languages(self) -> tuple[str, ...]:
+        """The languages this notebook renders: the run's ``reports.languages`` under the
+        runner; English alone by hand (the analyst's view)."""
+        return tuple(self.run_cfg.reports.languages) if self.mode == "run" else (i18n.SOURCE,)
 
-        ``headline=True`` makes it the stage's chart on the index page. In a notebook the
-        saved image is what the cell shows, and the figure is closed: drawn once, not a
-        second time by the notebook's own display. Returns nothing, so a cell ending with
-        this call shows the chart, not a file path.
+    def _in_each_language(
+        self, render: Callable[..., Any], *args: Any, **kwargs: Any
+    ) -> Iterator[tuple[str, Any]]:
+        for lang in self.languages:
+            with i18n.language(lang), i18n.fallbacks() as english:
+                shown = render(*args, **kwargs)
+            if english:
+                held = self._meta.setdefault("fallbacks", {}).setdefault(lang, [])
+                held.extend(sorted(english - set(held)))
+            yield lang, shown
+
+    def show(self, render: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+        """Display ``render(*args, **kwargs)`` once per report language, each drawn in its
+        language (:func:`customer_analytics.i18n.language`) and tagged with it, so that
+        each language's page keeps its own (``report/export.py``)."""
+        from IPython.display import Markdown, display
+
+        for lang, shown in self._in_each_language(render, *args, **kwargs):
+            if isinstance(shown, str):
+                shown = Markdown(shown)
+            display(shown, metadata={i18n.OUTPUT_KEY: lang})
+        self._save()
+
+    def summaries(self, render: Callable[..., list[str]], *args: Any, **kwargs: Any) -> None:
+        """The index page's sentences, ``render(*args, **kwargs)`` in every report
+        language; the stage page shows them as a list."""
+        by_language = dict(self._in_each_language(render, *args, **kwargs))
+        self._meta["summaries"] = by_language
+        self._meta["summary"] = by_language.get(i18n.SOURCE, [])
+        self.show(lambda: "\n".join(f"- {s}" for s in by_language[i18n.current()]))
+
+    def figure(
+        self, fig: Any, name: str, *args: Any, headline: bool = False, **kwargs: Any
+    ) -> None:
+        """Save a chart as ``figures/<stage>-<name>.png`` (``-<name>.zh.png``...) and show it.
+
+        ``fig`` is a function drawing the chart, called as ``fig(*args, **kwargs)`` once
+        per report language; or, for a chart with no words to translate, a matplotlib
+        figure already drawn, saved once. ``headline=True`` makes it the stage's chart on
+        the index page. In a notebook the saved image is what the cell shows, and the
+        figure is closed: drawn once, not a second time by the notebook's own display.
+        Returns nothing, so a cell ending with this call shows the chart, not a path.
         """
         import matplotlib.pyplot as plt
         from IPython import get_ipython
         from IPython.display import Image, display
 
         self.figures_dir.mkdir(parents=True, exist_ok=True)
-        path = self.figures_dir / f"{self.name}-{name}.png"
-        fig.savefig(path, dpi=110, bbox_inches="tight", metadata={"Software": None})
-        plt.close(fig)
-        if get_ipython() is not None:
-            display(Image(data=path.read_bytes(), format="png"))
+        if hasattr(fig, "savefig"):
+            drawn = [(None, fig)]
+        else:
+            drawn = self._in_each_language(fig, *args, **kwargs)
+        for lang, figure in drawn:
+            path = self.figures_dir / i18n.page_name(
+                f"{self.name}-{name}", lang or i18n.SOURCE, ".png"
+            )
+            figure.savefig(path, dpi=110, bbox_inches="tight", metadata={"Software": None})
+            plt.close(figure)
+            if get_ipython() is not None:
+                image = Image(data=path.read_bytes(), format="png")
+                display(image, metadata={i18n.OUTPUT_KEY: lang} if lang else None)
         if headline or self._meta["chart"] is None:
-            self._meta["chart"] = f"figures/{path.name}"
+            self._meta["chart"] = f"figures/{self.name}-{name}.png"
         self._save()
 
     def _save(self) -> None:

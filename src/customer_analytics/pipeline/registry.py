@@ -40,47 +40,53 @@ class StageEntry:
         return f"{self.package}.stage"
 
 
+def N_(message: str) -> str:  # noqa: N802 (gettext's name for it)
+    """Mark a stage title for translation (the index shows it in the reader's language);
+    this module imports nothing of ours, so it cannot use ``customer_analytics.i18n``'s."""
+    return message
+
+
 # The planted truth is found through source and data (Config.truth_dir), so the stages
 # that check against it read both.
 STAGES: tuple[StageEntry, ...] = (
     StageEntry(
-        "01_ingest", "Ingestion and profile", "customer_analytics.ingest",
+        "01_ingest", N_("Ingestion and profile"), "customer_analytics.ingest",
         settings=("run", "source", "shop", "privacy", "data"),
     ),
     StageEntry(
-        "02_clean", "Cleaning, quarantine and identity", "customer_analytics.clean",
+        "02_clean", N_("Cleaning, quarantine and identity"), "customer_analytics.clean",
         settings=("clean", "shop", "ab", "engine"),
     ),
     StageEntry(
-        "03_rfm", "RFM segments", "customer_analytics.rfm",
+        "03_rfm", N_("RFM segments"), "customer_analytics.rfm",
         settings=("run", "rfm", "clv", "privacy", "engine"),
     ),
     StageEntry(
-        "04_clv", "Customer lifetime value", "customer_analytics.clv",
+        "04_clv", N_("Customer lifetime value"), "customer_analytics.clv",
         settings=("clv", "rfm", "shop", "privacy", "source", "data", "engine"),
     ),
     StageEntry(
-        "05_clustering", "Customer clusters", "customer_analytics.clustering",
+        "05_clustering", N_("Customer clusters"), "customer_analytics.clustering",
         settings=("run", "clustering", "shop", "privacy", "source", "data", "engine"),
     ),
     StageEntry(
-        "06_personas", "Personas and audiences", "customer_analytics.personas",
+        "06_personas", N_("Personas and audiences"), "customer_analytics.personas",
         settings=("personas", "rfm", "shop", "privacy", "source", "data"),
     ),
     StageEntry(
-        "07_ab_test", "Experiments (A/B tests)", "customer_analytics.experiments",
+        "07_ab_test", N_("Experiments (A/B tests)"), "customer_analytics.experiments",
         settings=("ab", "shop", "privacy", "source", "data", "engine"),
     ),
     StageEntry(
-        "08_recommend", "Product recommendations", "customer_analytics.recommend",
+        "08_recommend", N_("Product recommendations"), "customer_analytics.recommend",
         settings=("recommend", "engine", "personas", "source", "data"),
     ),
     StageEntry(
-        "09_targeting", "Targeting and budget", "customer_analytics.targeting",
+        "09_targeting", N_("Targeting and budget"), "customer_analytics.targeting",
         settings=("targeting", "ab", "personas", "shop", "engine", "source", "data"),
     ),
     StageEntry(
-        "10_monitor", "Monitoring: KPIs and cohorts", "customer_analytics.monitor",
+        "10_monitor", N_("Monitoring: KPIs and cohorts"), "customer_analytics.monitor",
         settings=("monitor", "shop", "clv", "engine", "source", "data"),
         compares="monitor.compare_to",
     ),

@@ -26,6 +26,7 @@ from typing import Any
 
 import papermill
 
+from customer_analytics import i18n
 from customer_analytics.config import Config, project_root
 from customer_analytics.pipeline import cache, engine, kernels, runs
 from customer_analytics.pipeline.cache import stage_keys
@@ -247,7 +248,7 @@ class Runner:
         t0 = time.perf_counter()
         log.info("[%d/%d] %s: %s ...", number, total, stage, record["title"])
         reusable = (
-            (entry / "report" / "stage.json").is_file()
+            (entry / self._stored / "stage.json").is_file()
             and (entry / "outputs" / META_FILE).is_file()
             and cache.entry_intact(entry, stage)
         )
@@ -268,6 +269,9 @@ class Runner:
         meta_path = data / "_meta" / f"{stage}.json"
         meta = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
         record["summary"] = meta.get("summary", [])
+        for key in ("summaries", "fallbacks"):
+            if meta.get(key):
+                record[key] = meta[key]
         record["chart"] = meta.get("chart")
         findings = meta.get("findings", {})
         manifest["inputs"].extend(findings.pop(INPUT_FILES, []))
@@ -310,7 +314,7 @@ class Runner:
             record["seconds_cells"] = round(cells, 2)
             record["seconds_kernel"] = round(max(papermill_seconds - cells, 0.0), 2)
             t1 = time.perf_counter()
-            export_stage_html(executed, report, stage)
+            export_stage_html(executed, report, stage, self.cfg.reports.languages)
             record["seconds_export"] = round(time.perf_counter() - t1, 2)
         return error
 
@@ -320,33 +324,44 @@ class Runner:
             stage
             for stage, key in keys.items()
             if self.fresh
-            or not (self.cfg.cache_dir / stage / key / "report" / "stage.json").is_file()
+            or not (self.cfg.cache_dir / stage / key / self._stored / "stage.json").is_file()
         ]
 
     def _store(self, entry: Path, stage: str, report: Path, data: Path) -> None:
         """Keep what the stage made beside its outputs in the cache, for reuse."""
-        if (entry / "report" / "stage.json").is_file():
+        if (entry / self._stored / "stage.json").is_file():
             return
         entry.mkdir(parents=True, exist_ok=True)
         remove_abandoned(entry, ".report-")
         tmp = Path(tempfile.mkdtemp(prefix=temporary_name(".report-"), dir=entry))
         (tmp / "figures").mkdir()
         shutil.copy2(report / "notebooks" / f"{stage}.ipynb", tmp / "notebook.ipynb")
-        for name in (f"{stage}.html", f"{stage}.analyst.html"):
+        for name in self._pages(stage):
             shutil.copy2(report / name, tmp / name)
         for fig in (report / "figures").glob(f"{stage}-*"):
             shutil.copy2(fig, tmp / "figures" / fig.name)
         meta = data / "_meta" / f"{stage}.json"
         (tmp / "stage.json").write_text(meta.read_text() if meta.is_file() else "{}")
-        if cache.publish_dir(tmp, entry / "report"):
+        if cache.publish_dir(tmp, entry / self._stored):
             # Sealed once in place; until then the entry is not reused (it is recomputed).
-            cache.seal(entry / "report")
+            cache.seal(entry / self._stored)
+
+    @property
+    def _stored(self) -> str:
+        """The cache entry's folder of the stage's pages and notebook: one per set of
+        report languages, as the notebook's outputs are drawn in each of them."""
+        languages = tuple(self.cfg.reports.languages)
+        return "report" if languages == (i18n.SOURCE,) else "report-" + "-".join(languages)
+
+    def _pages(self, stage: str) -> list[str]:
+        pages = [i18n.page_name(stage, lang) for lang in self.cfg.reports.languages]
+        return [*pages, f"{stage}.analyst.html"]
 
     def _reuse(self, entry: Path, stage: str, report: Path, data: Path) -> None:
-        stored = entry / "report"
+        stored = entry / self._stored
         (report / "notebooks").mkdir(parents=True, exist_ok=True)
         shutil.copy2(stored / "notebook.ipynb", report / "notebooks" / f"{stage}.ipynb")
-        for name in (f"{stage}.html", f"{stage}.analyst.html"):
+        for name in self._pages(stage):
             shutil.copy2(stored / name, report / name)
         copy_tree(stored / "figures", report / "figures")
         copy_tree(entry / "outputs", data / stage)

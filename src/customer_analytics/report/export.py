@@ -15,6 +15,7 @@ import copy
 import functools
 import re
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,9 @@ import nbformat
 from nbconvert import HTMLExporter
 from nbconvert.preprocessors import Preprocessor, TagRemovePreprocessor
 
+from customer_analytics import i18n
+from customer_analytics.i18n import _
+from customer_analytics.i18n.catalogues import translate_markdown
 from customer_analytics.report.house import TEMPLATES, house_css
 
 NBCONVERT_TEMPLATES = TEMPLATES / "nbconvert"
@@ -61,6 +65,24 @@ class StakeholderOutputs(Preprocessor):
             kept.append(cell)
         nb.cells = kept
         return nb, resources
+
+
+def in_language(nb: Any, lang: str) -> Any:
+    """A copy of ``nb`` as read in ``lang``: the outputs rendered in another language
+    dropped (``StageContext.show`` tags each with its language; untagged ones are for
+    every language) and each markdown block translated by the catalogues."""
+    nb = copy.deepcopy(nb)
+    with i18n.language(lang):
+        for cell in nb.cells:
+            if cell.cell_type == "markdown":
+                cell.source = translate_markdown(cell.source, i18n.gettext)
+            elif cell.cell_type == "code":
+                cell.outputs = [
+                    out
+                    for out in cell.get("outputs", [])
+                    if out.get("metadata", {}).get(i18n.OUTPUT_KEY, lang) == lang
+                ]
+    return nb
 
 
 def _for_stakeholder(output: Any) -> bool:
@@ -144,7 +166,7 @@ def notebook_error(nb: Any) -> str | None:
 def _render(nb: Any, view: str, house: dict[str, Any]) -> str:
     exporter, lock = _exporter(view)
     with lock:
-        body, _ = exporter.from_notebook_node(copy.deepcopy(nb), resources={"house": house})
+        body, _ = exporter.from_notebook_node(nb, resources={"house": house})
     return body
 
 
@@ -155,62 +177,91 @@ def _write_atomic(path: Path, text: str) -> None:
     tmp.replace(path)
 
 
-def export_stage_html(notebook: Path, out_dir: Path, stage: str) -> dict[str, Path]:
-    """Write a stage's stakeholder and analyst HTML pages from its executed notebook.
+def export_stage_html(
+    notebook: Path, out_dir: Path, stage: str, languages: Sequence[str] = (i18n.SOURCE,)
+) -> dict[str, Path]:
+    """Write a stage's stakeholder pages, one per language, and its analyst page.
 
     Parameters
     ----------
     notebook
         The executed notebook (``.ipynb``), e.g. ``reports/<run>/notebooks/01_ingest.ipynb``.
     out_dir
-        The run's report folder; pages link back to ``index.html`` in it.
+        The run's report folder; pages link back to its index in their language.
     stage
         The stage name, e.g. ``"01_ingest"``; names the files.
+    languages
+        The report's languages (``reports.languages``); English is always among them.
 
     Returns
     -------
     dict[str, Path]
-        ``{"html": out_dir/<stage>.html, "analyst_html": out_dir/<stage>.analyst.html}``.
+        ``{"html": out_dir/<stage>.html, "analyst_html": out_dir/<stage>.analyst.html}``
+        and ``"html.<lang>": out_dir/<stage>.<lang>.html`` for every other language.
 
     Examples
     --------
     >>> export_stage_html(Path("reports/run/notebooks/01_ingest.ipynb"),
-    ...                   Path("reports/run"), "01_ingest")  # doctest: +SKIP
+    ...                   Path("reports/run"), "01_ingest", ["zh", "en"])  # doctest: +SKIP
     {'html': PosixPath('reports/run/01_ingest.html'), ...}
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     nb = nbformat.read(notebook, as_version=4)
-    title, show_title = notebook_title(nb, stage)
-    paths = {
-        "html": out_dir / f"{stage}.html",
-        "analyst_html": out_dir / f"{stage}.analyst.html",
+    paths = {"analyst_html": out_dir / f"{stage}.analyst.html"}
+    for lang in languages:
+        key = "html" if lang == i18n.SOURCE else f"html.{lang}"
+        paths[key] = out_dir / i18n.page_name(stage, lang)
+    others = [(lang, i18n.NAMES[lang], paths[k].name) for k, lang in _keyed(languages)]
+    for key, lang in _keyed(languages):
+        read = in_language(nb, lang)
+        with i18n.language(lang):
+            title, show_title = notebook_title(read, stage)
+            house = {
+                **_common(read, stage, notebook, title, show_title),
+                "lang": lang,
+                "languages": [other for other in others if other[0] != lang],
+                "index_href": i18n.page_name("index", lang),
+                "view": "stakeholder",
+                "view_label": _("Stakeholder view"),
+                "other_href": paths["analyst_html"].name,
+                "other_label": _("Analyst version (with code)"),
+                "back_label": _("Run summary"),
+                "chart_alt": _("Chart"),
+                "stopped": _("This stage did not finish:"),
+                "stopped_after": _("The page stops where the stage stopped."),
+            }
+        _write_atomic(paths[key], _render(read, "stakeholder", house))
+    read = in_language(nb, i18n.SOURCE)
+    title, show_title = notebook_title(read, stage)
+    analyst = {
+        **_common(read, stage, notebook, title, show_title),
+        "lang": i18n.SOURCE,
+        "languages": [],
+        "index_href": "index.html",
+        "view": "analyst",
+        "view_label": "Analyst view",
+        "other_href": paths["html"].name,
+        "other_label": "Stakeholder version",
+        "back_label": "Run summary",
+        "chart_alt": "Chart",
+        # The analyst page shows the traceback itself; no banner needed.
+        "error": None,
     }
-    common = {
+    _write_atomic(paths["analyst_html"], _render(read, "analyst", analyst))
+    return paths
+
+
+def _keyed(languages: Sequence[str]) -> list[tuple[str, str]]:
+    return [("html" if lang == i18n.SOURCE else f"html.{lang}", lang) for lang in languages]
+
+
+def _common(nb: Any, stage: str, notebook: Path, title: str, show_title: bool) -> dict[str, Any]:
+    return {
         "css": house_css(),
         "title": title,
         "show_title": show_title,
         "stage": stage,
         "notebook": f"notebooks/{Path(notebook).name}",
-        "index_href": "index.html",
         "error": notebook_error(nb),
     }
-    stakeholder = {
-        **common,
-        "view": "stakeholder",
-        "view_label": "Stakeholder view",
-        "other_href": paths["analyst_html"].name,
-        "other_label": "Analyst version (with code)",
-    }
-    analyst = {
-        **common,
-        "view": "analyst",
-        "view_label": "Analyst view",
-        "other_href": paths["html"].name,
-        "other_label": "Stakeholder version",
-        # The analyst page shows the traceback itself; no banner needed.
-        "error": None,
-    }
-    _write_atomic(paths["html"], _render(nb, "stakeholder", stakeholder))
-    _write_atomic(paths["analyst_html"], _render(nb, "analyst", analyst))
-    return paths

@@ -16,6 +16,8 @@ from typing import Any
 
 import jinja2
 
+from customer_analytics import i18n
+from customer_analytics.i18n import N_, _, formats
 from customer_analytics.report.house import TEMPLATES, house_css
 
 #: At most this many key figures per stage; the stage page has the rest.
@@ -26,11 +28,11 @@ MAX_TEXT = 60
 MAX_ERROR = 400
 
 STATUS_LABELS = {
-    "ok": "done",
-    "reused": "reused",
-    "failed": "failed",
-    "skipped": "not run",
-    "running": "running",
+    "ok": N_("done"),
+    "reused": N_("reused"),
+    "failed": N_("failed"),
+    "skipped": N_("not run"),
+    "running": N_("running"),
 }
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -38,7 +40,8 @@ _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 @functools.cache
 def environment() -> jinja2.Environment:
-    """The Jinja2 environment of the report's own pages (index, history)."""
+    """The Jinja2 environment of the report's own pages (index, history): ``_()`` in a
+    template speaks the language of the enclosing :func:`customer_analytics.i18n.language`."""
     # Cached: the index is written once per run, but tests write many.
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
@@ -46,9 +49,15 @@ def environment() -> jinja2.Environment:
         undefined=jinja2.ChainableUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        extensions=["jinja2.ext.i18n"],
     )
-    env.filters["number"] = format_value
+    env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)
+    env.filters["number"] = _number
     return env
+
+
+def _number(value: Any, digits: int | None = None) -> str:
+    return format_value(value) if digits is None else formats.number(value, digits)
 
 
 def format_value(value: Any) -> str:
@@ -62,19 +71,20 @@ def format_value(value: Any) -> str:
     Returns
     -------
     str
-        Integers with thousands separators, floats to three significant digits below
-        100 and whole numbers with separators above, booleans as yes/no.
+        Integers with the current language's thousands separators, floats to three
+        significant digits below 100 and whole numbers with separators above, booleans as
+        yes/no in the current language.
     """
     if value is None:
-        return "–"
+        return formats.MISSING
     if isinstance(value, bool):
-        return "yes" if value else "no"
+        return _("yes") if value else _("no")
     if isinstance(value, int):
-        return f"{value:,}"
+        return formats.number(value)
     if isinstance(value, float):
         if value != value:  # NaN
-            return "–"
-        return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
+            return formats.MISSING
+        return formats.number(value) if abs(value) >= 100 else f"{value:.3g}"
     return str(value)
 
 
@@ -110,7 +120,7 @@ def key_figures(findings: dict[str, Any] | None) -> list[tuple[str, str]]:
     """
     headline = (findings or {}).get("headline")
     if isinstance(headline, dict):
-        pairs = [(str(label), format_value(value)) for label, value in headline.items()]
+        pairs = [(_(str(label)), format_value(value)) for label, value in headline.items()]
         return pairs[:MAX_FIGURES]
     shown: list[tuple[str, str]] = []
     for key, value in (findings or {}).items():
@@ -166,16 +176,20 @@ def _inside(run_dir: Path, relative: Any) -> str | None:
 def _stage_view(run_dir: Path, stage: dict[str, Any], findings: dict[str, Any]) -> dict:
     name = stage.get("name", "stage")
     status = stage.get("status") or "unknown"
-    summary = stage.get("summary") or []
+    lang = i18n.current()
+    summary = (stage.get("summaries") or {}).get(lang) or stage.get("summary") or []
+    chart = stage.get("chart")
+    if isinstance(chart, str) and chart.endswith(".png"):
+        chart = _inside(run_dir, i18n.page_name(chart[: -len(".png")], lang, ".png")) or chart
     return {
         "name": name,
-        "title": stage.get("title") or name,
+        "title": _(stage.get("title") or name),
         "status": status,
-        "status_label": STATUS_LABELS.get(status, status),
+        "status_label": _(STATUS_LABELS.get(status, status)),
         "summary": [summary] if isinstance(summary, str) else list(summary),
         "figures": key_figures(findings.get(name)),
-        "chart": _inside(run_dir, stage.get("chart")),
-        "html": _inside(run_dir, stage.get("html") or f"{name}.html"),
+        "chart": _inside(run_dir, chart),
+        "html": _inside(run_dir, i18n.page_name(name, lang)),
         "analyst_html": _inside(run_dir, stage.get("analyst_html") or f"{name}.analyst.html"),
         "seconds": stage.get("seconds"),
         "error": short_error(stage.get("error")) if status == "failed" else None,
@@ -246,15 +260,15 @@ def since_view(run_dir: Path, manifest: dict[str, Any]) -> dict[str, Any] | None
             "problem": since.get("problem"),
             "alerts": [
                 {
-                    "rule": str(a.get("rule", "")).replace("_", " "),
-                    "subject": str(a.get("subject", "")).replace("_", " "),
+                    "rule": i18n.word(a, "rule").replace("_", " "),
+                    "subject": i18n.word(a, "subject").replace("_", " "),
                     "before": _alert_value(a.get("before")),
                     "after": _alert_value(a.get("after")),
                 }
                 for a in alerts
             ],
             "not_compared": sorted((since.get("not_compared") or {}).items()),
-            "html": _inside(run_dir, stage.get("html") or f"{stage.get('name')}.html"),
+            "html": _inside(run_dir, i18n.page_name(str(stage.get("name")), i18n.current())),
         }
     return None
 
@@ -265,15 +279,23 @@ def index_context(run_dir: Path, manifest: dict[str, Any]) -> dict[str, Any]:
     run = (manifest.get("config") or {}).get("run") or {}
     stages = [_stage_view(run_dir, s, findings) for s in manifest.get("stages") or []]
     status = manifest.get("status") or "unknown"
+    lang = i18n.current()
+    languages = (manifest.get("config") or {}).get("reports", {}).get("languages") or [lang]
     return {
-        "title": run.get("title") or run.get("name") or "Customer analytics run",
+        "lang": lang,
+        "languages": [
+            (other, i18n.NAMES[other], i18n.page_name("index", other))
+            for other in languages
+            if other != lang and other in i18n.NAMES
+        ],
+        "title": run.get("title") or run.get("name") or _("Customer analytics run"),
         "run_id": manifest.get("run_id", run_dir.name),
         "config_name": run.get("name"),
         "started": _when(manifest.get("started")),
         "finished": _when(manifest.get("finished")),
         "seconds": manifest.get("seconds"),
         "status": status,
-        "status_label": STATUS_LABELS.get(status, status),
+        "status_label": _(STATUS_LABELS.get(status, status)),
         "as_of": manifest_as_of(manifest),
         "since": since_view(run_dir, manifest),
         "history_href": _inside(run_dir, "history.html"),
@@ -288,7 +310,8 @@ def index_context(run_dir: Path, manifest: dict[str, Any]) -> dict[str, Any]:
 
 
 def write_index(run_dir: Path, manifest: dict[str, Any]) -> Path:
-    """Write ``run_dir/index.html``, the run's findings on one offline page.
+    """Write the run's findings on one offline page per report language: ``index.html``
+    in English, ``index.zh.html``... (``reports.languages`` in the manifest's config).
 
     Parameters
     ----------
@@ -311,9 +334,13 @@ def write_index(run_dir: Path, manifest: dict[str, Any]) -> Path:
     """
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    html = environment().get_template("index.html.j2").render(index_context(run_dir, manifest))
-    path = run_dir / "index.html"
-    tmp = run_dir / ".index.html.tmp"
-    tmp.write_text(html, encoding="utf-8")
-    tmp.replace(path)
-    return path
+    languages = (manifest.get("config") or {}).get("reports", {}).get("languages")
+    for lang in languages or [i18n.SOURCE]:
+        with i18n.language(lang):
+            context = index_context(run_dir, manifest)
+            html = environment().get_template("index.html.j2").render(context)
+        path = run_dir / i18n.page_name("index", lang)
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_text(html, encoding="utf-8")
+        tmp.replace(path)
+    return run_dir / "index.html"

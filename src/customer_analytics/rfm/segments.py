@@ -8,7 +8,7 @@ segment by a join, so :func:`verify_segments` checks exactly what customers get.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import product
 from pathlib import Path
 from typing import Any
@@ -17,12 +17,13 @@ import ibis
 import pandas as pd
 import yaml
 
+from customer_analytics import i18n
 from customer_analytics.rfm.scoring import RFMScoring, score_rfm
 from customer_analytics.rfm.summary import customer_rfm
 from customer_analytics.utils.dates import TimeUnit, day_end
 
 SEGMENTS_FILE = Path(__file__).with_name("segments.yaml")
-NEW = "(new)"
+NEW = i18n.N_("(new)")
 BOUNDED = ("r", "f", "m", "fm")
 
 
@@ -38,6 +39,13 @@ class SegmentRule:
     bounds: dict[str, tuple[int, int]]
     description: str = ""
     action: str = ""  # what marketing does for the segment; empty: not worth an audience
+    #: The words of each other report language (``{"zh": {"name": ..., ...}}``).
+    words: dict[str, dict[str, str]] = field(default_factory=dict, compare=False, hash=False)
+
+    def word(self, key: str) -> str:
+        """The rule's ``name``, ``description`` or ``action`` in the current language."""
+        entry = {"name": self.name, "description": self.description, "action": self.action}
+        return i18n.word({**entry, **self.words}, key, what=f"segments: {self.name} {key}")
 
     def matches(self, scores: pd.DataFrame) -> pd.Series:
         """Which rows of a frame with ``r, f, m, fm`` columns the rule matches."""
@@ -53,10 +61,22 @@ class SegmentScheme:
 
     rules: tuple[SegmentRule, ...]
     prospects: str = "Prospects"
+    #: The prospects' name in each other report language (``{"zh": {"prospects": ...}}``).
+    words: dict[str, dict[str, str]] = field(default_factory=dict, compare=False, hash=False)
 
     @property
     def names(self) -> list[str]:
         return [r.name for r in self.rules]
+
+    def label(self, name: str) -> str:
+        """A segment's name (as the data holds it) in the current language; names the
+        scheme does not know, such as ``(new)``, pass through the catalogues."""
+        for rule in self.rules:
+            if rule.name == name:
+                return rule.word("name")
+        if name == self.prospects:
+            return i18n.word({"prospects": name, **self.words}, "prospects", what="prospects")
+        return i18n.gettext(name)
 
 
 @dataclass(frozen=True)
@@ -86,17 +106,21 @@ def load_segments(path: str | Path | None = None) -> SegmentScheme:
     tree = yaml.safe_load(Path(path or SEGMENTS_FILE).read_text())
     rules = []
     for item in tree["segments"]:
-        unknown = set(item) - {"name", "description", "action", *BOUNDED}
+        unknown = set(item) - {"name", "description", "action", *BOUNDED, *i18n.LANGUAGES}
         if unknown:
             raise SegmentRulesError(f"segment {item['name']!r}: unknown keys {sorted(unknown)}")
         bounds = {k: (int(item[k][0]), int(item[k][1])) for k in BOUNDED if k in item}
         for key, (low, high) in bounds.items():
             if not 1 <= low <= high <= 5:
                 raise SegmentRulesError(f"segment {item['name']!r}: {key} bounds {[low, high]}")
+        words = {lang: item[lang] for lang in i18n.LANGUAGES if lang in item}
         rules.append(
-            SegmentRule(item["name"], bounds, item.get("description", ""), item.get("action", ""))
+            SegmentRule(
+                item["name"], bounds, item.get("description", ""), item.get("action", ""), words
+            )
         )
-    return SegmentScheme(tuple(rules), tree.get("prospects", "Prospects"))
+    words = {lang: tree[lang] for lang in i18n.LANGUAGES if lang in tree}
+    return SegmentScheme(tuple(rules), tree.get("prospects", "Prospects"), words)
 
 
 def fm_score(f: Any, m: Any) -> Any:
