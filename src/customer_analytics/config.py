@@ -72,7 +72,7 @@ class RunSettings(_Section):
     """What to run and for which date."""
 
     name: str = Field(pattern=r"^[A-Za-z0-9_-]+$")
-    title: str = ""
+    title: str | dict[str, str] = ""  # or one per report language: {en: ..., zh: ...}
     stages: tuple[str, ...]
     as_of: dt.date | None = None
     snapshot_offset_days: int = Field(90, ge=1)

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from customer_analytics.report.house import house_css
-from customer_analytics.report.index import environment, format_value, manifest_as_of
+from customer_analytics.report.index import environment, format_value, manifest_as_of, title_of
 
 HISTORY_PAGE = "history.html"
 HISTORY_CHART = "figures/history.png"
@@ -145,7 +145,7 @@ def write_history(run_dir: Path, manifests: list[dict[str, Any]]) -> Path | None
         environment()
         .get_template("history.html.j2")
         .render(
-            title=run.get("title") or run.get("name") or "Customer analytics run",
+            title=title_of(run),
             config_name=run.get("name"),
             run_id=run_dir.name,
             chart=HISTORY_CHART,

@@ -36,6 +36,7 @@ STATUS_LABELS = {
 }
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 @functools.cache
@@ -85,6 +86,10 @@ def format_value(value: Any) -> str:
         if value != value:  # NaN
             return formats.MISSING
         return formats.number(value) if abs(value) >= 100 else f"{value:.3g}"
+    if isinstance(value, str) and _DATE.fullmatch(value):
+        return formats.date(value, "medium")
+    if isinstance(value, dict) and i18n.SOURCE in value:  # a word per language
+        return str(value.get(i18n.current()) or value[i18n.SOURCE])
     return str(value)
 
 
@@ -204,7 +209,7 @@ def _when(stamp: Any) -> str | None:
     except ValueError:
         return str(stamp)
     zone = " UTC" if moment.utcoffset() == dt.timedelta(0) else ""
-    return moment.strftime("%Y-%m-%d %H:%M") + zone
+    return f"{formats.date(moment.date(), 'medium')} {moment:%H:%M}{zone}"
 
 
 def _inputs(manifest: dict[str, Any]) -> list[dict[str, Any]]:
@@ -255,7 +260,7 @@ def since_view(run_dir: Path, manifest: dict[str, Any]) -> dict[str, Any] | None
             continue
         alerts = [a for a in found.get("alerts") or [] if isinstance(a, dict)]
         return {
-            "date": since.get("as_of") or since.get("run_id"),
+            "date": format_value(since.get("as_of")) if since.get("as_of") else since.get("run_id"),
             "run_id": since.get("run_id"),
             "problem": since.get("problem"),
             "alerts": [
@@ -288,7 +293,7 @@ def index_context(run_dir: Path, manifest: dict[str, Any]) -> dict[str, Any]:
             for other in languages
             if other != lang and other in i18n.NAMES
         ],
-        "title": run.get("title") or run.get("name") or _("Customer analytics run"),
+        "title": title_of(run),
         "run_id": manifest.get("run_id", run_dir.name),
         "config_name": run.get("name"),
         "started": _when(manifest.get("started")),
@@ -296,7 +301,7 @@ def index_context(run_dir: Path, manifest: dict[str, Any]) -> dict[str, Any]:
         "seconds": manifest.get("seconds"),
         "status": status,
         "status_label": _(STATUS_LABELS.get(status, status)),
-        "as_of": manifest_as_of(manifest),
+        "as_of": format_value(manifest_as_of(manifest)),
         "since": since_view(run_dir, manifest),
         "history_href": _inside(run_dir, "history.html"),
         "stages": stages,
@@ -307,6 +312,15 @@ def index_context(run_dir: Path, manifest: dict[str, Any]) -> dict[str, Any]:
         "manifest_href": _inside(run_dir, "manifest.json"),
         "css": house_css(),
     }
+
+
+def title_of(run: dict[str, Any]) -> str:
+    """The run's title: ``run.title`` is a string, or one per language
+    (``{en: Weekly report, zh: 周报}``)."""
+    title = run.get("title")
+    if isinstance(title, dict):
+        title = title.get(i18n.current()) or title.get(i18n.SOURCE)
+    return title or run.get("name") or _("Customer analytics run")
 
 
 def write_index(run_dir: Path, manifest: dict[str, Any]) -> Path:

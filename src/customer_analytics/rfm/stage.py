@@ -9,6 +9,7 @@ import pandas as pd
 
 from customer_analytics.clean.stage import KEPT
 from customer_analytics.config import Config
+from customer_analytics.i18n import N_
 from customer_analytics.pipeline import engine
 from customer_analytics.pipeline.outputs import Outputs, run_as_of
 from customer_analytics.rfm.segments import (
@@ -72,7 +73,7 @@ def run(cfg: Config, inputs: dict[str, Path], out: Path) -> dict[str, Any]:
     unit = days_per_unit(cfg.clv.time_unit)
     summary = btyd_summary(orders, as_of, "days", freq_multiplier=unit).execute()
     summary.to_parquet(BTYD_SUMMARY.at(out), index=False)
-    return {
+    found = {
         "as_of": str(as_of),
         "snapshot": str(earlier),
         "customers": len(customers),
@@ -81,6 +82,19 @@ def run(cfg: Config, inputs: dict[str, Path], out: Path) -> dict[str, Any]:
         "scoring_methods": {d: s.method for d, s in moved.scoring_current.dimensions.items()},
         "moved_segment": int(_moved(matrix)),
         "repeat_customers": int((summary["frequency"] > 0).sum()),
+    }
+    return {**found, "headline": _headline(found)}
+
+
+def _headline(found: dict[str, Any]) -> dict[str, Any]:
+    """The figures the run's index shows for this stage, most important first."""
+    return {
+        N_("Buyers scored"): found["customers"],
+        N_("Repeat buyers"): found["repeat_customers"],
+        N_("Prospects"): found["prospects"],
+        N_("Buyers who changed segment"): found["moved_segment"],
+        N_("As of"): found["as_of"],
+        N_("Snapshot for movement"): found["snapshot"],
     }
 
 
