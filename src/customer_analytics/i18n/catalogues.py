@@ -151,12 +151,12 @@ def _translated(message: Any) -> bool:
     return not message.fuzzy and all(strings)
 
 
-def merged(lang: str) -> Catalog:
-    """Every catalogue of ``lang`` as one; an id translated two ways is an error naming
-    both files."""
+def merged(lang: str, root: Path = LOCALE_DIR) -> Catalog:
+    """Every catalogue of ``lang`` (under ``root``) as one; an id translated two ways is
+    an error naming both files."""
     whole = Catalog(locale=lang, domain="messages")
     where: dict[Any, Path] = {}
-    for path in sorted((LOCALE_DIR / lang / "LC_MESSAGES").glob("*.po")):
+    for path in sorted((root / lang / "LC_MESSAGES").glob("*.po")):
         for message in read(path, lang):
             if not message.id or not _translated(message):
                 continue

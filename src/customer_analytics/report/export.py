@@ -40,6 +40,8 @@ STAKEHOLDER_DROP_TAGS = frozenset(
 #: Cells nobody sees, not even analysts.
 ANALYST_DROP_TAGS = frozenset({"remove"})
 
+#: At most this many untranslated words are named in a page's note.
+MAX_ENGLISH = 8
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 # A bare object repr such as "<Axes: title={'center': 'x'}>", "<Figure size 800x400 ...>" or
 # "PosixPath('/abs/figures/x.png')": the noise of a notebook's last expression, meaningless
@@ -178,7 +180,11 @@ def _write_atomic(path: Path, text: str) -> None:
 
 
 def export_stage_html(
-    notebook: Path, out_dir: Path, stage: str, languages: Sequence[str] = (i18n.SOURCE,)
+    notebook: Path,
+    out_dir: Path,
+    stage: str,
+    languages: Sequence[str] = (i18n.SOURCE,),
+    english: dict[str, list[str]] | None = None,
 ) -> dict[str, Path]:
     """Write a stage's stakeholder pages, one per language, and its analyst page.
 
@@ -192,6 +198,9 @@ def export_stage_html(
         The stage name, e.g. ``"01_ingest"``; names the files.
     languages
         The report's languages (``reports.languages``); English is always among them.
+    english
+        Per language, the words of the user's own data that have no translation and are
+        shown in English (``StageContext`` records them); the page says so once.
 
     Returns
     -------
@@ -230,6 +239,7 @@ def export_stage_html(
                 "chart_alt": _("Chart"),
                 "stopped": _("This stage did not finish:"),
                 "stopped_after": _("The page stops where the stage stopped."),
+                "english": _english_note((english or {}).get(lang)),
             }
         _write_atomic(paths[key], _render(read, "stakeholder", house))
     read = in_language(nb, i18n.SOURCE)
@@ -250,6 +260,14 @@ def export_stage_html(
     }
     _write_atomic(paths["analyst_html"], _render(read, "analyst", analyst))
     return paths
+
+
+def _english_note(words: list[str] | None) -> dict[str, str] | None:
+    if not words:
+        return None
+    shown = ", ".join(words[:MAX_ENGLISH]) + ("…" if len(words) > MAX_ENGLISH else "")
+    text = _("Some words of this shop's own settings have no translation and are shown in English:")
+    return {"text": text, "words": shown}
 
 
 def _keyed(languages: Sequence[str]) -> list[tuple[str, str]]:
