@@ -22,7 +22,7 @@ import nbformat
 from nbconvert import HTMLExporter
 from nbconvert.preprocessors import Preprocessor, TagRemovePreprocessor
 
-from customer_analytics.report.house import TEMPLATES, house_css
+from customer_analytics.report.house import TEMPLATES, house_css, write_page
 
 NBCONVERT_TEMPLATES = TEMPLATES / "nbconvert"
 
@@ -148,13 +148,6 @@ def _render(nb: Any, view: str, house: dict[str, Any]) -> str:
     return body
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    # A reader (or the stage cache) never sees a half-written page.
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
-
-
 def export_stage_html(notebook: Path, out_dir: Path, stage: str) -> dict[str, Path]:
     """Write a stage's stakeholder and analyst HTML pages from its executed notebook.
 
@@ -211,6 +204,6 @@ def export_stage_html(notebook: Path, out_dir: Path, stage: str) -> dict[str, Pa
         # The analyst page shows the traceback itself; no banner needed.
         "error": None,
     }
-    _write_atomic(paths["html"], _render(nb, "stakeholder", stakeholder))
-    _write_atomic(paths["analyst_html"], _render(nb, "analyst", analyst))
+    write_page(paths["html"], _render(nb, "stakeholder", stakeholder))
+    write_page(paths["analyst_html"], _render(nb, "analyst", analyst))
     return paths

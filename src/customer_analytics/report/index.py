@@ -16,7 +16,7 @@ from typing import Any
 
 import jinja2
 
-from customer_analytics.report.house import TEMPLATES, house_css
+from customer_analytics.report.house import TEMPLATES, house_css, write_page
 
 #: At most this many key figures per stage; the stage page has the rest.
 MAX_FIGURES = 12
@@ -312,8 +312,4 @@ def write_index(run_dir: Path, manifest: dict[str, Any]) -> Path:
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     html = environment().get_template("index.html.j2").render(index_context(run_dir, manifest))
-    path = run_dir / "index.html"
-    tmp = run_dir / ".index.html.tmp"
-    tmp.write_text(html, encoding="utf-8")
-    tmp.replace(path)
-    return path
+    return write_page(run_dir / "index.html", html)
