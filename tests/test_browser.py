@@ -89,7 +89,8 @@ def _chinese_stage(folder: Path) -> Path:
     return export_stage_html(notebook, folder, "05_clustering")["html"]
 
 
-def _fonts_of(page_file: Path, **kwargs) -> list[str]:
+def _fonts_of(page_file: Path, **kwargs) -> tuple[list[str], set[str]]:
+    """The font problems of a page, and the tags of the Chinese texts it checked."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
