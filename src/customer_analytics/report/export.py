@@ -26,7 +26,7 @@ from nbconvert.preprocessors import Preprocessor, TagRemovePreprocessor
 from customer_analytics import i18n
 from customer_analytics.i18n import _
 from customer_analytics.i18n.catalogues import translate_markdown
-from customer_analytics.report.house import TEMPLATES, house_css
+from customer_analytics.report.house import TEMPLATES, house_css, write_page
 
 NBCONVERT_TEMPLATES = TEMPLATES / "nbconvert"
 
@@ -172,13 +172,6 @@ def _render(nb: Any, view: str, house: dict[str, Any]) -> str:
     return body
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    # A reader (or the stage cache) never sees a half-written page.
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
-
-
 def export_stage_html(
     notebook: Path,
     out_dir: Path,
@@ -241,7 +234,7 @@ def export_stage_html(
                 "stopped_after": _("The page stops where the stage stopped."),
                 "english": _english_note((english or {}).get(lang)),
             }
-        _write_atomic(paths[key], _render(read, "stakeholder", house))
+        write_page(paths[key], _render(read, "stakeholder", house))
     read = in_language(nb, i18n.SOURCE)
     title, show_title = notebook_title(read, stage)
     analyst = {
@@ -258,7 +251,7 @@ def export_stage_html(
         # The analyst page shows the traceback itself; no banner needed.
         "error": None,
     }
-    _write_atomic(paths["analyst_html"], _render(read, "analyst", analyst))
+    write_page(paths["analyst_html"], _render(read, "analyst", analyst))
     return paths
 
 

@@ -18,7 +18,7 @@ import jinja2
 
 from customer_analytics import i18n
 from customer_analytics.i18n import N_, _, formats
-from customer_analytics.report.house import TEMPLATES, house_css
+from customer_analytics.report.house import TEMPLATES, house_css, write_page
 
 #: At most this many key figures per stage; the stage page has the rest.
 MAX_FIGURES = 12
@@ -354,7 +354,5 @@ def write_index(run_dir: Path, manifest: dict[str, Any]) -> Path:
             context = index_context(run_dir, manifest)
             html = environment().get_template("index.html.j2").render(context)
         path = run_dir / i18n.page_name("index", lang)
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text(html, encoding="utf-8")
-        tmp.replace(path)
+        write_page(path, html)
     return run_dir / "index.html"
