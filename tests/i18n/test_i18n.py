@@ -134,7 +134,7 @@ def test_each_language_page_keeps_its_own_outputs(tmp_path: Path) -> None:
     paths = export_stage_html(tmp_path / "99_demo.ipynb", tmp_path, "99_demo", ["zh", "en"])
     assert set(paths) == {"html", "html.zh", "analyst_html"}
     zh, en = (p.read_text(encoding="utf-8") for p in (paths["html.zh"], paths["html"]))
-    assert "中文结论" in zh and "English finding" not in zh and 'lang="zh"' in zh
+    assert "中文结论" in zh and "English finding" not in zh and 'lang="zh-CN"' in zh
     assert "English finding" in en and "中文结论" not in en
     assert 'href="99_demo.html"' in zh and 'href="99_demo.zh.html"' in en
     assert 'href="index.zh.html"' in zh

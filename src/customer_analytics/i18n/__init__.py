@@ -33,6 +33,8 @@ LANGUAGES = ("en", "zh")
 SOURCE = "en"
 #: What each language is called in its own words, for the pages' language links.
 NAMES = {"en": "English", "zh": "中文"}
+#: Each language's tag in a page's ``<html lang>`` (which CJK glyph shapes a browser uses).
+HTML_LANG = {"en": "en", "zh": "zh-CN"}
 #: The key of a notebook output's metadata naming the language it was rendered in.
 OUTPUT_KEY = "lang"
 

@@ -221,7 +221,7 @@ def export_stage_html(
             title, show_title = notebook_title(read, stage)
             house = {
                 **_common(read, stage, notebook, title, show_title),
-                "lang": lang,
+                "lang": i18n.HTML_LANG[lang],
                 "languages": [other for other in others if other[0] != lang],
                 "index_href": i18n.page_name("index", lang),
                 "view": "stakeholder",

@@ -287,7 +287,7 @@ def index_context(run_dir: Path, manifest: dict[str, Any]) -> dict[str, Any]:
     lang = i18n.current()
     languages = (manifest.get("config") or {}).get("reports", {}).get("languages") or [lang]
     return {
-        "lang": lang,
+        "lang": i18n.HTML_LANG[lang],
         "languages": [
             (other, i18n.NAMES[other], i18n.page_name("index", other))
             for other in languages
