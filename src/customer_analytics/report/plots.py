@@ -7,6 +7,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
 
+from customer_analytics.i18n import _
 from customer_analytics.report import fonts
 
 PALETTE = ["#1f4e79", "#e07b39", "#3a9d8f", "#c44e52", "#8172b2", "#937860", "#da8bc3", "#8c8c8c"]
@@ -58,10 +59,13 @@ def waterfall(
     start: int,
     steps: dict[str, int],
     *,
-    start_label: str = "delivered",
-    end_label: str = "kept",
+    start_label: str | None = None,
+    end_label: str | None = None,
 ) -> None:
-    """Rows delivered, minus each rule's quarantine in order, down to the rows kept."""
+    """Rows delivered, minus each rule's quarantine in order, down to the rows kept
+    (the end bars' labels default to "delivered" and "kept" in the current language)."""
+    start_label = start_label or _("delivered")
+    end_label = end_label or _("kept")
     labels = [start_label, *steps, end_label]
     level = start
     for i, (label, removed) in enumerate(steps.items(), start=1):
@@ -78,7 +82,7 @@ def waterfall(
     if 0 < removed_total < start / 4:
         # Zoom in on the steps: with a zero baseline they would be invisible slivers.
         ax.set_ylim(max(0, level - 1.5 * removed_total), start + 0.25 * removed_total)
-        ax.set_ylabel("rows (axis does not start at zero)")
+        ax.set_ylabel(_("rows (axis does not start at zero)"))
     thousands(ax, "y")
 
 
