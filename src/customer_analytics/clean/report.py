@@ -22,7 +22,7 @@ from pandas.io.formats.style import Styler
 from customer_analytics.clean.rule_engine import Rule, load_rules
 from customer_analytics.clean.stage import QUARANTINE
 from customer_analytics.i18n import N_, _, formats
-from customer_analytics.ingest.report import table_label, table_title
+from customer_analytics.ingest.report import formatted, table_label, table_title
 from customer_analytics.report import plots
 
 #: The tables a shop's stakeholders ask about first; other sources show their own.
@@ -129,7 +129,7 @@ def rules_table() -> Styler:
     def index(value: Any) -> str:
         return _table_cell(value) if isinstance(value, str) else formats.number(value)
 
-    return frame.style.format_index(index, axis=0)
+    return formatted(frame, {}, index).style
 
 
 def accounting_text(accounting: dict[str, dict[str, Any]]) -> str:
@@ -214,7 +214,7 @@ def fixes_shown(accounting: dict[str, dict[str, Any]]) -> Styler | str:
             _("rows fixed"): fixes["rows fixed"],
         }
     )
-    return shown.style.format({_("rows fixed"): formats.number}).hide(axis="index")
+    return formatted(shown, {_("rows fixed"): formats.number}).style.hide(axis="index")
 
 
 #: The scope figures, in reading order, for the sources that have them.
@@ -231,7 +231,7 @@ def scope_table(found: dict[str, Any]) -> Styler:
     """Who the customer stages see: accounts, merged people, buyers, prospects, guests."""
     counts = {_(label): found[k] for k, label in SCOPE.items() if k in found}
     table = pd.Series(counts, name=_("count"), dtype="int64").to_frame()
-    return table.style.format(formats.number)
+    return formatted(table, {_("count"): formats.number}).style
 
 
 def clean_sentences(found: dict[str, Any]) -> list[str]:

@@ -24,6 +24,7 @@ from pandas.io.formats.style import Styler
 from customer_analytics.clv.stage import LABELS, MODELS
 from customer_analytics.config import ClvSettings
 from customer_analytics.i18n import N_, _, formats, word
+from customer_analytics.ingest.report import formatted
 from customer_analytics.privacy import suppress_small_groups
 from customer_analytics.report import plots
 from customer_analytics.rfm.segments import SegmentScheme
@@ -147,21 +148,19 @@ def calibration_shown(found: dict[str, Any]) -> Styler:
     table = table.rename_axis(index=[_("model"), _("parameter")])
 
     def index(value: Any) -> str:
-        return (
-            html.escape(model_label(value))
-            if value in found["calibration_params"]
-            else _code(value)
-        )
+        return _model_cell(value) if value in found["calibration_params"] else _code(value)
 
-    return table.style.format(lambda v: formats.number(v, 3), na_rep="").format_index(index, axis=0)
+    def value(v: Any) -> str:
+        return "" if v is None or pd.isna(v) else formats.number(v, 3)
+
+    return formatted(table, dict.fromkeys(table.columns, value), index).style
 
 
 def published_note(found: dict[str, Any]) -> str:
     """The paper whose figures stand beside ours (markdown); empty without one."""
     if "published" not in found:
         return ""
-    reference = html.escape(found["published"]["reference"])
-    return _("Published: {reference}.").format(reference=f'<span translate="no">{reference}</span>')
+    return _("Published: {reference}.").format(reference=f"`{found['published']['reference']}`")
 
 
 def key_figures_text(found: dict[str, Any]) -> str:
@@ -171,7 +170,7 @@ def key_figures_text(found: dict[str, Any]) -> str:
     failed = [
         _("not fitted: {model} ({why})").format(
             model=LABELS.get(name, f"`{name}`"),
-            why=f'<span translate="no">{html.escape(str(why))}</span>',
+            why=f"`{why}`",
         )
         for name, why in found["failed_models"].items()
     ]
@@ -206,16 +205,20 @@ def holdout_table(scores: pd.DataFrame) -> Styler:
         "mae": _("mean absolute error"),
         "rmse": _("root mean squared error"),
     }
-    shown = scores.rename(index=model_label, columns=names).rename_axis(index=_("model"))
-    return shown.style.format(
-        {
-            names["predicted"]: lambda v: formats.number(v, 1),
-            names["actual"]: formats.number,
-            names["error_pct"]: _signed_percent,
-            names["mae"]: lambda v: formats.number(v, 3),
-            names["rmse"]: lambda v: formats.number(v, 3),
-        }
-    )
+    shown = scores.rename(columns=names).rename_axis(index=_("model"))
+    columns = {
+        names["predicted"]: lambda v: formats.number(v, 1),
+        names["actual"]: formats.number,
+        names["error_pct"]: _signed_percent,
+        names["mae"]: lambda v: formats.number(v, 3),
+        names["rmse"]: lambda v: formats.number(v, 3),
+    }
+    return formatted(shown, columns, _model_cell).style
+
+
+def _model_cell(name: str) -> str:
+    """A model in a table cell: the baseline translated, the papers' names as they are."""
+    return html.escape(model_label(name))
 
 
 def period_transactions_figure(periods: pd.DataFrame) -> plt.Figure:
@@ -360,14 +363,16 @@ def segment_value_shown(
         "clv_share": _("share of expected value"),
     }
     shown = shown[list(names)].rename(columns=names)
-    return shown.style.format(
-        {
-            names["customers"]: formats.number,
-            names["mean_clv"]: lambda v: formats.money(v, currency, 0),
-            names["clv_share"]: lambda v: formats.percent(v, 1),
-        },
-        na_rep="",
-    ).hide(axis="index")
+
+    def blank(function: Any) -> Any:
+        return lambda v: "" if v is None or pd.isna(v) else function(v)
+
+    columns = {
+        names["customers"]: blank(formats.number),
+        names["mean_clv"]: blank(lambda v: formats.money(v, currency, 0)),
+        names["clv_share"]: blank(lambda v: formats.percent(v, 1)),
+    }
+    return formatted(shown, columns).style.hide(axis="index")
 
 
 def lifecycle_table(rules: list[dict[str, Any]], found: dict[str, Any]) -> pd.DataFrame:
@@ -391,9 +396,8 @@ def lifecycle_shown(rules: list[dict[str, Any]], found: dict[str, Any]) -> Style
         "customers": _("customers"),
     }
     shown = table.rename(columns=names)
-    return shown.style.format({names["when"]: _code, names["customers"]: formats.number}).hide(
-        axis="index"
-    )
+    columns = {names["when"]: _code, names["customers"]: formats.number}
+    return formatted(shown, columns).style.hide(axis="index")
 
 
 def truth_text(truth: dict[str, Any]) -> str:

@@ -140,6 +140,26 @@ def profile_tables(profile: pd.DataFrame) -> dict[str, pd.DataFrame]:
     }
 
 
+def formatted(
+    frame: pd.DataFrame, columns: dict[str, Any], index: Any | None = None
+) -> pd.DataFrame:
+    """``frame`` with ``columns`` (name -> function) and, given ``index``, each index
+    label (of every level) formatted now, as text or HTML: a Styler's own formatters run
+    when the page is drawn, outside the report language the table was made in."""
+    shown = frame.copy()
+    for column, function in columns.items():
+        shown[column] = shown[column].map(function).astype(object)
+    if index is not None:
+        if isinstance(shown.index, pd.MultiIndex):
+            shown.index = pd.MultiIndex.from_tuples(
+                [tuple(index(v) for v in label) for label in shown.index],
+                names=shown.index.names,
+            )
+        else:
+            shown.index = pd.Index([index(v) for v in shown.index], name=shown.index.name)
+    return shown
+
+
 def profile_table(part: pd.DataFrame) -> Styler:
     """One table's profile (a frame of :func:`profile_tables`) for a reader: translated
     headers, counts and shares in the locale's format, yes/no, type names in words; the
@@ -156,9 +176,9 @@ def profile_table(part: pd.DataFrame) -> Styler:
     def top(value: Any) -> str:
         if value == PERSONAL:
             return html.escape(_(PERSONAL))
-        return f'<span translate="no">{html.escape(value)}</span>' if value else formats.MISSING
+        return _code(value) if value else formats.MISSING
 
-    style = {
+    columns = {
         names["declared"]: typed,
         names["nulls"]: formats.number,
         names["null_share"]: lambda v: formats.percent(v, 1),
@@ -169,7 +189,7 @@ def profile_table(part: pd.DataFrame) -> Styler:
         names["max"]: ranged,
         names["top_values"]: top,
     }
-    return shown.style.format(style).format_index(_code, axis=0)
+    return formatted(shown, columns, _code).style
 
 
 def table_heading(table: str) -> str:
@@ -199,7 +219,7 @@ def privacy_table(profile: pd.DataFrame) -> Styler | str:
         return ""
     names = {"rows": _("rows"), "nulls": _("missing"), "distinct": _("distinct values")}
     shown = pii.rename(columns=names).rename_axis(index=[_("table"), _("column")])
-    return shown.style.format(formats.number).format_index(_code, axis=0)
+    return formatted(shown, dict.fromkeys(names.values(), formats.number), _code).style
 
 
 def ingest_sentences(found: dict[str, Any]) -> list[str]:
