@@ -64,6 +64,8 @@ RULES = {
     "at_least_times_average": N_("at least {x}× the shop's average"),
     "at_most_times_average": N_("at most {x}× the shop's average"),
 }
+#: The card of a planted persona whose group is under the privacy minimum (truth.py).
+NO_CARD = N_("(no card: under the privacy minimum)")
 DECIDE = {"plurality": N_("bands (the band most members are in)"), "mean": N_("bands (the mean)")}
 
 
@@ -121,8 +123,9 @@ def card_html(
     chart = base64.b64encode(tag_chart(card)).decode()
     clv = card["share_clv"]
     clv_text = formats.percent(clv, 0) if isinstance(clv, float) else e(_(str(clv)))
+    colon = e(_(": "))
     numbers = "".join(
-        f"<li><b>{e(tag_word(t, 'label'))}</b>{e(_(': '))}{e(_figure(t, 'number', currency))} "
+        f"<li><b>{e(tag_word(t, 'label'))}</b>{colon}{e(_figure(t, 'number', currency))} "
         "<span class='ca-muted'>"
         + e(_("(shop {average})").format(average=_figure(t, "average", currency)))
         + "</span></li>"
@@ -149,22 +152,32 @@ def card_html(
         revenue=f"<b>{formats.percent(card['share_revenue'], 0)}</b>",
         clv=f"<b>{clv_text}</b>",
     )
+    words = {
+        "Worth": e(_("Worth")),
+        "Who": e(_("Who")),
+        "Buys": e(_("Buys")),
+        "Channels": e(_("Channels")),
+        "Rhythm": e(_("Rhythm")),
+        "Churn risk": e(_("Churn risk")),
+        "Recommended": e(_("Recommended")),
+        "alt": e(_("tags against the shop average")),
+    }
     return f"""
 <div class="ca-card">
   <h3>{e(card_word(card, "name"))}</h3>
   <p class="ca-tagline">{e(card_word(card, "tag_line"))}</p>
   <p class="ca-kpis">{kpis}</p>
-  <img alt="{e(_("tags against the shop average"))}" src="data:image/png;base64,{chart}">
+  <img alt="{words["alt"]}" src="data:image/png;base64,{chart}">
   <ul class="ca-facts">{numbers}</ul>
   <dl>
-    <dt>{e(_("Worth"))}</dt><dd>{worth}</dd>
-    <dt>{e(_("Who"))}</dt><dd>{_who(card)}</dd>
-    <dt>{e(_("Buys"))}</dt><dd>{_shares(card, "categories", dictionary, "top_category")}</dd>
-    <dt>{e(_("Channels"))}</dt><dd>{_shares(card, "channels", dictionary, "channel")}</dd>
-    <dt>{e(_("Rhythm"))}</dt><dd>{_rhythm(card["rhythm"])}</dd>
-    <dt>{e(_("Churn risk"))}</dt><dd>{_pairs(card["churn"])}</dd>
+    <dt>{words["Worth"]}</dt><dd>{worth}</dd>
+    <dt>{words["Who"]}</dt><dd>{_who(card)}</dd>
+    <dt>{words["Buys"]}</dt><dd>{_shares(card, "categories", dictionary, "top_category")}</dd>
+    <dt>{words["Channels"]}</dt><dd>{_shares(card, "channels", dictionary, "channel")}</dd>
+    <dt>{words["Rhythm"]}</dt><dd>{_rhythm(card["rhythm"])}</dd>
+    <dt>{words["Churn risk"]}</dt><dd>{_pairs(card["churn"])}</dd>
   </dl>
-  <p><b>{e(_("Recommended"))}</b></p><ul class="ca-actions">{actions}</ul>
+  <p><b>{words["Recommended"]}</b></p><ul class="ca-actions">{actions}</ul>
 </div>"""
 
 
@@ -374,7 +387,7 @@ def truth_table(
         [
             {
                 columns["planted"]: f'<span translate="no">{html.escape(name)}</span>',
-                columns["card"]: html.escape(names.get(t["persona"], _(t["persona"]))),
+                columns["card"]: html.escape(names.get(t["persona"]) or _(NO_CARD)),
                 columns["matched"]: _("{matched} of {traits}").format(
                     matched=formats.number(t["matched"]), traits=formats.number(t["traits"])
                 ),

@@ -491,7 +491,8 @@ def planted_markdown(found: dict[str, Any]) -> str:
         f"| {model_name(name)} | {formats.percent(share, 0)} |"
         for name, share in truth["share_of_planted"].items()
     )
-    header = f"| {_('model')} | {_('share')} |\n|---|---|"
+    model, share = _("model"), _("share")
+    header = f"| {model} | {share} |\n|---|---|"
     return "\n\n".join(
         [
             _(
