@@ -133,12 +133,11 @@ def recommend_sentences(found: dict[str, Any]) -> list[str]:
         lines.append(
             _(
                 "Of {products} products customers left in a cart before the test window and "
-                "bought in it, {model} ranked {share} in its top 10 ({buy_again} {again})."
+                "bought in it, {model} ranked {share} in its top 10 (buy-again {again})."
             ).format(
                 products=formats.number(carts["products"]),
                 model=model_name(chosen),
                 share=formats.percent(carts[chosen], 0),
-                buy_again=model_name("buy_again"),
                 again=formats.percent(carts["buy_again"], 0),
             )
         )
@@ -148,13 +147,12 @@ def recommend_sentences(found: dict[str, Any]) -> list[str]:
             _(
                 "Against the synthetic shop's planted item structure: {model} reaches {share} "
                 "of the NDCG@10 of a ranking that knows each customer's planted affinities "
-                "({planted}), {popular} {popular_share}; {pairs} of the top 20 pairs bought "
+                "({planted}), popularity {popular_share}; {pairs} of the top 20 pairs bought "
                 "together are planted pairs (ranking by orders together: {co})."
             ).format(
                 model=model_name(chosen),
                 share=formats.percent(truth["share_of_planted"][chosen], 0),
                 planted=formats.number(truth["planted_ndcg_at_10"], 3),
-                popular=model_name("popular"),
                 popular_share=formats.percent(truth["share_of_planted"]["popular"], 0),
                 pairs=formats.percent(truth["pair_precision_at_20"], 0),
                 co=formats.percent(truth["pair_precision_at_20_co_popularity"], 0),
@@ -176,7 +174,7 @@ def _chosen_reason(found: dict[str, Any]) -> str:
     runner = next((name for name in ranked if name != chosen), None)
     if chosen not in validation or runner is None:
         return found["chosen_reason"][0].upper() + found["chosen_reason"][1:] + "."
-    return _(
+    reason = _(
         "{model} had the highest NDCG@10 on the validation window ({score}; next "
         "{runner}, {runner_score})."
     ).format(
@@ -185,6 +183,7 @@ def _chosen_reason(found: dict[str, Any]) -> str:
         runner=model_name(runner),
         runner_score=formats.number(validation[runner], 3),
     )
+    return reason[:1].upper() + reason[1:]
 
 
 def scores_table(scores: pd.DataFrame, found: dict[str, Any]) -> Styler | str:
