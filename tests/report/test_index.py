@@ -65,7 +65,7 @@ def test_a_stage_headline_chooses_the_key_figures() -> None:
     findings = {**many, "headline": {"ARI": 0.8818, "Audience · a.csv": "<10", "Buyers": 19235}}
     assert key_figures(findings) == [
         ("ARI", "0.882"),
-        ("Audience · a.csv", "<10"),
+        ("Audience · <code>a.csv</code>", "<10"),  # a file name after " · " is code
         ("Buyers", "19,235"),
     ]
 

@@ -69,15 +69,18 @@ class StakeholderOutputs(Preprocessor):
         return nb, resources
 
 
-def in_language(nb: Any, lang: str) -> Any:
+def in_language(nb: Any, lang: str, stage: str | None = None) -> Any:
     """A copy of ``nb`` as read in ``lang``: the outputs rendered in another language
     dropped (``StageContext.show`` tags each with its language; untagged ones are for
-    every language) and each markdown block translated by the catalogues."""
+    every language) and each markdown block translated by the notebook's catalogue
+    (its domain is the stage's name)."""
     nb = copy.deepcopy(nb)
     with i18n.language(lang):
         for cell in nb.cells:
             if cell.cell_type == "markdown":
-                cell.source = translate_markdown(cell.source, i18n.gettext)
+                cell.source = translate_markdown(
+                    cell.source, lambda block: i18n.dgettext(stage, block)
+                )
             elif cell.cell_type == "code":
                 cell.outputs = [
                     out
@@ -216,7 +219,7 @@ def export_stage_html(
         paths[key] = out_dir / i18n.page_name(stage, lang)
     others = [(lang, i18n.NAMES[lang], paths[k].name) for k, lang in _keyed(languages)]
     for key, lang in _keyed(languages):
-        read = in_language(nb, lang)
+        read = in_language(nb, lang, stage)
         with i18n.language(lang):
             title, show_title = notebook_title(read, stage)
             house = {
@@ -235,7 +238,7 @@ def export_stage_html(
                 "english": _english_note((english or {}).get(lang)),
             }
         write_page(paths[key], _render(read, "stakeholder", house))
-    read = in_language(nb, i18n.SOURCE)
+    read = in_language(nb, i18n.SOURCE, stage)
     title, show_title = notebook_title(read, stage)
     analyst = {
         **_common(read, stage, notebook, title, show_title),

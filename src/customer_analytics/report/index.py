@@ -15,6 +15,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 import jinja2
+from markupsafe import Markup
 
 from customer_analytics import i18n
 from customer_analytics.i18n import N_, _, formats
@@ -52,7 +53,13 @@ def environment() -> jinja2.Environment:
         lstrip_blocks=True,
         extensions=["jinja2.ext.i18n"],
     )
-    env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)
+    env.install_gettext_callables(
+        lambda message: i18n.dgettext("report", message),
+        lambda singular, plural, n: i18n.translations(i18n.current(), "report").ngettext(
+            singular, plural, n
+        ),
+        newstyle=True,
+    )
     env.filters["number"] = _number
     return env
 
@@ -125,7 +132,9 @@ def key_figures(findings: dict[str, Any] | None) -> list[tuple[str, str]]:
     """
     headline = (findings or {}).get("headline")
     if isinstance(headline, dict):
-        pairs = [(_(str(label)), format_value(value)) for label, value in headline.items()]
+        pairs = [
+            (_headline_label(str(label)), format_value(value)) for label, value in headline.items()
+        ]
         return pairs[:MAX_FIGURES]
     shown: list[tuple[str, str]] = []
     for key, value in (findings or {}).items():
@@ -138,6 +147,15 @@ def key_figures(findings: dict[str, Any] | None) -> list[tuple[str, str]]:
                 if _is_scalar(item)
             )
     return shown[:MAX_FIGURES]
+
+
+def _headline_label(label: str) -> str:
+    """A stage's label in the current language; after " · " it may name a file or an id,
+    which is shown as code (``Audience · persona-x.csv``)."""
+    head, sep, name = label.partition(" · ")
+    if not sep:
+        return _(label)
+    return Markup("{} · <code>{}</code>").format(_(head), name)
 
 
 def short_error(error: Any) -> str | None:
