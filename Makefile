@@ -61,7 +61,7 @@ format: $(STAMP) ## ruff fix and format
 	$(BIN)/ruff format .
 
 test: $(STAMP) chromium java lint ## the whole suite: lint, tests (slow and browser ones included), notebooks under nbval
-	$(BIN)/pytest -n 2 --dist loadgroup tests
+	$(BIN)/pytest -n 2 --dist loadgroup --durations=25 tests
 	@rm -rf $(TEST_RUNS)
 	$(BIN)/python -m customer_analytics run --config configs/tiny.yaml \
 	  --set reports.dir=$(TEST_RUNS)/reports --set data.dir=$(TEST_RUNS)/data >/dev/null
