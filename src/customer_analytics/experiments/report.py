@@ -569,7 +569,7 @@ def detail_table(name: str, e: dict[str, Any], spec: Any = None) -> Styler:
     for r in e["metrics"]:
         row = {
             "arm / metric": key_label(r["key"], spec, name),
-            "role": _(ROLES.get(r["role"], r["role"])),
+            "role": _role(r["role"]),
             "control": r["control_mean"],
             "treatment": r["treatment_mean"],
             "abs lift [95% CI]": _("{lift} [{low}, {high}]").format(
@@ -608,6 +608,10 @@ def detail_table(name: str, e: dict[str, Any], spec: Any = None) -> Styler:
     names = {c: _(DETAIL_NAMES[c]) for c in table.columns}
     style = {names[c]: f for c, f in formats_by_column.items() if c in names}
     return table.rename(columns=names).style.format(style, na_rep="").hide(axis="index")
+
+
+def _role(role: str) -> str:
+    return _(ROLES[role]) if role in ROLES else role
 
 
 def details_html(experiments: dict[str, Any], specs: Specs = None) -> Any:

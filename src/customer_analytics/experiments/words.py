@@ -111,7 +111,8 @@ def reason(verdict: dict[str, Any], spec: Any = None, experiment: str = "") -> s
     def metrics(names: list[str]) -> str:
         return listed([metric_label(m, spec) for m in names])
 
-    how = _(HOW[why["how"]]) if "how" in why else ""
+    read = why.get("how")
+    how = _(HOW[read]) if read in HOW else ""
     code = why["code"]
     if code == "missing_arms":
         arms = listed([arm_label(a, spec, experiment) for a in why["arms"]])
