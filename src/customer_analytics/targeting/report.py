@@ -24,8 +24,10 @@ from customer_analytics.experiments.words import (
     arm_label,
     experiment_label,
     is_source,
+    kept,
     listed,
     metric_label,
+    styles,
 )
 from customer_analytics.i18n import N_, _, formats
 from customer_analytics.targeting.learn import MODELS
@@ -110,6 +112,12 @@ def _name(text: str) -> str:
 
 def _money(value: float, currency: str) -> str:
     return formats.money(value, currency, digits=0)
+
+
+def _amount(value: float, currency: str) -> str:
+    """Money in a table: whole units, with the cents of amounts below ten (a send costs
+    a few cents)."""
+    return formats.money(value, currency, digits=0 if abs(value) >= 10 else 2)
 
 
 def targeting_sentences(
@@ -236,7 +244,7 @@ def models_table(found: dict[str, Any], names: Names | None = None) -> Styler:
         return table.style
     index = [_("experiment"), _("arm"), _("outcome"), _("model")]
     table = table.set_index(index)
-    return table.style.format(lambda v: formats.number(v, 3), subset=list(table.columns[2:]))
+    return table.style.format(kept(lambda v: formats.number(v, 3)), subset=list(table.columns[2:]))
 
 
 def qini_figure(curves: pd.DataFrame, outcome: str, names: Names | None = None) -> plt.Figure:
@@ -352,13 +360,13 @@ def plan_table(plan: pd.DataFrame, currency: str, names: Names | None = None) ->
     table = table.rename(columns={c: h for c, h in headers.items() if h})
     money = [h for c, h in headers.items() if h and ("profit" in c or "revenue" in c
              or "margin" in c or c == "cash_out")]  # fmt: skip
-    style: dict[str, Any] = {h: (lambda v: _money(v, currency)) for h in money}
+    style: dict[str, Any] = {h: (lambda v: _amount(v, currency)) for h in money}
     style[_("customers")] = formats.number
     style[_("ROI")] = lambda v: formats.number(v, 2)
     for c, h in headers.items():
         if h and h not in style and c.startswith("expected_"):
             style[h] = lambda v: formats.number(v, 1)
-    return table.style.format(style, na_rep="")
+    return table.style.format(styles(style), na_rep="")
 
 
 def truth_table(found: dict[str, Any], currency: str) -> Any:
@@ -376,12 +384,12 @@ def truth_table(found: dict[str, Any], currency: str) -> Any:
     table.index = [_(PLANS[p]) if p in PLANS else p for p in table.index]
     table = table.rename(columns=columns).rename_axis(_("plan"))
     style = {
-        columns["true_profit"]: lambda v: _money(v, currency),
-        columns["true_cash_out"]: lambda v: formats.money(v, currency, digits=1),
+        columns["true_profit"]: lambda v: _amount(v, currency),
+        columns["true_cash_out"]: lambda v: _amount(v, currency),
         columns["customers"]: formats.number,
         columns["share_of_oracle"]: lambda v: formats.percent(v, 0),
     }
-    return table.style.format(style, na_rep="")
+    return table.style.format(styles(style), na_rep="")
 
 
 def _counts(counts: Mapping[str, int], names: Names, experiment: str) -> str:
