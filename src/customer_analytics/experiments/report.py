@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import html
 import math
+import re
 from typing import Any
 
 import pandas as pd
@@ -521,7 +522,7 @@ def who_counts(experiments: dict[str, Any], found: dict[str, Any], specs: Specs 
         .hide(axis="index")
     )
     if note:
-        style = style.set_caption(html.escape(note).replace("`", ""))
+        style = style.set_caption(re.sub(r"`([^`]*)`", r"<code>\1</code>", html.escape(note)))
     return style
 
 
