@@ -1,5 +1,9 @@
 """Open a run's report in headless Chromium and list what a reader would find broken.
 
+Besides links, images and requests, :func:`cjk_font_problems` checks that Chinese text
+is drawn with the page's own embedded font (the Noto Sans CJK SC subset that
+``customer_analytics.report.fonts`` embeds), not with whatever the machine falls back to.
+
 Used by the report tests and reusable on any finished run::
 
     .venv/bin/python tests/browser.py reports/latest
@@ -18,6 +22,8 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import pytest
+
+from customer_analytics.report.fonts import CJK_BLOCKS, CJK_FAMILY
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -112,6 +118,105 @@ _HREFS_JS = (
 )
 
 
+#: Keeps the page's rendered text nodes that have CJK characters in ``window.__caCjkText``
+#: and returns, per node, its element's tag and how many CJK characters it has.
+_CJK_TEXT_JS = """(ranges) => {
+  const isCjk = (ch) => {
+    const c = ch.codePointAt(0);
+    return ranges.some(([a, b]) => c >= a && c <= b);
+  };
+  const found = [];
+  const walker = document.createTreeWalker(document.body || document, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const tag = node.parentElement ? node.parentElement.tagName : '';
+    if (['STYLE', 'SCRIPT', 'TITLE', 'NOSCRIPT', 'TEMPLATE'].includes(tag)) continue;
+    const count = Array.from(node.data).filter(isCjk).length;
+    const range = document.createRange();
+    range.selectNodeContents(node);
+    if (count && range.getClientRects().length) found.push([node, tag.toLowerCase(), count]);
+  }
+  window.__caCjkText = found.map(([node]) => node);
+  return found.map(([, tag, count]) => [tag, count]);
+}"""
+
+
+def cjk_fonts_used(page) -> list[tuple[str, int, list[dict]]]:
+    """Which fonts Chromium drew each piece of a page's Chinese text with.
+
+    Every rendered text node with CJK characters (``customer_analytics.report.fonts``'s
+    ``CJK_BLOCKS``) is asked of the DevTools protocol's ``CSS.getPlatformFontsForNode``,
+    after the page's web fonts have loaded.
+
+    Parameters
+    ----------
+    page
+        A loaded playwright page.
+
+    Returns
+    -------
+    list of (str, int, list of dict)
+        Per text node: its element's tag, how many CJK characters it has, and the fonts
+        that drew its glyphs as the protocol gives them (``familyName``,
+        ``postScriptName``, ``isCustomFont``: a web font of the page, ``glyphCount``).
+    """
+    page.evaluate("() => document.fonts.ready.then(() => true)")
+    texts = page.evaluate(_CJK_TEXT_JS, [list(block) for block in CJK_BLOCKS])
+    if not texts:
+        return []
+    cdp = page.context.new_cdp_session(page)
+    used = []
+    try:
+        cdp.send("DOM.enable")
+        cdp.send("CSS.enable")
+        cdp.send("DOM.getDocument", {"depth": 0})  # node ids are given out after this
+        for i, (tag, count) in enumerate(texts):
+            found = cdp.send("Runtime.evaluate", {"expression": f"window.__caCjkText[{i}]"})
+            node = cdp.send("DOM.requestNode", {"objectId": found["result"]["objectId"]})
+            fonts = cdp.send("CSS.getPlatformFontsForNode", {"nodeId": node["nodeId"]})
+            used.append((tag, count, fonts["fonts"]))
+    finally:
+        cdp.detach()
+    return used
+
+
+def cjk_font_problems(page, family: str = CJK_FAMILY) -> list[str]:
+    """Where a page's Chinese text is not drawn with the page's own embedded font.
+
+    Every CJK character must be drawn by a web font of the page (``isCustomFont``, so
+    never a font of the machine) whose family is ``family``; other characters of the same
+    text may take any font. See :func:`cjk_fonts_used`.
+
+    Parameters
+    ----------
+    page
+        A loaded playwright page.
+    family
+        The embedded font's own family name (the font file's, not the CSS name).
+
+    Returns
+    -------
+    list of str
+        One line per text whose CJK glyphs came (partly) from another font, naming the
+        fonts used; empty when all Chinese text takes the embedded font.
+    """
+    problems = []
+    for tag, count, fonts in cjk_fonts_used(page):
+        embedded = sum(
+            f["glyphCount"] for f in fonts if f["isCustomFont"] and f["familyName"] == family
+        )
+        if embedded < count:
+            named = ", ".join(
+                f"{f['familyName']} ({'embedded' if f['isCustomFont'] else 'system'}, "
+                f"{f['glyphCount']} glyphs)"
+                for f in fonts
+            )
+            problems.append(
+                f"<{tag}>: {count - embedded} of {count} Chinese characters not drawn with "
+                f"the embedded {family}; fonts used: {named or 'none'}"
+            )
+    return problems
+
+
 def _has_visible_heading(page) -> bool:
     headings = page.locator("h1, h2, h3")
     return any(headings.nth(i).is_visible() for i in range(headings.count()))
@@ -138,6 +243,7 @@ def _check_page(context, page_file: Path, root: Path) -> list[str]:
                 problems.append(problem)
         if not _has_visible_heading(page):
             problems.append("has no visible heading")
+        problems += cjk_font_problems(page)
     except Exception as err:  # a page that does not load is a finding, not a crash
         problems.append(f"does not load: {type(err).__name__}: {err}")
     finally:
@@ -167,7 +273,8 @@ def check_report(run_dir: Path) -> list[str]:
     For ``index.html`` and every ``*.html`` of ``run_dir``: every request must stay inside
     the report folder (no http/https, no file outside it), the page must load, every
     ``<img>`` must have a natural width above zero, every relative ``<a href>`` must name
-    an existing file of the report, a heading must be visible, and no script errors.
+    an existing file of the report, a heading must be visible, no script errors, and
+    Chinese text must be drawn with the page's embedded font (:func:`cjk_font_problems`).
 
     Parameters
     ----------

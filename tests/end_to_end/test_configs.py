@@ -10,6 +10,7 @@ import pytest
 import yaml
 from browser import check_report
 from findings import compare
+from latin import chinese_pages, latin_words
 from support import ROOT, CliRun, on_run, shared_file
 
 CONFIGS = sorted(p.stem for p in (ROOT / "configs").glob("*.yaml"))
@@ -73,3 +74,29 @@ def test_config_report_opens_offline_in_chromium(
     run = config_run(config)
     assert run.ok, run.process.stderr
     assert check_report(run.report) == []
+
+
+@pytest.mark.parametrize(
+    "config",
+    [pytest.param(c, marks=[on_run(c), *_speed(c)]) for c in CONFIGS],
+)
+def test_config_writes_its_report_languages(
+    config: str, config_run: Callable[[str], CliRun]
+) -> None:
+    """Each configured language gets its index and stage pages; a Chinese page shows no
+    English outside the allow-list (tests/i18n/latin.py); a config without Chinese
+    writes none."""
+    _needs_shared_data(config)
+    run = config_run(config)
+    assert run.ok, run.process.stderr
+    configured = yaml.safe_load((ROOT / "configs" / f"{config}.yaml").read_text())
+    languages = (configured.get("reports") or {}).get("languages", ["en"])
+    names = ["index", *(s["name"] for s in run.manifest["stages"])]
+    for lang in languages:
+        suffix = ".html" if lang == "en" else f".{lang}.html"
+        assert [n for n in names if not (run.report / f"{n}{suffix}").is_file()] == [], lang
+    pages = chinese_pages(run.report)
+    if "zh" not in languages:
+        assert pages == []
+    english = {p.name: dict(latin_words(p.read_text(encoding="utf-8"))) for p in pages}
+    assert {name: words for name, words in english.items() if words} == {}

@@ -18,7 +18,7 @@ def test_index_page(report: dict) -> None:
     assert "Synthetic shop &lt;demo&gt;" in html  # autoescaped
     assert "Names were &lt;dropped&gt;." in html
     assert "20261122-153000-default" in html
-    assert "2026-11-22 15:30 UTC" in html
+    assert "Nov 22, 2026 15:30 UTC" in html
     assert "512,000" in html and "12,345" in html
     assert f'src="figures/{stage}-rows.png"' in html
     assert f'href="{stage}.html"' in html and f'href="{stage}.analyst.html"' in html
@@ -56,7 +56,7 @@ def test_key_figures_flatten_one_level() -> None:
     figures = key_figures(
         {"tables": 7, "rows": {"orders": 5}, "ids": [1, 2], "as_of": "2026-01-01"}
     )
-    assert figures == [("Tables", "7"), ("Rows · orders", "5"), ("As of", "2026-01-01")]
+    assert figures == [("Tables", "7"), ("Rows · orders", "5"), ("As of", "Jan 1, 2026")]
     assert key_figures(None) == []
 
 
@@ -65,7 +65,7 @@ def test_a_stage_headline_chooses_the_key_figures() -> None:
     findings = {**many, "headline": {"ARI": 0.8818, "Audience · a.csv": "<10", "Buyers": 19235}}
     assert key_figures(findings) == [
         ("ARI", "0.882"),
-        ("Audience · a.csv", "<10"),
+        ("Audience · <code>a.csv</code>", "<10"),  # a file name after " · " is code
         ("Buyers", "19,235"),
     ]
 
@@ -93,7 +93,7 @@ def test_index_opens_with_what_changed_and_the_alerts(tmp_path: Path) -> None:
                "after": "ship"}]  # fmt: skip
     (tmp_path / "10_monitor.html").write_text("")
     html = _read(write_index(tmp_path, _compared_manifest(since, alerts)))
-    assert html.index("What changed since 2025-12-17") < html.index('id="01_ingest"')
+    assert html.index("What changed since Dec 17, 2025") < html.index('id="01_ingest"')
     assert "20251217-000000-tiny" in html and "1,000 → 1,500" in html
     assert "kpi change" in html and "&lt;coupon&gt;" in html and "– → ship" in html
     assert "verdicts (run x did not run 07_ab_test)" in html
@@ -109,3 +109,16 @@ def test_index_names_why_there_is_no_comparison(tmp_path: Path) -> None:
     assert "No comparison with an earlier run: monitor.compare_to names run nope" in html
     plain = _read(write_index(tmp_path, {"run_id": "r", "stages": []}))
     assert "comparison" not in plain and "history.html" not in plain
+
+
+def test_index_in_chinese_beside_the_english_one(tmp_path: Path) -> None:
+    since = {"run_id": "20251217-000000-tiny", "as_of": "2025-12-17"}
+    alerts = [{"rule": "kpi_change", "subject": "revenue", "before": 1000.0, "after": 1500.5,
+               "zh": {"rule": "KPI 变化", "subject": "收入"}}]  # fmt: skip
+    manifest = _compared_manifest(since, alerts)
+    manifest["config"] = {"reports": {"languages": ["zh", "en"]}}
+    write_index(tmp_path, manifest)
+    zh, en = _read(tmp_path / "index.zh.html"), _read(tmp_path / "index.html")
+    assert 'lang="zh' in zh and 'href="index.html"' in zh and 'href="index.zh.html"' in en
+    assert "自 2025年12月17日 以来的变化" in zh and "KPI 变化" in zh and "收入" in zh
+    assert "kpi change" in en and "KPI 变化" not in en

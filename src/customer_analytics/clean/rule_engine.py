@@ -16,7 +16,10 @@ from typing import Any, Literal
 import ibis
 import yaml
 
+from customer_analytics import i18n
 from customer_analytics.config import CleanSettings
+
+LANGS = set(i18n.LANGUAGES)
 
 RULES_FILE = Path(__file__).with_name("rules.yaml")
 
@@ -30,6 +33,14 @@ class Rule:
     action: Literal["quarantine", "fix"]
     doc: str
     params: dict[str, Any] = field(default_factory=dict)
+    #: The words of each other report language (``{"zh": {"name": ..., "doc": ...}}``).
+    words: dict[str, dict[str, str]] = field(default_factory=dict, compare=False, hash=False)
+
+    def word(self, key: str) -> str:
+        """The rule's ``name`` or ``doc`` in the current language (the English name is the
+        rule's id, which quarantine records)."""
+        entry = {"name": self.name, "doc": self.doc, **self.words}
+        return i18n.word(entry, key, what=f"rules.yaml: {self.table}.{self.name} {key}")
 
 
 @dataclass(frozen=True)
@@ -61,7 +72,8 @@ RuleFunction = Callable[[ibis.Table, Rule, "CleanContext"], Outcome]
 
 
 def load_rules(path: Path = RULES_FILE) -> dict[str, list[Rule]]:
-    """The ordered rules per table, from YAML."""
+    """The ordered rules per table, from YAML (a rule's block per report language,
+    ``zh: {name: ..., doc: ...}``, gives the words its pages show)."""
     tree = yaml.safe_load(path.read_text())
     rules = {}
     for table, items in tree.items():
@@ -71,7 +83,10 @@ def load_rules(path: Path = RULES_FILE) -> dict[str, list[Rule]]:
                 table=table,
                 action=item["action"],
                 doc=item["doc"],
-                params={k: v for k, v in item.items() if k not in {"name", "action", "doc"}},
+                params={
+                    k: v for k, v in item.items() if k not in {"name", "action", "doc", *LANGS}
+                },
+                words={lang: item[lang] for lang in LANGS if lang in item},
             )
             for item in items
         ]

@@ -21,6 +21,7 @@ from customer_analytics.clean.identity import merged_ids
 from customer_analytics.clean.rule_engine import CleanContext, apply_rules, load_rules
 from customer_analytics.clean.rules import FUNCTIONS
 from customer_analytics.config import Config
+from customer_analytics.i18n import N_
 from customer_analytics.ingest.stage import DELIVERED, read_ingested
 from customer_analytics.ingest.stage import OUTPUTS as INGEST
 from customer_analytics.pipeline import engine
@@ -351,7 +352,28 @@ def run(cfg: Config, inputs: dict[str, Path], out: Path) -> dict[str, Any]:
     }
     engine.close(con)
     shutil.rmtree(out / "_spill", ignore_errors=True)
-    return found
+    return {**found, "headline": _headline(found)}
+
+
+def _headline(found: dict[str, Any]) -> dict[str, Any]:
+    """The figures the run's index shows for this stage, most important first."""
+    merged = {}
+    if "customers_after_identity" in found:
+        merged = {
+            N_("Duplicate accounts merged"): found["customer_accounts_before_identity"]
+            - found["customers_after_identity"]
+        }
+    scope = {
+        N_("Customers with orders"): found.get("customers_with_orders"),
+        N_("Prospects"): found.get("prospects"),
+        N_("Guest orders"): found.get("guest_orders"),
+    }
+    return {
+        N_("Rows delivered"): found["input_rows"],
+        N_("Rows quarantined"): found["quarantined_rows"],
+        **merged,
+        **{label: value for label, value in scope.items() if value is not None},
+    }
 
 
 def scope(con: ibis.BaseBackend, out: Path) -> dict[str, int]:

@@ -51,6 +51,7 @@ from customer_analytics.clv.models import (
 )
 from customer_analytics.clv.truth import truth_scores
 from customer_analytics.config import Config
+from customer_analytics.i18n import N_
 from customer_analytics.pipeline import engine
 from customer_analytics.pipeline.outputs import Outputs, run_as_of
 from customer_analytics.rfm.stage import BTYD_SUMMARY, CUSTOMERS_RFM
@@ -255,7 +256,7 @@ def run(cfg: Config, inputs: dict[str, Path], out: Path) -> dict[str, Any]:
         calibration["Gamma-Gamma"] = _rounded(calibration_spend.params_)
     else:
         failed["Gamma-Gamma (calibration)"] = calibration_spend
-    return {
+    found = {
         "as_of": str(as_of),
         "calibration_end": str(calibration_end),
         "time_unit": cfg.clv.time_unit,
@@ -273,6 +274,23 @@ def run(cfg: Config, inputs: dict[str, Path], out: Path) -> dict[str, Any]:
         "lifecycle": customers["lifecycle"].value_counts().to_dict(),
         "segments": _segment_value(customers),
         **truth_scores(cfg.truth_dir, customers),
+    }
+    return {**found, "headline": _headline(found)}
+
+
+def _headline(found: dict[str, Any]) -> dict[str, Any]:
+    """The figures the run's index shows for this stage, most important first (the
+    expected value is in the shop's currency)."""
+    lifecycle = found["lifecycle"]
+    return {
+        N_("Customers valued"): found["customers"],
+        N_("Expected value over the horizon (discounted)"): found["total_clv"],
+        N_("Horizon (months)"): found["horizon_months"],
+        N_("Chosen model"): found["chosen_model"],
+        N_("Active customers"): lifecycle.get("active", 0),
+        N_("Customers at risk"): lifecycle.get("at risk", 0),
+        N_("Churned customers"): lifecycle.get("churned", 0),
+        N_("Calibration end"): found["calibration_end"],
     }
 
 

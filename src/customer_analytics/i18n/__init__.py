@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextvars
 import functools
 import gettext as _gettext
+import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
@@ -33,6 +34,8 @@ LANGUAGES = ("en", "zh")
 SOURCE = "en"
 #: What each language is called in its own words, for the pages' language links.
 NAMES = {"en": "English", "zh": "中文"}
+#: Each language's tag in a page's ``<html lang>`` (which CJK glyph shapes a browser uses).
+HTML_LANG = {"en": "en", "zh": "zh-CN"}
 #: The key of a notebook output's metadata naming the language it was rendered in.
 OUTPUT_KEY = "lang"
 
@@ -51,7 +54,7 @@ def check(lang: str) -> str:
 
 @contextmanager
 def language(lang: str) -> Iterator[str]:
-    """Within the block, :func:`gettext`, :func:`pick` and the formats speak ``lang``."""
+    """Within the block, :func:`gettext`, :func:`word` and the formats speak ``lang``."""
     token = _current.set(check(lang))
     try:
         yield lang
@@ -65,18 +68,40 @@ def current() -> str:
 
 
 @functools.cache
-def translations(lang: str) -> _gettext.NullTranslations:
-    """The merged catalogues of ``lang``; English is the ids themselves."""
+def translations(lang: str, domain: str | None = None) -> _gettext.NullTranslations:
+    """``lang``'s translations of ``domain`` (a package or notebook), falling back to
+    every other catalogue of ``lang``; English is the ids themselves."""
     if check(lang) == SOURCE:
         return _gettext.NullTranslations()
     from customer_analytics.i18n.catalogues import load
 
-    return load(lang)
+    everything = load(lang)
+    if domain is None:
+        return everything
+    own = load(lang, domain)
+    own.add_fallback(everything)
+    return own
+
+
+def domain_of(module: str) -> str | None:
+    """The catalogue domain of a module of ours: its package (``customer_analytics.rfm.
+    report`` -> ``rfm``), ``customer_analytics`` for the modules beside the packages."""
+    parts = module.split(".")
+    if parts[0] != "customer_analytics":
+        return None
+    return parts[1] if len(parts) > 2 else parts[0]
+
+
+def dgettext(domain: str | None, message: str) -> str:
+    """``message`` as ``domain`` translates it in the current language."""
+    return translations(current(), domain).gettext(message)
 
 
 def gettext(message: str) -> str:
-    """``message`` in the current language (itself where it has no translation)."""
-    return translations(current()).gettext(message)
+    """``message`` in the current language, as the calling module's domain translates
+    it (itself where no catalogue does). A short word may read differently in two
+    packages ("orders": a count in one, a table in another), so each has its own."""
+    return dgettext(domain_of(sys._getframe(1).f_globals.get("__name__", "")), message)
 
 
 _ = gettext
@@ -84,7 +109,8 @@ _ = gettext
 
 def ngettext(singular: str, plural: str, n: int) -> str:
     """The form of ``singular``/``plural`` for ``n`` in the current language."""
-    return translations(current()).ngettext(singular, plural, n)
+    domain = domain_of(sys._getframe(1).f_globals.get("__name__", ""))
+    return translations(current(), domain).ngettext(singular, plural, n)
 
 
 def N_(message: str) -> str:  # noqa: N802 (gettext's own name for it)

@@ -151,46 +151,48 @@ def _translated(message: Any) -> bool:
     return not message.fuzzy and all(strings)
 
 
-def merged(lang: str) -> Catalog:
-    """Every catalogue of ``lang`` as one; an id translated two ways is an error naming
-    both files."""
+def merged(lang: str, root: Path = LOCALE_DIR) -> Catalog:
+    """Every catalogue of ``lang`` (under ``root``) as one, the first domain's
+    translation of an id kept: the fallback for an id a domain does not have."""
     whole = Catalog(locale=lang, domain="messages")
-    where: dict[Any, Path] = {}
-    for path in sorted((LOCALE_DIR / lang / "LC_MESSAGES").glob("*.po")):
+    for path in sorted((root / lang / "LC_MESSAGES").glob("*.po")):
         for message in read(path, lang):
-            if not message.id or not _translated(message):
-                continue
-            key = (message.id, message.context)
-            earlier = whole.get(*key)
-            if earlier is not None and earlier.string != message.string:
-                raise ValueError(
-                    f"{path.name} and {where[key].name} translate {message.id!r} differently: "
-                    f"{message.string!r} and {earlier.string!r}"
-                )
-            whole[message.id] = message
-            where[key] = path
+            if (
+                message.id
+                and _translated(message)
+                and whole.get(message.id, message.context) is None
+            ):
+                whole[message.id] = message
     return whole
 
 
-def load(lang: str) -> gettext.GNUTranslations:
-    """``lang``'s translations, merged from its catalogues, as the standard library's
-    gettext reads them."""
+def load(lang: str, domain: str | None = None) -> gettext.GNUTranslations:
+    """``lang``'s translations of ``domain`` (every catalogue merged when None), as the
+    standard library's gettext reads them."""
+    path = catalogue_path(lang, domain) if domain else None
+    if path is not None and not path.is_file():
+        return gettext.GNUTranslations(_mo(Catalog(locale=lang, domain=domain)))
+    return gettext.GNUTranslations(_mo(read(path, lang) if path else merged(lang)))
+
+
+def _mo(catalog: Catalog) -> io.BytesIO:
     buffer = io.BytesIO()
-    write_mo(buffer, merged(lang))
+    write_mo(buffer, catalog)
     buffer.seek(0)
-    return gettext.GNUTranslations(buffer)
+    return buffer
 
 
 def missing(lang: str) -> dict[str, list[str]]:
-    """The ids of each domain that ``lang`` does not translate, by domain."""
-    known = merged(lang)
+    """The ids of each domain that its own catalogue of ``lang`` does not translate."""
     gaps = {}
     for domain in domains():
-        absent = [
-            m.id if isinstance(m.id, str) else m.id[0]
-            for m in template(domain)
-            if m.id and not (known.get(m.id, m.context) and _translated(known.get(m.id, m.context)))
-        ]
+        path = catalogue_path(lang, domain)
+        known = read(path, lang) if path.is_file() else Catalog(locale=lang)
+        absent = []
+        for m in template(domain):
+            have = known.get(m.id, m.context)
+            if m.id and not (have and _translated(have)):
+                absent.append(m.id if isinstance(m.id, str) else m.id[0])
         if absent:
             gaps[domain] = absent
     return gaps

@@ -17,6 +17,7 @@ import pandas as pd
 
 from customer_analytics import privacy
 from customer_analytics.config import Config, today_in
+from customer_analytics.i18n import N_
 from customer_analytics.ingest.data_end import settle_data_end
 from customer_analytics.ingest.profile import profile_table
 from customer_analytics.pipeline.outputs import INPUT_FILES, Outputs
@@ -145,7 +146,7 @@ def run(cfg: Config, inputs: dict[str, Path], out: Path) -> dict[str, Any]:
     )
     data_end = end.utc
     as_of = str(cfg.run.as_of) if cfg.run.as_of else (data_end or "")[:10]
-    return {
+    found = {
         "tables": len(rows),
         "rows": rows,
         "rows_total": sum(rows.values()),
@@ -155,4 +156,15 @@ def run(cfg: Config, inputs: dict[str, Path], out: Path) -> dict[str, Any]:
         "as_of": as_of,
         "pseudonymised": key is not None,
         INPUT_FILES: input_records,
+    }
+    return {**found, "headline": _headline(found)}
+
+
+def _headline(found: dict[str, Any]) -> dict[str, Any]:
+    """The figures the run's index shows for this stage, most important first."""
+    return {
+        N_("Tables read"): found["tables"],
+        N_("Rows delivered"): found["rows_total"],
+        N_("Data end (UTC)"): (found["data_end_utc"] or "")[:10] or None,
+        N_("As of"): found["as_of"],
     }

@@ -4,7 +4,9 @@ A persona card holds the cluster's size and value, its tags (from the tag dictio
 each with the number behind it and the shop's average), demographics, favourite
 categories, channels, rhythm, churn risk and recommended actions (rules in
 ``actions.yaml``). Its name is generated from its strongest tags, e.g. "Young urban
-beauty lovers". Groups smaller than the privacy minimum are never described.
+beauty lovers", and composed the same way in every report language from that language's
+words in the dictionary ("年轻都市美妆爱好者"); the English name is the persona's key in
+the data. Groups smaller than the privacy minimum are never described.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from customer_analytics import i18n
 from customer_analytics.clustering.features import circular_hour
 from customer_analytics.personas.tags import Tag, TagDictionary
 
@@ -38,15 +41,18 @@ class ActionRules:
 
     @classmethod
     def load(cls, path: Path | None = None) -> ActionRules:
+        """Read action rules; ``None`` reads the package's ``actions.yaml``. A rule (and
+        the default) may hold a block per other report language (``zh: {action: ...,
+        detail: ...}``): the words its pages show; the English action is what the data
+        and the audience files hold."""
         tree = yaml.safe_load((path or ACTIONS_FILE).read_text())
         return cls(tuple(tree["rules"]), tree["default"], int(tree.get("max_actions", 3)))
 
-    def for_tags(self, held: set[str]) -> list[dict[str, str]]:
-        """The actions whose tag is held, most important first (the default when none)."""
+    def for_tags(self, held: set[str]) -> list[dict[str, Any]]:
+        """The actions whose tag is held, most important first (the default when none);
+        each with its words in the other report languages under ``words``."""
         chosen = [r for r in self.rules if r["tag"] in held][: self.max_actions]
-        return [
-            {"action": r["action"], "detail": r["detail"], "because": r["tag"]} for r in chosen
-        ] or [{"action": self.default["action"], "detail": self.default["detail"], "because": ""}]
+        return [_action(r, r["tag"]) for r in chosen] or [_action(self.default, "")]
 
     def for_customers(self, tags: pd.DataFrame) -> pd.Series:
         """Each customer's first recommended action from their own tags."""
@@ -55,6 +61,18 @@ class ActionRules:
             if rule["tag"] in tags.columns:
                 action[tags[rule["tag"]].fillna(False).astype(bool)] = rule["action"]
         return action
+
+
+def _action(rule: dict[str, Any], because: str) -> dict[str, Any]:
+    words = {lang: rule[lang] for lang in i18n.LANGUAGES if isinstance(rule.get(lang), dict)}
+    return {"action": rule["action"], "detail": rule["detail"], "because": because, "words": words}
+
+
+def action_word(action: dict[str, Any], key: str) -> str:
+    """An action's ``action`` or ``detail`` (as a card holds it) in the current language."""
+    return i18n.word(
+        {**action, **action.get("words", {})}, key, what=f"actions.yaml: {action['action']} {key}"
+    )
 
 
 @dataclass
@@ -76,7 +94,14 @@ class PersonaCard:
     channels: dict[str, float] | str
     rhythm: dict[str, Any] | str
     churn: dict[str, Any] | str
-    actions: list[dict[str, str]] = field(default_factory=list)
+    actions: list[dict[str, Any]] = field(default_factory=list)
+    #: ``name`` and ``tag_line`` in each other report language (``{"zh": {...}}``), composed
+    #: from that language's words in the dictionary; a language lacking a word is left out.
+    words: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def word(self, key: str) -> str:
+        """The card's ``name`` or ``tag_line`` in the current language."""
+        return card_word(self.__dict__, key)
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -106,12 +131,12 @@ def build_personas(
         Feature -> why the source lacks it, quoted by fields that cannot be filled.
     """
     missing = missing or {}
-    cards, taken = [], set()
+    cards: list[PersonaCard] = []
     for cluster in labels.value_counts().index:
         members = features[labels == cluster]
         tags = dictionary.tag_group(members, features)
-        name = _unique_name(tags, dictionary, taken)
-        taken.add(name)
+        names = _unique_names(tags, dictionary, cards)
+        name = names.pop(i18n.SOURCE)
         top = sorted(
             (t for t in tags if t.shown and t.strength >= NAME_STRENGTH), key=lambda t: -t.strength
         )[:TOP_TAGS]
@@ -137,9 +162,25 @@ def build_personas(
                 rhythm=_rhythm(members),
                 churn=_churn(members, features),
                 actions=actions.for_tags(held),
+                words={
+                    lang: {"name": names[lang], **_tag_line(tags, dictionary, lang)}
+                    for lang in names
+                },
             )
         )
     return cards
+
+
+def card_word(card: dict[str, Any], key: str) -> str:
+    """A card's (or a persona's in the findings) ``name`` or ``tag_line`` in the current
+    language."""
+    return i18n.word({**card, **card.get("words", {})}, key, what=f"persona {card['name']} {key}")
+
+
+def _tag_line(tags: list[Tag], dictionary: TagDictionary, lang: str) -> dict[str, str]:
+    with i18n.language(lang), i18n.fallbacks() as english:
+        line = dictionary.tag_line(tags)
+    return {} if english else {"tag_line": line}
 
 
 def persona_name(tags: list[Tag], dictionary: TagDictionary, words: int = NAME_WORDS) -> str:
@@ -147,7 +188,8 @@ def persona_name(tags: list[Tag], dictionary: TagDictionary, words: int = NAME_W
 
     Adjectives are the ``words`` strongest tags that have a name word and stand out
     (figure at least :data:`NAME_STRENGTH` times the shop's), written in the dictionary's
-    order (who they are before how they shop): "Young urban beauty lovers".
+    order (who they are before how they shop): "Young urban beauty lovers". The words
+    are the current language's, joined as the dictionary says (``join``): "年轻都市美妆爱好者".
     """
     by_trait = {t.trait: t for t in tags}
     order = [t.name for t in dictionary.traits]
@@ -161,24 +203,49 @@ def persona_name(tags: list[Tag], dictionary: TagDictionary, words: int = NAME_W
         dictionary[t.trait].name_for(t.value)
         for t in sorted(strongest, key=lambda t: order.index(t.trait))
     ]
-    noun = "customers"
+    noun = dictionary.word("customers", "customers")
     category = by_trait.get("top_category")
     if category is not None and category.strength >= NAME_STRENGTH:
-        nouns = dictionary[category.trait].nouns or {}
-        noun = nouns.get(category.value, f"{str(category.value).replace('_', ' ')} shoppers")
-    words_ = [*adjectives, noun]
-    return " ".join(words_)[0].upper() + " ".join(words_)[1:]
+        trait = dictionary[category.trait]
+        noun = trait.noun_for(category.value) or dictionary.word(
+            "shoppers", "{value} shoppers"
+        ).format(value=trait.value_word(category.value))
+    name = dictionary.word("join", " ").join([*adjectives, noun])
+    return name[0].upper() + name[1:]
 
 
-def _unique_name(tags: list[Tag], dictionary: TagDictionary, taken: set[str]) -> str:
+def _unique_names(
+    tags: list[Tag], dictionary: TagDictionary, cards: list[PersonaCard]
+) -> dict[str, str]:
+    """The persona's name in every report language it has the words for, unique among
+    ``cards`` (a name taken gets one more word, then a number); English always."""
+    taken = {c.name for c in cards}
+    chosen, suffix = NAME_WORDS + 2, 0
     for words in (NAME_WORDS, NAME_WORDS + 1, NAME_WORDS + 2):
-        name = persona_name(tags, dictionary, words)
-        if name not in taken:
-            return name
-    suffix = 2
-    while f"{name} ({suffix})" in taken:
-        suffix += 1
-    return f"{name} ({suffix})"
+        with i18n.language(i18n.SOURCE):
+            if persona_name(tags, dictionary, words) not in taken:
+                chosen = words
+                break
+    else:
+        with i18n.language(i18n.SOURCE):
+            name = persona_name(tags, dictionary, chosen)
+        suffix = 2
+        while f"{name} ({suffix})" in taken:
+            suffix += 1
+    names = {}
+    for lang in i18n.LANGUAGES:
+        with i18n.language(lang), i18n.fallbacks() as english:
+            name = persona_name(tags, dictionary, chosen)
+        if english:
+            continue
+        others = {
+            c.name if lang == i18n.SOURCE else c.words.get(lang, {}).get("name") for c in cards
+        }
+        number = suffix
+        while (shown := f"{name} ({number})" if number else name) in others:
+            number = max(number, 1) + 1
+        names[lang] = shown
+    return names
 
 
 def _share(members: pd.DataFrame, everyone: pd.DataFrame, column: str) -> float:

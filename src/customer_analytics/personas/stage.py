@@ -14,9 +14,11 @@ from typing import Any
 
 import pandas as pd
 
+from customer_analytics import i18n
 from customer_analytics.clustering.stage import CLUSTERS, FEATURES
 from customer_analytics.clustering.stage import OUTPUTS as CLUSTERING
 from customer_analytics.config import Config
+from customer_analytics.i18n import N_
 from customer_analytics.personas.cards import ActionRules, PersonaCard, build_personas
 from customer_analytics.personas.tags import TagDictionary
 from customer_analytics.personas.truth import truth_traits
@@ -84,20 +86,32 @@ def _headline(found: dict[str, Any], minimum: int) -> dict[str, Any]:
     """The figures the run's index shows for this stage, most important first; audiences
     under the privacy minimum read "<10" (the files themselves are for activation)."""
     headline: dict[str, Any] = {
-        "Personas": len(found["personas"]),
-        "Groups too small to show": found["suppressed_groups"],
-        "Kept their persona since the snapshot": found["persona_kept_share"],
+        N_("Personas"): len(found["personas"]),
+        N_("Groups too small to show"): found["suppressed_groups"],
+        N_("Kept their persona since the snapshot"): found["persona_kept_share"],
     }
     if "truth" in found:
         checks = found["truth"].values()
         matched, traits = sum(c["matched"] for c in checks), sum(c["traits"] for c in checks)
-        headline["Planted traits matched"] = f"{matched} of {traits}"
+        headline[N_("Planted traits matched")] = _in_every_language(
+            N_("{matched} of {traits}"), matched=matched, traits=traits
+        )
     audiences = found["audiences"]
-    headline["Audience files"] = len(audiences)
-    headline["Audience rows"] = count_for_report(sum(audiences.values()), minimum)
+    headline[N_("Audience files")] = len(audiences)
+    headline[N_("Audience rows")] = count_for_report(sum(audiences.values()), minimum)
     for name, rows in audiences.items():
         headline[f"Audience · {name}"] = count_for_report(rows, minimum)
     return headline
+
+
+def _in_every_language(message: str, **values: Any) -> dict[str, str]:
+    """``message`` formatted in every report language, for the index page
+    (``{"en": "5 of 6", "zh": "6 项中 5 项"}``)."""
+    out = {}
+    for lang in i18n.LANGUAGES:
+        with i18n.language(lang):
+            out[lang] = i18n.gettext(message).format(**values)
+    return out
 
 
 def _customer_table(
@@ -211,4 +225,15 @@ def _summary(card: PersonaCard) -> dict[str, Any]:
         "tag_line": card.tag_line,
         "top_tags": [t.label for t in card.top_tags],
         "actions": [a["action"] for a in card.actions],
+        # The same in each other report language: what the index and the page show.
+        "words": {
+            lang: {
+                **words,
+                "top_tags": [t.words.get(lang, {}).get("label", t.label) for t in card.top_tags],
+                "actions": [
+                    a["words"].get(lang, {}).get("action", a["action"]) for a in card.actions
+                ],
+            }
+            for lang, words in card.words.items()
+        },
     }

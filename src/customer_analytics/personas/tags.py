@@ -8,6 +8,7 @@ the number behind it and the shop's average beside it, so a card can say
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,11 +17,17 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from customer_analytics import i18n
+
 TAGS_FILE = Path(__file__).with_name("tags.yaml")
 THRESHOLDS = ("at_least", "at_most", "at_least_times_average", "at_most_times_average")
 #: How a card writes a tag's number when its trait gives no ``figure``: the share of
 #: members in the band most hold, or the largest share.
-_DEFAULT_FIGURES = {"plurality": "{:.0%} of customers", "argmax": "{:.0%}"}
+_DEFAULT_FIGURES = {"plurality": i18n.N_("{:.0%} of customers"), "argmax": "{:.0%}"}
+#: The words a tag holds in each report language (its ``zh:`` block in the dictionary).
+WORDS = ("label", "figure", "says")
+_FIELDS = re.compile(r"\{[^}]*\}")
+_LETTERS = re.compile(r"[A-Za-z]")
 
 
 @dataclass(frozen=True)
@@ -40,6 +47,9 @@ class Trait:
     nouns: dict[str, str] | None = None
     says: str = ""
     figure: str | None = None
+    #: The trait's words in each other report language (``{"zh": {"label": ...,
+    #: "values": {...}, "name": {...}, "noun": {...}, "figure": ..., "says": ...}}``).
+    words: dict[str, dict[str, Any]] = field(default_factory=dict, compare=False, hash=False)
 
     @property
     def is_flag(self) -> bool:
@@ -57,10 +67,62 @@ class Trait:
         return [c for c in table.columns if self.argmax and c.startswith(self.argmax)]
 
     def name_for(self, value: Any) -> str | None:
-        """The word for this tag in a generated persona name."""
+        """The word for this tag in a generated persona name, in the current language."""
         if isinstance(self.names, dict):
-            return self.names.get(str(value))
-        return self.names if value is True else None
+            english = self.names.get(str(value))
+            block = self._block().get("name")
+            if english is None:
+                return None
+            own = block.get(str(value)) if isinstance(block, dict) else None
+            return self._word(english, own, f"name {value}")
+        if self.names is None or value is not True:
+            return None
+        block = self._block().get("name")
+        return self._word(self.names, block if isinstance(block, str) else None, "name")
+
+    def noun_for(self, value: Any) -> str | None:
+        """The noun a persona's name ends with for this (category) value, or None."""
+        english = (self.nouns or {}).get(str(value))
+        if english is None:
+            return None
+        own = self._block().get("noun", {}).get(str(value))
+        return self._word(english, own, f"noun {value}")
+
+    def value_word(self, value: Any) -> str:
+        """A value of the trait (``tier-1``, ``beauty``) as a reader's word."""
+        english = str(value).replace("_", " ")
+        own = self._block().get("values", {}).get(str(value))
+        return self._word(english, own, f"value {value}")
+
+    def label_for(self, value: Any) -> str:
+        """How the tag reads in a tag line, in the current language (``tier-1 city``)."""
+        label = self._word(self.label, self._block().get("label"), "label")
+        return label.format(value=self.value_word(value)) if "{value}" in label else label
+
+    def figure_text(self) -> str:
+        """How a card writes the tag's number (a format string), in the current language."""
+        english = self.figure or _DEFAULT_FIGURES.get("argmax" if self.argmax else self.decide, "")
+        own = self._block().get("figure")
+        if own is None and english and not self.figure:
+            return i18n.gettext(english)  # the default figures are in the catalogues
+        return self._word(english, own, "figure") if english else ""
+
+    def title_text(self) -> str:
+        """The trait's name in words (``title``; the id with spaces in English)."""
+        return self._word(self.name.replace("_", " "), self._block().get("title"), "title")
+
+    def says_text(self) -> str:
+        """What the tag means, in the current language."""
+        return self._word(self.says, self._block().get("says"), "says") if self.says else ""
+
+    def _block(self) -> dict[str, Any]:
+        return self.words.get(i18n.current(), {}) if i18n.current() != i18n.SOURCE else {}
+
+    def _word(self, english: str, own: str | None, key: str) -> str:
+        if own is None and not _LETTERS.search(_FIELDS.sub("", english)):
+            return english  # only placeholders ("{value}", "{:.0%}"): no words to translate
+        entry = {"w": english, **({i18n.current(): {"w": own}} if own else {})}
+        return i18n.word(entry, "w", what=f"tags.yaml: {self.name} {key}")
 
 
 @dataclass(frozen=True)
@@ -83,11 +145,24 @@ class Tag:
     strength: float
     says: str = ""
     figure: str = ""
+    #: ``label``, ``figure`` and ``says`` in each other report language (``{"zh": {...}}``);
+    #: a word the dictionary lacks in a language is left out (English stands in).
+    words: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def word(self, key: str) -> str:
+        """The tag's ``label``, ``figure`` or ``says`` in the current language."""
+        return tag_word(self.__dict__, key)
 
     @property
     def shown(self) -> bool:
         """A tag line shows categorical values and the yes/no tags that hold."""
         return self.value is not False
+
+
+def tag_word(tag: dict[str, Any], key: str) -> str:
+    """A tag's (as :class:`Tag` or as a card's JSON holds it) ``label``, ``figure`` or
+    ``says`` in the current language."""
+    return i18n.word({**tag, **tag.get("words", {})}, key, what=f"tags.yaml: {tag['trait']} {key}")
 
 
 class TagDictionary:
@@ -97,16 +172,30 @@ class TagDictionary:
     ----------
     traits
         The dictionary's traits in the order tag lines list them.
+    words
+        The dictionary's own words in each report language (``{"zh": {"join": "",
+        "customers": ..., "shoppers": ...}}``): how a persona's name joins its words, the
+        noun of a name without a standing-out category, and of a category without a noun.
     """
 
-    def __init__(self, traits: list[Trait]) -> None:
+    def __init__(self, traits: list[Trait], words: dict[str, dict[str, Any]] | None = None) -> None:
         self.traits = traits
+        self.words = words or {}
 
     @classmethod
     def load(cls, path: Path | None = None) -> TagDictionary:
         """Read a tag dictionary; ``None`` reads the package's ``tags.yaml``."""
-        raw = yaml.safe_load((path or TAGS_FILE).read_text())["traits"]
-        return cls([_trait(name, spec) for name, spec in raw.items()])
+        tree = yaml.safe_load((path or TAGS_FILE).read_text())
+        words = {lang: tree[lang] for lang in i18n.LANGUAGES if lang in tree}
+        return cls([_trait(name, spec) for name, spec in tree["traits"].items()], words)
+
+    def word(self, key: str, english: str) -> str:
+        """One of the dictionary's own words (``join``, ``customers``, ``shoppers``) in the
+        current language; ``english`` where the language's block lacks it."""
+        block = self.words.get(i18n.current(), {}) if i18n.current() != i18n.SOURCE else {}
+        if isinstance(block.get(key), str):  # an empty join is a word too
+            return block[key]
+        return i18n.word({key: english}, key, what=f"tags.yaml: {key}")
 
     def __getitem__(self, name: str) -> Trait:
         return next(t for t in self.traits if t.name == name)
@@ -186,8 +275,9 @@ class TagDictionary:
         return _with_strength(tag, float("nan"))
 
     def tag_line(self, tags: list[Tag]) -> str:
-        """Tags as one line in the dictionary's order, like the shop's own labels."""
-        return " · ".join(t.label for t in tags if t.shown)
+        """Tags as one line in the dictionary's order, like the shop's own labels (in the
+        current language)."""
+        return " · ".join(t.word("label") for t in tags if t.shown)
 
 
 def _trait(name: str, spec: dict[str, Any]) -> Trait:
@@ -207,6 +297,7 @@ def _trait(name: str, spec: dict[str, Any]) -> Trait:
         nouns=spec.get("noun"),
         says=spec.get("says", ""),
         figure=spec.get("figure"),
+        words={lang: spec[lang] for lang in i18n.LANGUAGES if lang in spec},
     )
 
 
@@ -231,20 +322,44 @@ def _band(trait: Trait, values: pd.Series) -> pd.Series:
 
 
 def _tag(trait: Trait, value: Any, feature: str, number: float, average: float) -> Tag:
-    label = trait.label.format(value=str(value).replace("_", " "))
     strength = number / average if average else np.inf
+    with i18n.language(i18n.SOURCE):
+        english = _words(trait, value)
     return Tag(
         trait=trait.name,
         kind=trait.kind,
         value=value,
-        label=label,
         feature=feature,
         number=float(number),
         average=float(average),
         strength=float(strength),
-        says=trait.says,
-        figure=trait.figure or _DEFAULT_FIGURES.get("argmax" if trait.argmax else trait.decide, ""),
+        **english,
+        words={
+            lang: _own_words(trait, value, lang) for lang in i18n.LANGUAGES if lang != i18n.SOURCE
+        },
     )
+
+
+def _words(trait: Trait, value: Any, keys: tuple[str, ...] = WORDS) -> dict[str, str]:
+    """A tag's label, figure and meaning in the current language."""
+    making = {
+        "label": lambda: trait.label_for(value),
+        "figure": trait.figure_text,
+        "says": trait.says_text,
+    }
+    return {key: making[key]() for key in keys}
+
+
+def _own_words(trait: Trait, value: Any, lang: str) -> dict[str, str]:
+    """The words of a tag that the dictionary (or the catalogues) has in ``lang``; a word
+    it lacks is left out, so that a page in ``lang`` says English stands in for it."""
+    own = {}
+    for key in WORDS:
+        with i18n.language(lang), i18n.fallbacks() as english:
+            text = _words(trait, value, (key,))[key]
+        if not english:
+            own[key] = text
+    return own
 
 
 def _with_strength(tag: Tag, strength: float) -> Tag:

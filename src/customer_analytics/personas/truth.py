@@ -48,5 +48,11 @@ def truth_traits(
             "traits": len(wanted),
             "matched": len(wanted) - len(wrong),
             "mismatches": wrong,
+            # The same, as values (the page writes them in the reader's language).
+            "mismatched": {
+                k: {"planted": v, "tagged": tags.get(k)}
+                for k, v in wanted.items()
+                if tags.get(k) != v
+            },
         }
     return {"truth": out}

@@ -40,7 +40,7 @@ def code_fingerprint() -> str:
     """Hash of the package's code and data files: editing either invalidates caches."""
     digest = hashlib.sha256()
     for path in sorted(_PACKAGE_DIR.rglob("*")):
-        if path.suffix in {".py", ".yaml", ".csv", ".json", ".html", ".css", ".j2"}:
+        if path.suffix in {".py", ".yaml", ".csv", ".json", ".html", ".css", ".j2", ".po"}:
             digest.update(str(path.relative_to(_PACKAGE_DIR)).encode())
             digest.update(path.read_bytes())
     return digest.hexdigest()[:16]

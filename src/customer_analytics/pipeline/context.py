@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -152,33 +153,39 @@ class StageContext:
         runner; English alone by hand (the analyst's view)."""
         return tuple(self.run_cfg.reports.languages) if self.mode == "run" else (i18n.SOURCE,)
 
-    def _in_each_language(
-        self, render: Callable[..., Any], *args: Any, **kwargs: Any
-    ) -> Iterator[tuple[str, Any]]:
-        for lang in self.languages:
-            with i18n.language(lang), i18n.fallbacks() as english:
-                shown = render(*args, **kwargs)
-            if english:
-                held = self._meta.setdefault("fallbacks", {}).setdefault(lang, [])
-                held.extend(sorted(english - set(held)))
-            yield lang, shown
+    @contextmanager
+    def _speaking(self, lang: str) -> Iterator[None]:
+        """Within the block, words and formats are ``lang``'s; the YAML words that fell
+        back to English are remembered for the page's note."""
+        with i18n.language(lang), i18n.fallbacks() as english:
+            yield
+        if english:
+            held = self._meta.setdefault("fallbacks", {}).setdefault(lang, [])
+            held.extend(sorted(english - set(held)))
 
     def show(self, render: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
         """Display ``render(*args, **kwargs)`` once per report language, each drawn in its
         language (:func:`customer_analytics.i18n.language`) and tagged with it, so that
-        each language's page keeps its own (``report/export.py``)."""
+        each language's page keeps its own (``report/export.py``). A string is shown as
+        markdown. It is displayed inside its language too: a table's formatters run when
+        it is shown."""
         from IPython.display import Markdown, display
 
-        for lang, shown in self._in_each_language(render, *args, **kwargs):
-            if isinstance(shown, str):
-                shown = Markdown(shown)
-            display(shown, metadata={i18n.OUTPUT_KEY: lang})
+        for lang in self.languages:
+            with self._speaking(lang):
+                shown = render(*args, **kwargs)
+                if isinstance(shown, str):
+                    shown = Markdown(shown)
+                display(shown, metadata={i18n.OUTPUT_KEY: lang})
         self._save()
 
     def summaries(self, render: Callable[..., list[str]], *args: Any, **kwargs: Any) -> None:
         """The index page's sentences, ``render(*args, **kwargs)`` in every report
         language; the stage page shows them as a list."""
-        by_language = dict(self._in_each_language(render, *args, **kwargs))
+        by_language = {}
+        for lang in self.languages:
+            with self._speaking(lang):
+                by_language[lang] = render(*args, **kwargs)
         self._meta["summaries"] = by_language
         self._meta["summary"] = by_language.get(i18n.SOURCE, [])
         self.show(lambda: "\n".join(f"- {s}" for s in by_language[i18n.current()]))
@@ -200,15 +207,14 @@ class StageContext:
         from IPython.display import Image, display
 
         self.figures_dir.mkdir(parents=True, exist_ok=True)
-        if hasattr(fig, "savefig"):
-            drawn = [(None, fig)]
-        else:
-            drawn = self._in_each_language(fig, *args, **kwargs)
-        for lang, figure in drawn:
-            path = self.figures_dir / i18n.page_name(
-                f"{self.name}-{name}", lang or i18n.SOURCE, ".png"
-            )
-            figure.savefig(path, dpi=110, bbox_inches="tight", metadata={"Software": None})
+        drawn = [None] if hasattr(fig, "savefig") else self.languages
+        for lang in drawn:
+            with self._speaking(lang or i18n.SOURCE):
+                figure = fig if lang is None else fig(*args, **kwargs)
+                path = self.figures_dir / i18n.page_name(
+                    f"{self.name}-{name}", lang or i18n.SOURCE, ".png"
+                )
+                figure.savefig(path, dpi=110, bbox_inches="tight", metadata={"Software": None})
             plt.close(figure)
             if get_ipython() is not None:
                 image = Image(data=path.read_bytes(), format="png")

@@ -259,7 +259,7 @@ class Runner:
             self._reuse(entry, stage, report, data)
             record["status"] = "reused"
         else:
-            error = self._execute(stage, report, record)
+            error = self._execute(stage, report, data, record)
             record["status"] = "failed" if error else "ok"
             record["error"] = error
             if not error:
@@ -282,7 +282,7 @@ class Runner:
         )
         return record
 
-    def _execute(self, stage: str, report: Path, record: dict[str, Any]) -> str | None:
+    def _execute(self, stage: str, report: Path, data: Path, record: dict[str, Any]) -> str | None:
         """Run the stage notebook and export it; return an error naming the cell, or None.
 
         Fills ``record`` with the split of the stage's time: kernel start-up and
@@ -314,7 +314,9 @@ class Runner:
             record["seconds_cells"] = round(cells, 2)
             record["seconds_kernel"] = round(max(papermill_seconds - cells, 0.0), 2)
             t1 = time.perf_counter()
-            export_stage_html(executed, report, stage, self.cfg.reports.languages)
+            meta = data / "_meta" / f"{stage}.json"
+            english = json.loads(meta.read_text()).get("fallbacks") if meta.is_file() else None
+            export_stage_html(executed, report, stage, self.cfg.reports.languages, english)
             record["seconds_export"] = round(time.perf_counter() - t1, 2)
         return error
 

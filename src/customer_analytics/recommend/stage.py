@@ -16,16 +16,19 @@ known before it during it; the others are counted apart.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from customer_analytics import i18n
 from customer_analytics.clean.stage import clean_tables_of
 from customer_analytics.clustering.stage import CLUSTERS, FEATURES
 from customer_analytics.config import Config
-from customer_analytics.personas.stage import CUSTOMERS_PERSONAS, reachable_customers
+from customer_analytics.i18n import N_
+from customer_analytics.personas.stage import CUSTOMERS_PERSONAS, PERSONAS, reachable_customers
 from customer_analytics.pipeline import engine
 from customer_analytics.pipeline.outputs import Outputs, run_as_of
 from customer_analytics.recommend import candidates, metrics
@@ -165,8 +168,18 @@ def run(cfg: Config, inputs: dict[str, Path], out: Path) -> dict[str, Any]:
         },
         **found,
         **activated,
+        "persona_words": persona_words(inputs),
     }
     return {**found, "headline": _headline(found)}
+
+
+def persona_words(inputs: dict[str, Path]) -> dict[str, dict[str, Any]]:
+    """Each persona's name in the other report languages (06_personas' cards), by its
+    English name: what the page shows for the personas of the tables."""
+    if not PERSONAS.exists(inputs):
+        return {}
+    cards = json.loads(PERSONAS.path(inputs).read_text())
+    return {c["name"]: c.get("words", {}) for c in cards}
 
 
 def not_evaluated(reason: str, out: Path) -> dict[str, Any]:
@@ -450,16 +463,49 @@ def _reason(chosen: str, validation: dict[str, float]) -> str:
     )
 
 
+#: The candidates as a reader reads them (the English page shows their ids).
+MODELS = {
+    # Translators: the ids of the recommendation models; give each a short name.
+    "popular": N_("popular"),
+    "popular_persona": N_("popular_persona"),
+    "buy_again": N_("buy_again"),
+    "item_cosine": N_("item_cosine"),
+    "als": N_("als"),
+    "blend": N_("blend"),
+}
+
+
+def model_name(model: str) -> str:
+    """A candidate's name in the current language (its id in English)."""
+    return i18n.gettext(MODELS[model]) if model in MODELS else model
+
+
+def _in_every_language(render: Any, *args: Any) -> dict[str, str]:
+    """``render(*args)`` in every report language, for the index page."""
+    out = {}
+    for lang in i18n.LANGUAGES:
+        with i18n.language(lang):
+            out[lang] = render(*args)
+    return out
+
+
 def _headline(found: dict[str, Any]) -> dict[str, Any]:
     if "not_evaluated" in found:
-        return {"Chosen model": f"{found['chosen']} (fallback: not evaluated)"}
+        return {
+            N_("Chosen model"): _in_every_language(
+                lambda m: i18n.gettext(N_("{model} (fallback: not evaluated)")).format(
+                    model=model_name(m)
+                ),
+                found["chosen"],
+            )
+        }
     chosen = found["models"][found["chosen"]]
     return {
-        "Chosen model": found["chosen"],
-        "NDCG@10 (test)": chosen["ndcg_at_10"],
-        "HR@10 (test)": chosen["hr_at_10"],
-        "Customers evaluated (test)": found["customers"]["test"]["evaluated"],
-        "Products": found["products"],
+        N_("Chosen model"): _in_every_language(model_name, found["chosen"]),
+        N_("NDCG@10 (test)"): chosen["ndcg_at_10"],
+        N_("HR@10 (test)"): chosen["hr_at_10"],
+        N_("Customers evaluated (test)"): found["customers"]["test"]["evaluated"],
+        N_("Products"): found["products"],
     }
 
 

@@ -26,7 +26,7 @@ from nbconvert.preprocessors import Preprocessor, TagRemovePreprocessor
 from customer_analytics import i18n
 from customer_analytics.i18n import _
 from customer_analytics.i18n.catalogues import translate_markdown
-from customer_analytics.report.house import TEMPLATES, house_css
+from customer_analytics.report.house import TEMPLATES, house_css, write_page
 
 NBCONVERT_TEMPLATES = TEMPLATES / "nbconvert"
 
@@ -40,6 +40,8 @@ STAKEHOLDER_DROP_TAGS = frozenset(
 #: Cells nobody sees, not even analysts.
 ANALYST_DROP_TAGS = frozenset({"remove"})
 
+#: At most this many untranslated words are named in a page's note.
+MAX_ENGLISH = 8
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 # A bare object repr such as "<Axes: title={'center': 'x'}>", "<Figure size 800x400 ...>" or
 # "PosixPath('/abs/figures/x.png')": the noise of a notebook's last expression, meaningless
@@ -67,15 +69,18 @@ class StakeholderOutputs(Preprocessor):
         return nb, resources
 
 
-def in_language(nb: Any, lang: str) -> Any:
+def in_language(nb: Any, lang: str, stage: str | None = None) -> Any:
     """A copy of ``nb`` as read in ``lang``: the outputs rendered in another language
     dropped (``StageContext.show`` tags each with its language; untagged ones are for
-    every language) and each markdown block translated by the catalogues."""
+    every language) and each markdown block translated by the notebook's catalogue
+    (its domain is the stage's name)."""
     nb = copy.deepcopy(nb)
     with i18n.language(lang):
         for cell in nb.cells:
             if cell.cell_type == "markdown":
-                cell.source = translate_markdown(cell.source, i18n.gettext)
+                cell.source = translate_markdown(
+                    cell.source, lambda block: i18n.dgettext(stage, block)
+                )
             elif cell.cell_type == "code":
                 cell.outputs = [
                     out
@@ -170,15 +175,12 @@ def _render(nb: Any, view: str, house: dict[str, Any]) -> str:
     return body
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    # A reader (or the stage cache) never sees a half-written page.
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
-
-
 def export_stage_html(
-    notebook: Path, out_dir: Path, stage: str, languages: Sequence[str] = (i18n.SOURCE,)
+    notebook: Path,
+    out_dir: Path,
+    stage: str,
+    languages: Sequence[str] = (i18n.SOURCE,),
+    english: dict[str, list[str]] | None = None,
 ) -> dict[str, Path]:
     """Write a stage's stakeholder pages, one per language, and its analyst page.
 
@@ -192,6 +194,9 @@ def export_stage_html(
         The stage name, e.g. ``"01_ingest"``; names the files.
     languages
         The report's languages (``reports.languages``); English is always among them.
+    english
+        Per language, the words of the user's own data that have no translation and are
+        shown in English (``StageContext`` records them); the page says so once.
 
     Returns
     -------
@@ -214,12 +219,12 @@ def export_stage_html(
         paths[key] = out_dir / i18n.page_name(stage, lang)
     others = [(lang, i18n.NAMES[lang], paths[k].name) for k, lang in _keyed(languages)]
     for key, lang in _keyed(languages):
-        read = in_language(nb, lang)
+        read = in_language(nb, lang, stage)
         with i18n.language(lang):
             title, show_title = notebook_title(read, stage)
             house = {
                 **_common(read, stage, notebook, title, show_title),
-                "lang": lang,
+                "lang": i18n.HTML_LANG[lang],
                 "languages": [other for other in others if other[0] != lang],
                 "index_href": i18n.page_name("index", lang),
                 "view": "stakeholder",
@@ -230,9 +235,10 @@ def export_stage_html(
                 "chart_alt": _("Chart"),
                 "stopped": _("This stage did not finish:"),
                 "stopped_after": _("The page stops where the stage stopped."),
+                "english": _english_note((english or {}).get(lang)),
             }
-        _write_atomic(paths[key], _render(read, "stakeholder", house))
-    read = in_language(nb, i18n.SOURCE)
+        write_page(paths[key], _render(read, "stakeholder", house))
+    read = in_language(nb, i18n.SOURCE, stage)
     title, show_title = notebook_title(read, stage)
     analyst = {
         **_common(read, stage, notebook, title, show_title),
@@ -248,8 +254,16 @@ def export_stage_html(
         # The analyst page shows the traceback itself; no banner needed.
         "error": None,
     }
-    _write_atomic(paths["analyst_html"], _render(read, "analyst", analyst))
+    write_page(paths["analyst_html"], _render(read, "analyst", analyst))
     return paths
+
+
+def _english_note(words: list[str] | None) -> dict[str, str] | None:
+    if not words:
+        return None
+    shown = ", ".join(words[:MAX_ENGLISH]) + ("…" if len(words) > MAX_ENGLISH else "")
+    text = _("Some words of this shop's own settings have no translation and are shown in English:")
+    return {"text": text, "words": shown}
 
 
 def _keyed(languages: Sequence[str]) -> list[tuple[str, str]]:

@@ -14,7 +14,7 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
-from customer_analytics.report.house import house_css
+from customer_analytics.report.house import house_css, write_page
 from customer_analytics.report.index import environment, format_value, manifest_as_of, title_of
 
 HISTORY_PAGE = "history.html"
@@ -154,8 +154,4 @@ def write_history(run_dir: Path, manifests: list[dict[str, Any]]) -> Path | None
             css=house_css(),
         )
     )
-    path = run_dir / HISTORY_PAGE
-    tmp = run_dir / f".{HISTORY_PAGE}.tmp"
-    tmp.write_text(html, encoding="utf-8")
-    tmp.replace(path)
-    return path
+    return write_page(run_dir / HISTORY_PAGE, html)

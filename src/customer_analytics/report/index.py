@@ -15,10 +15,11 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 import jinja2
+from markupsafe import Markup
 
 from customer_analytics import i18n
 from customer_analytics.i18n import N_, _, formats
-from customer_analytics.report.house import TEMPLATES, house_css
+from customer_analytics.report.house import TEMPLATES, house_css, write_page
 
 #: At most this many key figures per stage; the stage page has the rest.
 MAX_FIGURES = 12
@@ -52,7 +53,13 @@ def environment() -> jinja2.Environment:
         lstrip_blocks=True,
         extensions=["jinja2.ext.i18n"],
     )
-    env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)
+    env.install_gettext_callables(
+        lambda message: i18n.dgettext("report", message),
+        lambda singular, plural, n: i18n.translations(i18n.current(), "report").ngettext(
+            singular, plural, n
+        ),
+        newstyle=True,
+    )
     env.filters["number"] = _number
     return env
 
@@ -125,7 +132,9 @@ def key_figures(findings: dict[str, Any] | None) -> list[tuple[str, str]]:
     """
     headline = (findings or {}).get("headline")
     if isinstance(headline, dict):
-        pairs = [(_(str(label)), format_value(value)) for label, value in headline.items()]
+        pairs = [
+            (_headline_label(str(label)), format_value(value)) for label, value in headline.items()
+        ]
         return pairs[:MAX_FIGURES]
     shown: list[tuple[str, str]] = []
     for key, value in (findings or {}).items():
@@ -138,6 +147,15 @@ def key_figures(findings: dict[str, Any] | None) -> list[tuple[str, str]]:
                 if _is_scalar(item)
             )
     return shown[:MAX_FIGURES]
+
+
+def _headline_label(label: str) -> str:
+    """A stage's label in the current language; after " · " it may name a file or an id,
+    which is shown as code (``Audience · persona-x.csv``)."""
+    head, sep, name = label.partition(" · ")
+    if not sep:
+        return _(label)
+    return Markup("{} · <code>{}</code>").format(_(head), name)
 
 
 def short_error(error: Any) -> str | None:
@@ -287,7 +305,7 @@ def index_context(run_dir: Path, manifest: dict[str, Any]) -> dict[str, Any]:
     lang = i18n.current()
     languages = (manifest.get("config") or {}).get("reports", {}).get("languages") or [lang]
     return {
-        "lang": lang,
+        "lang": i18n.HTML_LANG[lang],
         "languages": [
             (other, i18n.NAMES[other], i18n.page_name("index", other))
             for other in languages
@@ -354,7 +372,5 @@ def write_index(run_dir: Path, manifest: dict[str, Any]) -> Path:
             context = index_context(run_dir, manifest)
             html = environment().get_template("index.html.j2").render(context)
         path = run_dir / i18n.page_name("index", lang)
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text(html, encoding="utf-8")
-        tmp.replace(path)
+        write_page(path, html)
     return run_dir / "index.html"

@@ -7,6 +7,9 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
 
+from customer_analytics.i18n import _
+from customer_analytics.report import fonts
+
 PALETTE = ["#1f4e79", "#e07b39", "#3a9d8f", "#c44e52", "#8172b2", "#937860", "#da8bc3", "#8c8c8c"]
 #: After the palette, for charts with more groups than it has colours (up to 12 clusters).
 EXTRA = ["#bcbd22", "#17becf", "#7f3b08", "#4d9221"]
@@ -20,11 +23,29 @@ def colours(n: int) -> list:
 
 
 def use_house_style() -> None:
-    """Apply the project's chart style (white grid, one palette, readable sizes)."""
+    """Apply the project's chart style (white grid, one palette, readable sizes, Latin and
+    Chinese text) and make a character no font has an error.
+
+    Text takes each glyph from the first of :data:`.fonts.CHART_FAMILIES` that has it:
+    DejaVu Sans, then Noto Sans CJK SC. From here on, in this process, drawing a character
+    neither has raises ``UserWarning`` ("Glyph ... missing from font(s)") as an error
+    instead of drawing an empty box (:func:`.fonts.raise_on_missing_glyphs`).
+    """
+    fonts.register_cjk_font()
     sns.set_theme(
         style="whitegrid", palette=PALETTE, rc={"figure.dpi": 100, "axes.titleweight": "bold"}
     )
-    plt.rcParams.update({"figure.figsize": (8, 4), "axes.titlesize": 12, "axes.labelsize": 10})
+    # A list of families, not the generic "sans-serif": matplotlib falls back glyph by
+    # glyph along font.family's list, but takes only the first font of a generic family.
+    plt.rcParams.update(
+        {
+            "figure.figsize": (8, 4),
+            "axes.titlesize": 12,
+            "axes.labelsize": 10,
+            "font.family": fonts.CHART_FAMILIES,
+        }
+    )
+    fonts.raise_on_missing_glyphs()
 
 
 def thousands(ax: plt.Axes, axis: str = "x") -> None:
@@ -38,10 +59,13 @@ def waterfall(
     start: int,
     steps: dict[str, int],
     *,
-    start_label: str = "delivered",
-    end_label: str = "kept",
+    start_label: str | None = None,
+    end_label: str | None = None,
 ) -> None:
-    """Rows delivered, minus each rule's quarantine in order, down to the rows kept."""
+    """Rows delivered, minus each rule's quarantine in order, down to the rows kept
+    (the end bars' labels default to "delivered" and "kept" in the current language)."""
+    start_label = start_label or _("delivered")
+    end_label = end_label or _("kept")
     labels = [start_label, *steps, end_label]
     level = start
     for i, (label, removed) in enumerate(steps.items(), start=1):
@@ -58,7 +82,7 @@ def waterfall(
     if 0 < removed_total < start / 4:
         # Zoom in on the steps: with a zero baseline they would be invisible slivers.
         ax.set_ylim(max(0, level - 1.5 * removed_total), start + 0.25 * removed_total)
-        ax.set_ylabel("rows (axis does not start at zero)")
+        ax.set_ylabel(_("rows (axis does not start at zero)"))
     thousands(ax, "y")
 
 
