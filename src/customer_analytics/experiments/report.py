@@ -31,7 +31,6 @@ from customer_analytics.experiments.words import (
     metric_label,
     reason,
     signed,
-    styles,
 )
 from customer_analytics.i18n import N_, _, formats
 
@@ -466,7 +465,7 @@ def srm_view(experiments: dict[str, Any], specs: Specs = None) -> Styler:
         names["customers"]: formats.number,
         names["passed"]: _yes_no,
     }
-    return table.rename(columns=names).style.format(styles(style), na_rep="").hide(axis="index")
+    return table.rename(columns=names).style.format(style, na_rep="").hide(axis="index")
 
 
 def outcome_table(experiments: dict[str, Any]) -> pd.DataFrame:
@@ -518,7 +517,7 @@ def who_counts(experiments: dict[str, Any], found: dict[str, Any], specs: Specs 
     }
     style = (
         outcomes.rename(columns=names)
-        .style.format(styles({names["customers"]: formats.number}))
+        .style.format({names["customers"]: formats.number})
         .hide(axis="index")
     )
     if note:
@@ -609,7 +608,7 @@ def detail_table(name: str, e: dict[str, Any], spec: Any = None) -> Styler:
     }  # fmt: skip
     names = {c: _(DETAIL_NAMES[c]) for c in table.columns}
     style = {names[c]: f for c, f in formats_by_column.items() if c in names}
-    return table.rename(columns=names).style.format(styles(style), na_rep="").hide(axis="index")
+    return table.rename(columns=names).style.format(style, na_rep="").hide(axis="index")
 
 
 def _role(role: str) -> str:
@@ -715,7 +714,7 @@ def heterogeneity_view(experiments: dict[str, Any], specs: Specs = None) -> Any:
         names["I²"]: lambda v: formats.percent(v, 0),
         names["values"]: formats.number,
     }
-    return table.rename(columns=names).style.format(styles(style), na_rep="").hide(axis="index")
+    return table.rename(columns=names).style.format(style, na_rep="").hide(axis="index")
 
 
 def has_persona_view(experiments: dict[str, Any]) -> bool:
@@ -789,7 +788,7 @@ def truth_view(found: dict[str, Any], specs: Specs = None) -> Any:
         names["covered"]: _yes_no,
     }  # fmt: skip
     shown = effects.reindex(columns=list(names)).rename(columns=names)
-    parts = [shown.style.format(styles(style), na_rep="").hide(axis="index").to_html()]
+    parts = [shown.style.format(style, na_rep="").hide(axis="index").to_html()]
     if truth["not_checked"]:
         missed = pd.DataFrame(truth["not_checked"])
         missed["metric"] = [metric_label(m) for m in missed["metric"]]
@@ -852,7 +851,7 @@ def plan_view(experiments: dict[str, Any], specs: Specs = None) -> Any:
         names[column] = _("per arm for {lift}").format(lift=signed(lift, 0))
     style = {names["baseline"]: _sig, names["sd"]: _sig, names["MDE of this test"]: signed}
     style |= {names[c]: formats.number for c in counts}
-    return plan.rename(columns=names).style.format(styles(style), na_rep="").hide(axis="index")
+    return plan.rename(columns=names).style.format(style, na_rep="").hide(axis="index")
 
 
 TYPES = {"proportion": N_("proportion"), "mean": N_("mean"), "ratio": N_("ratio")}

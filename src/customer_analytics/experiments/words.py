@@ -12,7 +12,6 @@ the data has it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from customer_analytics import i18n
@@ -45,24 +44,6 @@ HOW = {"correction": N_("the correction"), "sequential": N_("the always-valid in
 def is_source() -> bool:
     """The page is in English, the language of the data's names."""
     return i18n.current() == i18n.SOURCE
-
-
-def kept(formatter: Callable[[Any], str]) -> Callable[[Any], str]:
-    """``formatter`` fixed to the current language. A Styler formats its cells when it is
-    shown, after the language block it was made in has ended; its formatters must carry
-    the language with them."""
-    lang = i18n.current()
-
-    def run(value: Any) -> str:
-        with i18n.language(lang):
-            return formatter(value)
-
-    return run
-
-
-def styles(by_column: dict[str, Callable[[Any], str]]) -> dict[str, Callable[[Any], str]]:
-    """:func:`kept` for every column's formatter."""
-    return {column: kept(f) for column, f in by_column.items()}
 
 
 def signed(value: float | None, digits: int = 1) -> str:

@@ -19,17 +19,15 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from pandas.io.formats.style import Styler
 
-from customer_analytics import i18n
 from customer_analytics.experiments.words import (
     arm_label,
     experiment_label,
     is_source,
-    kept,
     listed,
     metric_label,
-    styles,
 )
 from customer_analytics.i18n import N_, _, formats
+from customer_analytics.personas.cards import card_word
 from customer_analytics.targeting.learn import MODELS
 
 NAMES = {"response": N_("response model (usual practice)"),
@@ -64,8 +62,8 @@ class Names:
     specs
         The run's experiments by name (``Config.experiments()``): actions are their arms.
     personas
-        Stage 06's persona cards by (English) name; a card's language block
-        (``zh: {name: ...}``) names it in that language.
+        Stage 06's persona cards by (English) name (``personas.json``); each names its
+        persona in every report language (``personas.cards.card_word``).
     segments
         The RFM segment scheme (``rfm.segments.load_segments``), or None.
     """
@@ -93,7 +91,7 @@ class Names:
         if is_source():
             return name
         if name in self.personas:
-            return i18n.word(self.personas[name], "name", what=f"persona {name}")
+            return card_word(self.personas[name], "name")
         if self.segments is not None and name in self.segments.names:
             return self.segments.label(name)
         if name in GROUPS:
@@ -244,7 +242,7 @@ def models_table(found: dict[str, Any], names: Names | None = None) -> Styler:
         return table.style
     index = [_("experiment"), _("arm"), _("outcome"), _("model")]
     table = table.set_index(index)
-    return table.style.format(kept(lambda v: formats.number(v, 3)), subset=list(table.columns[2:]))
+    return table.style.format(lambda v: formats.number(v, 3), subset=list(table.columns[2:]))
 
 
 def qini_figure(curves: pd.DataFrame, outcome: str, names: Names | None = None) -> plt.Figure:
@@ -366,7 +364,7 @@ def plan_table(plan: pd.DataFrame, currency: str, names: Names | None = None) ->
     for c, h in headers.items():
         if h and h not in style and c.startswith("expected_"):
             style[h] = lambda v: formats.number(v, 1)
-    return table.style.format(styles(style), na_rep="")
+    return table.style.format(style, na_rep="")
 
 
 def truth_table(found: dict[str, Any], currency: str) -> Any:
@@ -389,7 +387,7 @@ def truth_table(found: dict[str, Any], currency: str) -> Any:
         columns["customers"]: formats.number,
         columns["share_of_oracle"]: lambda v: formats.percent(v, 0),
     }
-    return table.style.format(styles(style), na_rep="")
+    return table.style.format(style, na_rep="")
 
 
 def _counts(counts: Mapping[str, int], names: Names, experiment: str) -> str:
