@@ -461,6 +461,36 @@ class ExperimentSpec(_Section):
     # Units (all arms) the test is planned to reach: tunes the always-valid intervals of
     # ab.sequential; set it before the first look. None: the units seen so far.
     planned_units: int | None = Field(None, ge=2)
+    # The words its pages show in each other report language, written as a block beside
+    # the English (``zh: {name: 个性化推送, description: ..., arms: {treatment: ...}}``).
+    words: dict[str, dict[str, Any]] = {}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _language_blocks(cls, data: Any) -> Any:
+        """Move the language blocks (keys of ``i18n.LANGUAGES``) into ``words``."""
+        if not isinstance(data, dict):
+            return data
+        blocks = {k: v for k, v in data.items() if k in i18n.LANGUAGES}
+        for lang, block in blocks.items():
+            if not isinstance(block, dict):
+                raise ValueError(f"{lang}: a block of words ({{name: ..., description: ...}})")
+        if not blocks:
+            return data
+        rest = {k: v for k, v in data.items() if k not in i18n.LANGUAGES}
+        return {**rest, "words": {**rest.get("words", {}), **blocks}}
+
+    def word(self, name: str, key: str = "name") -> str:
+        """The experiment's ``name`` (its id in English) or ``description`` in the
+        current report language; English where its block lacks the word."""
+        entry = {"name": name, "description": self.description, **self.words}
+        return i18n.word(entry, key, what=f"experiment {name}: {key}")
+
+    def term(self, kind: str, key: str) -> str | None:
+        """The current language's word for one of the experiment's ``arms`` or
+        ``metrics`` (``zh: {arms: {treatment: 个性化推送}}``), or None."""
+        words = self.words.get(i18n.current(), {}).get(kind) or {}
+        return words.get(key)
 
     @field_validator("planned_split")
     @classmethod

@@ -1,14 +1,40 @@
 """What notebook 07_ab_test shows: sentences, tables and the forest plot, from the stage's
-``experiments.json`` and findings (:mod:`customer_analytics.experiments.stage`)."""
+``experiments.json`` and findings (:mod:`customer_analytics.experiments.stage`).
+
+Every function a page shows speaks the current report language (:mod:`customer_analytics.i18n`):
+the notebook calls each once per language through ``st.show`` and ``st.figure``.
+Experiments' names, descriptions and arms come from the experiments YAML's language
+blocks (``specs``, the run's :class:`~customer_analytics.config.ExperimentSpec` by name;
+without them, the ids), verdicts and reasons from :mod:`.words`.
+"""
 
 from __future__ import annotations
 
+import html
+import math
+import re
 from typing import Any
 
 import pandas as pd
+from pandas.io.formats.style import Styler
 
 from customer_analytics.experiments.stats.power import minimum_detectable_effect, sample_size
 from customer_analytics.experiments.verdict import signed_percent
+from customer_analytics.experiments.words import (
+    ROLES,
+    arm_label,
+    decision,
+    experiment_label,
+    is_source,
+    key_label,
+    listed,
+    metric_label,
+    reason,
+    signed,
+)
+from customer_analytics.i18n import N_, _, formats
+
+Specs = dict[str, Any] | None
 
 
 def _pct(value: float | None) -> str:
@@ -20,43 +46,69 @@ def _interval(ci: list[float | None]) -> str:
     return f"{_pct(low)}..{_pct(high)}"
 
 
-def _lift(e: dict[str, Any], arm: str, metric: str, named: bool = False) -> str | None:
+def _span(ci: list[float | None]) -> str:
+    """An interval in the current language (``+17.1%..+44.3%``)."""
+    low, high = ci
+    return _("{low}..{high}").format(low=signed(low), high=signed(high))
+
+
+def _spec(specs: Specs, name: str) -> Any:
+    return (specs or {}).get(name)
+
+
+def _lift(
+    e: dict[str, Any], arm: str, metric: str, named: bool = False, spec: Any = None
+) -> str | None:
     """``+30.7% conversion (95% CI +17.1%..+44.3%, family-wide)``, or None; ``named``:
     ``conversion +30.7% (...)``."""
     row = e["metrics"].get(f"{arm} / {metric}")
     if row is None:
         return None
     if e["decided_by"] == "sequential":
-        ci, label = row["sequential_ci"], "always-valid"
+        ci, kind = row["sequential_ci"], _("always-valid")
     else:
-        ci, label = row["family_ci"], "family-wide"
-    lift = f"{metric} {_pct(row['rel_lift'])}" if named else f"{_pct(row['rel_lift'])} {metric}"
-    text = f"{lift} ({1 - e['alpha']:.0%} CI {_interval(ci)}, {label})"
+        ci, kind = row["family_ci"], _("family-wide")
+    change, label = signed(row["rel_lift"]), metric_label(metric, spec)
+    if named:
+        lift = _("{metric} {change}").format(metric=label, change=change)
+    else:
+        lift = _("{change} {metric}").format(metric=label, change=change)
+    text = _("{lift} ({level} CI {interval}, {kind})").format(
+        lift=lift, level=formats.percent(1 - e["alpha"], 0), interval=_span(ci), kind=kind
+    )
     if row.get("ci_disagrees"):
-        text += " [interval and corrected p-value disagree at the margin]"
+        text = _("{text} [interval and corrected p-value disagree at the margin]").format(text=text)
     return text
 
 
-def _clause(e: dict[str, Any], arm: str, verdict: dict[str, Any]) -> str:
+def _clause(
+    e: dict[str, Any], arm: str, verdict: dict[str, Any], spec: Any = None, name: str = ""
+) -> str:
     """``treatment: ship, +30.7% conversion (95% CI +17.1%..+44.3%, family-wide)``."""
-    head = f"{arm}: {verdict['decision']}"
-    lift = _lift(e, arm, verdict["metric"]) if verdict["metric"] else None
+    head = _("{arm}: {decision}").format(
+        arm=arm_label(arm, spec, name), decision=decision(verdict["decision"])
+    )
+    lift = _lift(e, arm, verdict["metric"], spec=spec) if verdict["metric"] else None
     if lift is None:
-        return f"{head} ({verdict['reason']})"
-    text = f"{head}, {lift}"
+        return _("{head} ({reason})").format(head=head, reason=reason(verdict, spec, name))
+    text = _("{head}, {lift}").format(head=head, lift=lift)
     if verdict.get("guardrail"):
-        guard = _lift(e, arm, verdict["guardrail"], named=True)
-        text += f", but guardrail {guard} cannot rule out a larger drop than tolerated"
+        guard = _lift(e, arm, verdict["guardrail"], named=True, spec=spec)
+        text = _(
+            "{text}, but guardrail {guard} cannot rule out a larger drop than tolerated"
+        ).format(text=text, guard=guard)
     return text
 
 
-def ab_sentences(found: dict[str, Any]) -> list[str]:
+def ab_sentences(found: dict[str, Any], specs: Specs = None) -> list[str]:
     """Plain-language findings of the A/B stage for the run's index page.
 
     Parameters
     ----------
     found : dict
         The stage's findings (:func:`customer_analytics.experiments.stage.run`).
+    specs : dict, optional
+        The run's experiments by name (their words in other languages).
 
     Returns
     -------
@@ -66,16 +118,19 @@ def ab_sentences(found: dict[str, Any]) -> list[str]:
         ``ab.sequential``), and the guardrail that kept a goal win from shipping.
     """
     if not found["experiments"]:
-        return [f"No experiment analysed: {found.get('skipped', '')}."]
+        skipped = found.get("skipped", "")
+        return [_("No experiment analysed: {reason}.").format(reason=_(skipped) if skipped else "")]
     sentences = []
     for name, e in found["experiments"].items():
+        spec = _spec(specs, name)
         verdicts = e["verdicts"]
+        label = experiment_label(name, spec)
         if e["verdict"] == "blocked":
-            reason = next(iter(verdicts.values()))["reason"]
-            sentences.append(f"{name} — blocked: {reason}.")
+            why = reason(next(iter(verdicts.values())), spec, name)
+            sentences.append(_("{name} — blocked: {reason}.").format(name=label, reason=why))
             continue
-        clauses = [_clause(e, arm, v) for arm, v in verdicts.items()]
-        sentences.append(f"{name} — {'; '.join(clauses)}.")
+        clauses = [_clause(e, arm, v, spec, name) for arm, v in verdicts.items()]
+        sentences.append(_("{name} — {clauses}.").format(name=label, clauses=_("; ").join(clauses)))
     return sentences
 
 
@@ -201,13 +256,15 @@ def plan_frame(
     return pd.DataFrame(rows)
 
 
-def forest_rows(experiments: dict[str, Any]) -> pd.DataFrame:
+def forest_rows(experiments: dict[str, Any], specs: Specs = None) -> pd.DataFrame:
     """One row per arm and metric for the forest plot.
 
     Parameters
     ----------
     experiments : dict
         ``experiments.json``.
+    specs : dict, optional
+        The run's experiments by name (their words in other languages).
 
     Returns
     -------
@@ -218,7 +275,11 @@ def forest_rows(experiments: dict[str, Any]) -> pd.DataFrame:
     """
     rows = [
         {
-            "label": f"{name} · {r['key']}" + (" †" if r["ci_disagrees"] else ""),
+            "label": _("{experiment} · {key}").format(
+                experiment=experiment_label(name, _spec(specs, name)),
+                key=key_label(r["key"], _spec(specs, name), name),
+            )
+            + (" †" if r["ci_disagrees"] else ""),
             "rel_lift": r["rel_lift"],
             "low": r["family_ci"][0],
             "high": r["family_ci"][1],
@@ -232,13 +293,20 @@ def forest_rows(experiments: dict[str, Any]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def forest_figure(experiments: dict[str, Any], palette: list[str]) -> Any:
+def has_metrics(experiments: dict[str, Any]) -> bool:
+    """Some experiment has a metric to plot."""
+    return any(e.get("metrics") for e in experiments.values())
+
+
+def forest_figure(experiments: dict[str, Any], specs: Specs, palette: list[str]) -> Any:
     """The forest plot of every arm and metric.
 
     Parameters
     ----------
     experiments : dict
         ``experiments.json``.
+    specs : dict or None
+        The run's experiments by name (their words in other languages).
     palette : list of str
         Colours of goal and guardrail metrics (``plots.PALETTE``).
 
@@ -249,9 +317,8 @@ def forest_figure(experiments: dict[str, Any], palette: list[str]) -> Any:
         the corrected decision, explained under the plot.
     """
     import matplotlib.pyplot as plt
-    from matplotlib.ticker import PercentFormatter
 
-    lifts = forest_rows(experiments)
+    lifts = forest_rows(experiments, specs)
     if lifts.empty:
         return None
     lifts = lifts.iloc[::-1].reset_index(drop=True)
@@ -263,38 +330,81 @@ def forest_figure(experiments: dict[str, Any], palette: list[str]) -> Any:
         ax.plot(row["rel_lift"], i, "o", color=colour, markerfacecolor=face)
     ax.axvline(0, color="#5b6774", linewidth=1)
     ax.set_yticks(range(len(lifts)), lifts["label"])
-    ax.xaxis.set_major_formatter(PercentFormatter(1.0))
-    ax.set_xlabel("relative lift against control (family-wide interval)")
-    ax.set_title("Every arm and metric")
+    ax.xaxis.set_major_formatter(formats.axis("percent"))
+    ax.set_xlabel(_("relative lift against control (family-wide interval)"))
+    ax.set_title(_("Every arm and metric"))
     if lifts["disagrees"].any():
         fig.text(
             0.01,
             -0.02,
-            "† the family-wide interval and the corrected decision disagree at the margin",
+            _("† the family-wide interval and the corrected decision disagree at the margin"),
             fontsize=8,
         )
     return fig
 
 
-def verdict_table(experiments: dict[str, Any]) -> pd.DataFrame:
+def verdict_table(experiments: dict[str, Any], specs: Specs = None) -> Styler:
     """Every arm's decision and why, per experiment."""
-    return pd.DataFrame(
+    names = {
+        "experiment": _("experiment"),
+        "arm": _("arm"),
+        "decision": _("decision"),
+        "why": _("why"),
+    }
+    table = pd.DataFrame(
         [
-            {"experiment": name, "arm": arm, "decision": v["decision"], "why": v["reason"]}
+            {
+                "experiment": experiment_label(name, _spec(specs, name)),
+                "arm": arm_label(arm, _spec(specs, name), name),
+                "decision": decision(v["decision"]),
+                "why": reason(v, _spec(specs, name), name),
+            }
             for name, e in experiments.items()
             for arm, v in e["verdicts"].items()
-        ]
+        ],
+        columns=list(names),
     )
+    return table.rename(columns=names).style.hide(axis="index")
 
 
-def key_figures_text(found: dict[str, Any]) -> str:
-    """Per experiment: the verdict, the sample-ratio check and the customers per arm."""
+def overall_label(e: dict[str, Any], spec: Any = None, name: str = "") -> str:
+    """An experiment's one-line verdict (:func:`.verdict.overall`) in the current language."""
+    verdicts = e["verdicts"]
+    decisions = {v["decision"] for v in verdicts.values()}
+    for code in ("blocked", "ship", "don't ship"):
+        if code in decisions:
+            if code == "blocked":
+                return decision(code)
+            arms = [arm_label(a, spec, name) for a, v in verdicts.items() if v["decision"] == code]
+            return _("{decision}: {arms}").format(decision=decision(code), arms=listed(arms))
+    return decision("inconclusive")
+
+
+def key_figures_text(found: dict[str, Any], specs: Specs = None) -> str:
+    """Per experiment: the verdict, the sample-ratio check and the customers per arm (a
+    markdown list)."""
     lines = []
     for name, e in found["experiments"].items():
-        counts = ", ".join(f"{arm} {n:,}" for arm, n in e["counts"].items())
-        srm = "passed" if e["srm_passed"] else "FAILED"
-        lines.append(f"{name}: {e['verdict']} | SRM {srm} (p={e['srm_p']:.4f}) | {counts}")
-    return "\n".join(lines)
+        spec = _spec(specs, name)
+        counts = listed(
+            [
+                _("{arm} {customers}").format(
+                    arm=arm_label(arm, spec, name), customers=formats.number(n)
+                )
+                for arm, n in e["counts"].items()
+            ]
+        )
+        srm = _("passed") if e["srm_passed"] else _("FAILED")
+        lines.append(
+            _("{experiment}: {verdict} | SRM {srm} (p={p}) | {counts}").format(
+                experiment=experiment_label(name, spec),
+                verdict=overall_label(e, spec, name),
+                srm=srm,
+                p=formats.number(e["srm_p"], 4),
+                counts=counts,
+            )
+        )
+    return "\n".join(f"- {line}" for line in lines)
 
 
 def srm_table(experiments: dict[str, Any]) -> pd.DataFrame:
@@ -316,6 +426,48 @@ def srm_table(experiments: dict[str, Any]) -> pd.DataFrame:
     )
 
 
+def _yes_no(value: Any) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return _("yes") if value else _("no")
+
+
+def _named(table: pd.DataFrame, specs: Specs) -> pd.DataFrame:
+    """``experiment`` and ``arm`` columns in the current language."""
+    table = table.copy()
+    if "arm" in table:
+        table["arm"] = [
+            arm_label(a, _spec(specs, n), n)
+            for n, a in zip(table["experiment"], table["arm"], strict=True)
+        ]
+    if "experiment" in table:
+        table["experiment"] = [experiment_label(n, _spec(specs, n)) for n in table["experiment"]]
+    return table
+
+
+def srm_view(experiments: dict[str, Any], specs: Specs = None) -> Styler:
+    """:func:`srm_table` with its words and numbers in the current language."""
+    names = {
+        "experiment": _("experiment"),
+        "arm": _("arm"),
+        "customers": _("customers"),
+        "observed share": _("observed share"),
+        "planned share": _("planned share"),
+        "SRM p": _("sample-ratio p-value"),
+        "passed": _("passed"),
+    }
+    table = _named(srm_table(experiments), specs).reindex(columns=list(names))
+    share = lambda v: formats.percent(v, 1)  # noqa: E731
+    style = {
+        names["observed share"]: share,
+        names["planned share"]: share,
+        names["SRM p"]: lambda v: formats.number(v, 4),
+        names["customers"]: formats.number,
+        names["passed"]: _yes_no,
+    }
+    return table.rename(columns=names).style.format(style, na_rep="").hide(axis="index")
+
+
 def outcome_table(experiments: dict[str, Any]) -> pd.DataFrame:
     """Customers per arm by outcome status (delivered, missing, unknown): campaign files."""
     return pd.DataFrame(
@@ -328,15 +480,184 @@ def outcome_table(experiments: dict[str, Any]) -> pd.DataFrame:
     )
 
 
+OUTCOMES = {"delivered": N_("delivered"), "missing": N_("missing"), "unknown": N_("unknown")}
+
+
+def who_counts(experiments: dict[str, Any], found: dict[str, Any], specs: Specs = None) -> Any:
+    """Customers per arm by outcome status (a table), or what outcomes are (markdown);
+    with the exposures of experiments the config does not name, if any."""
+    extra = found.get("unconfigured_experiments")
+    note = ""
+    if extra:
+        shown = listed(
+            [
+                _("{experiment} ({exposures})").format(
+                    experiment=f"`{name}`", exposures=formats.number(n)
+                )
+                for name, n in extra.items()
+            ]
+        )
+        note = _("Exposures of experiments not configured (not analysed): {experiments}.").format(
+            experiments=shown
+        )
+    outcomes = outcome_table(experiments)
+    if not len(outcomes):
+        text = _(
+            "Outcomes are the shop's orders in each experiment's window after assignment: "
+            "every exposed customer has them (none is zero)."
+        )
+        return "\n\n".join(t for t in (note, text) if t)
+    outcomes = _named(outcomes, specs)
+    outcomes["outcome"] = [_(OUTCOMES[o]) if o in OUTCOMES else o for o in outcomes["outcome"]]
+    names = {
+        "experiment": _("experiment"),
+        "arm": _("arm"),
+        "outcome": _("outcome"),
+        "customers": _("customers"),
+    }
+    style = (
+        outcomes.rename(columns=names)
+        .style.format({names["customers"]: formats.number})
+        .hide(axis="index")
+    )
+    if note:
+        style = style.set_caption(re.sub(r"`([^`]*)`", r"<code>\1</code>", html.escape(note)))
+    return style
+
+
 def disagreements(e: dict[str, Any]) -> list[str]:
     """The comparisons whose family-wide interval and corrected decision disagree."""
     return [r["key"] for r in e["metrics"] if r.get("ci_disagrees")]
+
+
+def _sig(value: Any) -> str:
+    """A figure to four significant digits, as the locale writes numbers."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if value == 0:
+        return formats.number(0)
+    digits = max(0, 3 - math.floor(math.log10(abs(value))))
+    return formats.number(round(value, digits), digits)
+
+
+DETAIL_NAMES = {
+    "arm / metric": N_("arm / metric"),
+    "role": N_("role"),
+    "control": N_("control"),
+    "treatment": N_("treatment"),
+    "abs lift [95% CI]": N_("absolute lift [95% CI]"),
+    "rel lift [95% CI]": N_("relative lift [95% CI]"),
+    "family-wide CI": N_("family-wide CI"),
+    "p": N_("p-value"),
+    "p corrected": N_("corrected p-value"),
+    "significant": N_("significant"),
+    "chance to win": N_("chance to win"),
+    "power": N_("power"),
+    "MDE": N_("MDE"),
+    "CUPED variance removed": N_("CUPED variance removed"),
+    "unadjusted rel lift": N_("unadjusted relative lift"),
+    "guardrail bound": N_("guardrail bound"),
+    "always-valid CI": N_("always-valid CI"),
+    "significant (sequential)": N_("significant (sequential)"),
+}
+
+
+def detail_table(name: str, e: dict[str, Any], spec: Any = None) -> Styler:
+    """Every arm and metric of one experiment (:func:`detail_frame`) in the current
+    language."""
+    rows = []
+    sequential = e.get("sequential") is not None
+    for r in e["metrics"]:
+        row = {
+            "arm / metric": key_label(r["key"], spec, name),
+            "role": _role(r["role"]),
+            "control": r["control_mean"],
+            "treatment": r["treatment_mean"],
+            "abs lift [95% CI]": _("{lift} [{low}, {high}]").format(
+                lift=_sig(r["abs_lift"]), low=_sig(r["abs_ci"][0]), high=_sig(r["abs_ci"][1])
+            ),
+            "rel lift [95% CI]": _("{lift} [{interval}]").format(
+                lift=signed(r["rel_lift"]), interval=_span(r["rel_ci"])
+            ),
+            "family-wide CI": (
+                _("[{interval}] (disagrees)") if r["ci_disagrees"] else _("[{interval}]")
+            ).format(interval=_span(r["family_ci"])),
+            "p": r["rel_p"],
+            "p corrected": r["p_adjusted"],
+            "significant": r["significant"],
+            "chance to win": r["chance_to_win"],
+            "power": r["power_at_min_effect"],
+            "MDE": r["mde"],
+            "CUPED variance removed": r["variance_reduction"],
+            "unadjusted rel lift": r.get("unadjusted_rel_lift"),
+        }
+        if r["role"] == "guardrail":
+            row["guardrail bound"] = r["harm_bound"]
+        if sequential:
+            row["always-valid CI"] = _("[{interval}]").format(interval=_span(r["sequential_ci"]))
+            row["significant (sequential)"] = r["sequential_significant"]
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    p4 = lambda v: formats.number(v, 4)  # noqa: E731
+    pct = lambda digits: lambda v: formats.percent(v, digits)  # noqa: E731
+    formats_by_column = {
+        "control": _sig, "treatment": _sig, "p": p4, "p corrected": p4,
+        "significant": _yes_no, "significant (sequential)": _yes_no,
+        "chance to win": pct(1), "power": pct(0), "MDE": signed, "guardrail bound": signed,
+        "CUPED variance removed": pct(1), "unadjusted rel lift": signed,
+    }  # fmt: skip
+    names = {c: _(DETAIL_NAMES[c]) for c in table.columns}
+    style = {names[c]: f for c, f in formats_by_column.items() if c in names}
+    return table.rename(columns=names).style.format(style, na_rep="").hide(axis="index")
+
+
+def _role(role: str) -> str:
+    return _(ROLES[role]) if role in ROLES else role
+
+
+def details_html(experiments: dict[str, Any], specs: Specs = None) -> Any:
+    """Per experiment: its name and description, every arm and metric in detail, and the
+    comparisons whose family-wide interval and corrected decision disagree."""
+    from IPython.display import HTML
+
+    parts = []
+    for name, e in experiments.items():
+        spec = _spec(specs, name)
+        title = html.escape(experiment_label(name, spec))
+        if not is_source():
+            title += f" <code>{html.escape(name)}</code>"
+        description = spec.word(name, "description") if spec is not None else e["description"]
+        parts.append(f"<h3>{title}</h3>")
+        if description:
+            parts.append(f"<p>{html.escape(description)}</p>")
+        parts.append(detail_table(name, e, spec).to_html())
+        if disagreements(e):
+            text = _(
+                "At the margin, the family-wide interval and the {correction} decision "
+                "disagree for: {comparisons}."
+            ).format(
+                correction=e["correction"].capitalize() if e["correction"] == "holm" else "BH",
+                comparisons=listed([key_label(k, spec, name) for k in disagreements(e)]),
+            )
+            parts.append(f"<p>{html.escape(text)}</p>")
+    return HTML("\n".join(parts))
 
 
 def sequential_table(experiments: dict[str, Any]) -> pd.DataFrame:
     """The sequential option's settings per experiment (``ab.sequential`` on)."""
     looks = {name: e["sequential"] for name, e in experiments.items() if e.get("sequential")}
     return pd.DataFrame.from_dict(looks, orient="index")
+
+
+def sequential_view(experiments: dict[str, Any], specs: Specs = None) -> Any:
+    """The sequential option's settings per experiment, or a note that it is off."""
+    looks = sequential_table(experiments)
+    if not len(looks):
+        return _(
+            "`ab.sequential` is off: the intervals above are valid for one look at the planned end."
+        )
+    looks.index = [experiment_label(n, _spec(specs, n)) for n in looks.index]
+    return looks.rename_axis(_("experiment")).style.format(precision=4)
 
 
 def heterogeneity_table(experiments: dict[str, Any]) -> pd.DataFrame:
@@ -361,7 +682,47 @@ def heterogeneity_table(experiments: dict[str, Any]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def persona_lift_figure(experiments: dict[str, Any], palette: list[str]) -> Any:
+SEGMENT_COLUMNS = {
+    "persona": N_("persona"),
+    "rfm_segment": N_("RFM segment"),
+    "channel": N_("channel"),
+    "customer_type": N_("new or returning"),
+}
+
+
+def heterogeneity_view(experiments: dict[str, Any], specs: Specs = None) -> Any:
+    """:func:`heterogeneity_table` in the current language, or a note that there is none."""
+    table = heterogeneity_table(experiments)
+    if not len(table):
+        return _("No segment view: no segment has enough customers.")
+    table = table.assign(
+        metric=[
+            metric_label(m, _spec(specs, n))
+            for n, m in zip(table["experiment"], table["metric"], strict=True)
+        ],
+        segment=[_(SEGMENT_COLUMNS[c]) if c in SEGMENT_COLUMNS else c for c in table["segment"]],
+    )
+    table = _named(table, specs)
+    names = {
+        "experiment": _("experiment"), "segment": _("segment"), "arm": _("arm"),
+        "metric": _("metric"), "values": _("values"), "Cochran Q": _("Cochran Q"),
+        "p": _("p-value"), "I²": "I²",
+    }  # fmt: skip
+    style = {
+        names["Cochran Q"]: lambda v: formats.number(v, 2),
+        names["p"]: lambda v: formats.number(v, 4),
+        names["I²"]: lambda v: formats.percent(v, 0),
+        names["values"]: formats.number,
+    }
+    return table.rename(columns=names).style.format(style, na_rep="").hide(axis="index")
+
+
+def has_persona_view(experiments: dict[str, Any]) -> bool:
+    """Some experiment has effects by persona."""
+    return any(e["segments"].get("by", {}).get("persona") for e in experiments.values())
+
+
+def persona_lift_figure(experiments: dict[str, Any], specs: Specs, palette: list[str]) -> Any:
     """The first goal metric's absolute lift per persona, a panel per experiment and
     arm; None without a persona view."""
     import matplotlib.pyplot as plt
@@ -388,7 +749,109 @@ def persona_lift_figure(experiments: dict[str, Any], palette: list[str]) -> Any:
             ],
         )
         ax.axvline(0, color="#5b6774", linewidth=1)
-        ax.set_title(f"{name}: {arm}", fontsize=10)
-    fig.suptitle("Absolute lift of the first goal metric by persona")
+        ax.xaxis.set_major_formatter(formats.axis("number", digits=2))
+        spec = _spec(specs, name)
+        ax.set_title(
+            _("{experiment}: {arm}").format(
+                experiment=experiment_label(name, spec), arm=arm_label(arm, spec, name)
+            ),
+            fontsize=10,
+        )
+    fig.suptitle(_("Absolute lift of the first goal metric by persona"))
     fig.tight_layout()
     return fig
+
+
+def truth_view(found: dict[str, Any], specs: Specs = None) -> Any:
+    """Each planted effect against our interval, and the planted effects not checked,
+    with why; a note on a real campaign."""
+    from IPython.display import HTML
+
+    truth = found.get("truth")
+    if not truth:
+        return _("A real campaign: there is no planted truth to compare with.")
+    effects = pd.DataFrame(truth["effects"])
+    if len(effects):
+        effects["metric"] = [
+            metric_label(m, _spec(specs, n))
+            for n, m in zip(effects["experiment"], effects["metric"], strict=True)
+        ]
+    effects = _named(effects, specs)
+    names = {
+        "experiment": _("experiment"), "arm": _("arm"), "metric": _("metric"),
+        "true_abs_lift": _("true absolute lift"), "estimate": _("estimate"),
+        "ci": _("interval"), "covered": _("covered"),
+    }  # fmt: skip
+    interval = lambda ci: _("[{low}, {high}]").format(low=_sig(ci[0]), high=_sig(ci[1]))  # noqa: E731
+    style = {
+        names["true_abs_lift"]: _sig, names["estimate"]: _sig, names["ci"]: interval,
+        names["covered"]: _yes_no,
+    }  # fmt: skip
+    shown = effects.reindex(columns=list(names)).rename(columns=names)
+    parts = [shown.style.format(style, na_rep="").hide(axis="index").to_html()]
+    if truth["not_checked"]:
+        missed = pd.DataFrame(truth["not_checked"])
+        missed["metric"] = [metric_label(m) for m in missed["metric"]]
+        missed["reason"] = [_truth_reason(r) for r in missed["reason"]]
+        missed = _named(missed, specs)
+        names = {
+            "experiment": _("experiment"), "arm": _("arm"), "metric": _("metric"),
+            "true_abs_lift": _("true absolute lift"), "reason": _("why"),
+        }  # fmt: skip
+        heading = _("Planted effects not checked:")
+        parts.append(f"<p>{html.escape(heading)}</p>")
+        table = missed.reindex(columns=list(names)).rename(columns=names)
+        parts.append(
+            table.style.format({names["true_abs_lift"]: _sig}).hide(axis="index").to_html()
+        )
+    return HTML("\n".join(parts))
+
+
+TRUTH_REASONS = {
+    "experiment not configured": N_("experiment not configured"),
+    "arm not configured": N_("arm not configured"),
+    "experiment not analysed (an arm has no customers)": N_(
+        "experiment not analysed (an arm has no customers)"
+    ),
+}
+
+
+def _truth_reason(text: str) -> str:
+    if text in TRUTH_REASONS:
+        return _(TRUTH_REASONS[text])
+    prefix = "metric not analysed (not in "
+    if text.startswith(prefix) and text.endswith(")"):
+        key = text[len(prefix) : -1]
+        return _("metric not analysed (not in {key})").format(key=f"<code>{key}</code>")
+    return text
+
+
+def plan_view(experiments: dict[str, Any], specs: Specs = None) -> Any:
+    """:func:`plan_frame` in the current language, or a note that there is nothing to
+    plan from."""
+    plan = plan_frame(experiments)
+    if not len(plan):
+        return _("No proportion or mean metric to plan from.")
+    plan = plan.assign(
+        metric=[
+            metric_label(m, _spec(specs, n))
+            for n, m in zip(plan["experiment"], plan["metric"], strict=True)
+        ],
+        type=[_(TYPES.get(t, t)) for t in plan["type"]],
+    )
+    plan = _named(plan, specs)
+    counts = [c for c in plan.columns if c.startswith("per arm for ")]
+    names = {
+        "experiment": _("experiment"), "metric": _("metric"), "type": _("type"),
+        "baseline": _("baseline"), "sd": _("standard deviation"),
+        "MDE of this test": _("MDE of this test"),
+    }  # fmt: skip
+    for column in counts:
+        lift = float(column.removeprefix("per arm for ").rstrip("%")) / 100
+        names[column] = _("per arm for {lift}").format(lift=signed(lift, 0))
+    style = {names["baseline"]: _sig, names["sd"]: _sig, names["MDE of this test"]: signed}
+    style |= {names[c]: formats.number for c in counts}
+    return plan.rename(columns=names).style.format(style, na_rep="").hide(axis="index")
+
+
+TYPES = {"proportion": N_("proportion"), "mean": N_("mean"), "ratio": N_("ratio")}

@@ -32,6 +32,7 @@ from customer_analytics.experiments.units import (
     units_from_outcomes,
     unknown_outcome_rules,
 )
+from customer_analytics.i18n import N_
 from customer_analytics.personas.stage import CUSTOMERS_PERSONAS
 from customer_analytics.pipeline import engine
 from customer_analytics.pipeline.outputs import Outputs
@@ -92,7 +93,11 @@ def run(cfg: Config, inputs: dict[str, Path], out: Path) -> dict[str, Any]:
     """
     specs = cfg.experiments()
     if not specs or not KEPT.exists(inputs, table="exposures"):
-        reason = "no experiments configured (ab.experiments)" if not specs else "no exposures table"
+        reason = (
+            N_("no experiments configured (ab.experiments)")
+            if not specs
+            else N_("no exposures table")
+        )
         EXPERIMENTS.at(out).write_text("{}")
         return {"experiments": {}, "skipped": reason}
     con = engine.connect(cfg.engine)
@@ -139,10 +144,27 @@ def run(cfg: Config, inputs: dict[str, Path], out: Path) -> dict[str, Any]:
     write_frame(everyone, UNITS.at(out))
     unconfigured = _unconfigured(exposures, specs)
     return {
+        "headline": _headline(results, truth),
         "experiments": {name: _findings(e) for name, e in results.items()},
         **({"unconfigured_experiments": unconfigured} if unconfigured else {}),
         **truth,
     }
+
+
+def _headline(results: dict[str, Any], truth: dict[str, Any]) -> dict[str, Any]:
+    """The figures the run's index shows for this stage: verdicts counted by arm."""
+    decisions = [v["decision"] for e in results.values() for v in e["verdicts"].values()]
+    headline = {
+        N_("Experiments analysed"): len(results),
+        N_("Arms to ship"): decisions.count("ship"),
+        N_("Arms not to ship"): decisions.count("don't ship"),
+        N_("Inconclusive arms"): decisions.count("inconclusive"),
+        N_("Experiments blocked"): sum(e["verdict"] == "blocked" for e in results.values()),
+    }
+    if truth.get("truth"):
+        headline[N_("Planted effects inside our interval")] = truth["truth"]["covered"]
+        headline[N_("Planted effects checked")] = truth["truth"]["effects_checked"]
+    return headline
 
 
 def _findings(e: dict[str, Any]) -> dict[str, Any]:

@@ -78,18 +78,23 @@ def arm_verdict(
     dict
         ``decision``, ``reason`` and ``metric``, the metric the decision rests on
         (None when blocked); ``guardrail``, the guardrail that kept a goal win from
-        shipping, where one did.
+        shipping, where one did; ``why``, what the reason says as data (a ``code`` and
+        its metrics, arms and bounds), for pages in other languages
+        (:func:`customer_analytics.experiments.words.reason`).
     """
     if missing_arms:
         reason = f"arm(s) {', '.join(missing_arms)} have no customers"
-        return {"decision": "blocked", "reason": reason, "metric": None}
+        why = {"code": "missing_arms", "arms": list(missing_arms)}
+        return {"decision": "blocked", "reason": reason, "metric": None, "why": why}
     if not srm_passed:
         reason = (
             "sample-ratio mismatch: the arms' sizes do not match the planned split, so "
             "assignment or logging is broken and no lift can be trusted"
         )
-        return {"decision": "blocked", "reason": reason, "metric": None}
+        return {"decision": "blocked", "reason": reason, "metric": None, "why": {"code": "srm"}}
     how = "the always-valid interval" if basis != "significant" else "the correction"
+    # What the reason says, for pages in other languages (experiments/words.py).
+    read = "sequential" if basis != "significant" else "correction"
     mine = [r for r in rows if r["arm"] == arm]
     goals = [r for r in mine if r["role"] == "goal"]
     guardrails = [r for r in mine if r["role"] == "guardrail"]
@@ -98,10 +103,12 @@ def arm_verdict(
     better = [r["metric"] for r in goals if r[basis] and good_direction(r)]
     if harmed:
         reason = f"guardrail {', '.join(harmed)} significantly worse after {how}"
-        return {"decision": "don't ship", "reason": reason, "metric": harmed[0]}
+        why = {"code": "harmed", "metrics": harmed, "how": read}
+        return {"decision": "don't ship", "reason": reason, "metric": harmed[0], "why": why}
     if worse:
         reason = f"{', '.join(worse)} significantly worse after {how}"
-        return {"decision": "don't ship", "reason": reason, "metric": worse[0]}
+        why = {"code": "worse", "metrics": worse, "how": read}
+        return {"decision": "don't ship", "reason": reason, "metric": worse[0], "why": why}
     if better:
         uncleared = [r for r in guardrails if not guardrail_cleared(r)]
         if uncleared:
@@ -119,11 +126,18 @@ def arm_verdict(
                 "reason": reason,
                 "metric": better[0],
                 "guardrail": uncleared[0]["metric"],
+                "why": {
+                    "code": "uncleared",
+                    "metrics": better,
+                    "how": read,
+                    "risks": [_risk(r) for r in uncleared],
+                },
             }
         reason = f"{', '.join(better)} significantly better after {how}"
         if guardrails:
             reason += ", every guardrail within its tolerated change"
-        return {"decision": "ship", "reason": reason, "metric": better[0]}
+        why = {"code": "ship", "metrics": better, "how": read, "guardrails": bool(guardrails)}
+        return {"decision": "ship", "reason": reason, "metric": better[0], "why": why}
     low = [
         r["metric"]
         for r in goals
@@ -136,6 +150,21 @@ def arm_verdict(
         "decision": "inconclusive",
         "reason": reason,
         "metric": goals[0]["metric"] if goals else None,
+        "why": {"code": "no_move", "how": read, "low_power": low},
+    }
+
+
+def _risk(row: dict[str, Any]) -> dict[str, Any]:
+    """A guardrail that kept a goal win from shipping: the harm tolerated (``limit``) and
+    how far its one-sided bound reaches (``bound``, None if it could not be estimated)."""
+    if row.get("harm_bound") is None:
+        return {"metric": row["metric"], "bound": None}
+    limit = -row["min_effect"] if row["direction"] == "increase" else row["min_effect"]
+    return {
+        "metric": row["metric"],
+        "limit": limit,
+        "level": row["harm_bound_level"],
+        "bound": row["harm_bound"],
     }
 
 

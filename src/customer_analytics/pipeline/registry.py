@@ -83,7 +83,7 @@ STAGES: tuple[StageEntry, ...] = (
     ),
     StageEntry(
         "09_targeting", N_("Targeting and budget"), "customer_analytics.targeting",
-        settings=("targeting", "ab", "personas", "shop", "engine", "source", "data"),
+        settings=("targeting", "ab", "personas", "rfm", "shop", "engine", "source", "data"),
     ),
     StageEntry(
         "10_monitor", N_("Monitoring: KPIs and cohorts"), "customer_analytics.monitor",

@@ -35,6 +35,7 @@ from customer_analytics.experiments.stage import (
     settled,
 )
 from customer_analytics.experiments.stats.power import mde_from_se
+from customer_analytics.i18n import N_
 from customer_analytics.personas.stage import CUSTOMERS_PERSONAS, reachable_customers
 from customer_analytics.pipeline.outputs import Outputs, run_as_of
 from customer_analytics.rfm.stage import CUSTOMERS_RFM
@@ -78,6 +79,24 @@ SEND_COLUMNS = ("customer_id", "action", "channel", "group")
 OUTCOMES = ("conversion", "orders", "revenue", "margin", "visit", "spend")
 
 
+class Notes(list[str]):
+    """What the stage left out or planned without: English sentences (``notes`` of the
+    findings) and, in ``why``, the same as data (a ``code`` and the names and numbers it
+    speaks of), from which pages in other languages say it (``report.note_text``)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.why: list[dict[str, Any]] = []
+
+    def add(self, text: str, *, code: str, **fields: Any) -> None:
+        self.append(text)
+        self.why.append({"code": code, **fields})
+
+
+def _ints(counts: pd.Series) -> dict[str, int]:
+    return {str(k): int(v) for k, v in counts.items()}
+
+
 class TargetingDataError(ValueError):
     """The targeting settings name something the run does not have; the message names
     the key."""
@@ -107,13 +126,14 @@ def run(cfg: Config, inputs: dict[str, Path], out: Path) -> dict[str, Any]:
     settings = cfg.targeting
     specs = cfg.experiments()
     if not UNITS.exists(inputs):
-        return _nothing(out, "stage 07_ab_test wrote no unit table (no experiments)")
+        return _nothing(out, N_("stage 07_ab_test wrote no unit table (no experiments)"))
     units = _settled(pd.read_parquet(UNITS.path(inputs)))
     verdicts = json.loads(EXPERIMENTS.path(inputs).read_text())
-    notes: list[str] = []
+    notes = Notes()
     usable, averaged = _usable(specs, verdicts, units, settings, notes)
     features, lacked = _training_features(cfg, inputs, units)
-    notes += lacked
+    for text, why in lacked:
+        notes.add(text, **why)
     customers, labels, group_name = _customers(cfg, inputs, features, units)
     fitted: dict[tuple[str, str, str], learn.Fitted] = {}
     for number, (name, spec) in enumerate(usable.items(), start=1):
@@ -121,7 +141,9 @@ def run(cfg: Config, inputs: dict[str, Path], out: Path) -> dict[str, Any]:
         fitted |= _fit_experiment(name, spec, units, features, labels["group"], settings)
     actions = _actions(settings, {**usable, **averaged}, fitted, notes)
     if settings.budget == 0:
-        notes.append("targeting.budget is 0: nothing to spend, so nothing is planned")
+        notes.add(
+            "targeting.budget is 0: nothing to spend, so nothing is planned", code="no_budget"
+        )
         actions = []
     controls = {name: spec.arms[0] for name, spec in {**usable, **averaged}.items()}
     anchors = {
@@ -141,16 +163,17 @@ def run(cfg: Config, inputs: dict[str, Path], out: Path) -> dict[str, Any]:
         cfg.truth_dir, fitted, anchors, units, features, labels, actions, controls, settings
     )
     headline = {
-        "budget": found.get("budget"),
-        "customers planned": found.get("customers", 0),
-        "expected extra profit": found.get("expected_profit"),
-        "ROI": found.get("roi"),
+        N_("budget"): found.get("budget"),
+        N_("customers planned"): found.get("customers", 0),
+        N_("expected extra profit"): found.get("expected_profit"),
+        N_("ROI"): found.get("roi"),
     }
     return settled({
         "headline": {k: v for k, v in headline.items() if v is not None},
         "experiments": _by_experiment(fitted, learn.Fitted.findings),
         "plan": found,
-        "notes": notes,
+        "notes": list(notes),
+        "notes_why": notes.why,
         **({"truth": truth} if truth else {}),
     })  # fmt: skip
 
@@ -162,7 +185,7 @@ def _nothing(out: Path, reason: str) -> dict[str, Any]:
 
 def _usable(
     specs: dict[str, ExperimentSpec], verdicts: dict[str, Any], units: pd.DataFrame,
-    settings: TargetingSettings, notes: list[str],
+    settings: TargetingSettings, notes: Notes,
 ) -> tuple[dict[str, ExperimentSpec], dict[str, ExperimentSpec]]:  # fmt: skip
     """The experiments to learn uplift from, and those too small to learn from whose A/B
     averages per group can still be planned on; each one left out or only averaged gets
@@ -172,19 +195,25 @@ def _usable(
         mine = units[units["experiment_id"] == name]
         counts = mine["variant"].value_counts().reindex(spec.arms, fill_value=0)
         if not verdicts.get(name, {}).get("srm", {}).get("passed", False):
-            notes.append(f"{name}: left out, its sample-ratio check failed (stage 07_ab_test)")
+            notes.add(
+                f"{name}: left out, its sample-ratio check failed (stage 07_ab_test)",
+                code="srm_failed", experiment=name,
+            )  # fmt: skip
         elif (counts > 0).sum() < 2 or counts.iloc[0] == 0:
-            notes.append(
+            notes.add(
                 f"{name}: left out, it needs units in its control and another arm "
-                f"({counts.to_dict()})"
-            )
+                f"({counts.to_dict()})",
+                code="no_units", experiment=name, counts=_ints(counts),
+            )  # fmt: skip
         elif counts.min() < settings.min_units:
             averaged[name] = spec
-            notes.append(
+            notes.add(
                 f"{name}: too small to learn uplift from (an arm has fewer than "
                 f"targeting.min_units = {settings.min_units} units: {counts.to_dict()}); "
-                "its actions are planned on its A/B averages per group"
-            )
+                "its actions are planned on its A/B averages per group",
+                code="too_small", experiment=name, min_units=settings.min_units,
+                counts=_ints(counts),
+            )  # fmt: skip
         else:
             usable[name] = spec
     return usable, averaged
@@ -192,7 +221,7 @@ def _usable(
 
 def _training_features(
     cfg: Config, inputs: dict[str, Path], units: pd.DataFrame
-) -> tuple[pd.DataFrame, list[str]]:
+) -> tuple[pd.DataFrame, list[tuple[str, dict[str, Any]]]]:
     """The features models learn from, one row per customer, indexed by id.
 
     Stage 05's features on the day before the first assignment (a customer's behaviour
@@ -214,10 +243,11 @@ def _training_features(
             "no customer features: stage 05_clustering did not run and the unit tables "
             "carry no covariates or segments (source.campaign.covariates, segments)"
         )
-    return table, [
+    text = (
         "no customer features from stage 05_clustering: the models learn from the "
         f"campaign file's own columns ({', '.join(columns)})"
-    ]
+    )
+    return table, [(text, {"code": "no_features", "columns": columns})]
 
 
 def _settled(table: pd.DataFrame) -> pd.DataFrame:
@@ -261,7 +291,7 @@ def _fit_experiment(
 
 def _actions(
     settings: TargetingSettings, planned: dict[str, ExperimentSpec],
-    fitted: dict[tuple[str, str, str], learn.Fitted], notes: list[str],
+    fitted: dict[tuple[str, str, str], learn.Fitted], notes: Notes,
 ) -> list[Action]:  # fmt: skip
     """The actions the plan chooses among: the configured arms of the experiments that
     can be planned on (``planned``), each with its channel's cost."""
@@ -274,19 +304,21 @@ def _actions(
                     f"cost in targeting.channels (known: {sorted(settings.channels)})"
                 )
             if experiment not in planned or arm not in planned[experiment].arms[1:]:
-                notes.append(
+                notes.add(
                     f"targeting.actions.{experiment}.{arm}: not planned, no usable experiment "
-                    "arm of that name (see above)"
-                )
+                    "arm of that name (see above)",
+                    code="unusable_action", experiment=experiment, arm=arm,
+                )  # fmt: skip
                 continue
             channel = settings.channels[cost.channel]
             actions.append(Action(experiment, arm, cost.channel, channel.cost, cost.face_value))
     for experiment, arm in sorted({(e, a) for e, a, _ in fitted}):
         if arm not in settings.actions.get(experiment, {}):
-            notes.append(
+            notes.add(
                 f"{experiment}:{arm}: modelled, not planned: no cost in "
-                f"targeting.actions.{experiment}.{arm}"
-            )
+                f"targeting.actions.{experiment}.{arm}",
+                code="no_cost", experiment=experiment, arm=arm,
+            )  # fmt: skip
     return actions
 
 
@@ -341,7 +373,7 @@ def _plan(
     if not actions:
         return pd.DataFrame(), pd.DataFrame(columns=[*SEND_COLUMNS, "cash"]), {
             "budget": settings.budget, "actions": 0,
-            "reason": "no action has both an uplift model and costs (targeting.actions)",
+            "reason": N_("no action has both an uplift model and costs (targeting.actions)"),
         }  # fmt: skip
     X, group = customers.to_numpy(), groups.to_numpy()
     priced = [price_action(a, fitted, X, group, anchors[a.name], settings) for a in actions]
