@@ -76,16 +76,28 @@ def sample_markdown(found: dict[str, Any]) -> str:
     that the engine assigned the fitted buyers as the fit did."""
     sample = found["fit_sample"]
     fitted, buyers = sample["customers_fitted"], found["customers"]
-    if fitted == buyers:
+    newer = sample.get("newer_not_fitted")
+    pool = buyers - (newer or 0)
+    which = f"{pool:,} established buyers" if newer else f"{buyers:,} buyers"
+    if fitted == pool:
         how = (
-            f"The groups were fitted on all {buyers:,} buyers: `clustering.fit_sample` "
+            f"The groups were fitted on all {which}: `clustering.fit_sample` "
             f"({sample['setting']:,}) is more than there are."
         )
     else:
         how = (
-            f"The groups were fitted on {fitted:,} of the {buyers:,} buyers "
+            f"The groups were fitted on {fitted:,} of the {which} "
             f"(`clustering.fit_sample`), drawn at random with the clustering seed from the "
             "buyers sorted by id, so every engine fits the same rows in the same order."
+        )
+    if newer:
+        how += (
+            f"\n- The established buyers are those whose first order is at least "
+            f"{sample['established_days']} days old (`clustering.established_days`); the "
+            f"{newer:,} newer buyers were not fitted on. Their recency, tenure and single "
+            "order are a newcomer's whatever their persona, and enough of them would form a "
+            "group of newcomers in place of a persona; they are assigned to the nearest "
+            "persona like everyone else."
         )
     return (
         f"- {how}\n"
