@@ -33,7 +33,7 @@ If no k is stable, every k is a candidate and the reason says so: then the data 
 clear segments.
 
 The silhouette's choice follows the one-standard-error rule (Breiman, Friedman, Olshen &
-Stone 1984, *Classification and Regression Trees*, §3.4.3; Hastie, Tibshirani &
+Stone 1984, *Classification and Regression Trees*; Hastie, Tibshirani &
 Friedman 2009, *The Elements of Statistical Learning*, §7.10; the gap statistic picks k
 the same way, Tibshirani, Walther & Hastie 2001): the smallest k whose silhouette is
 within one standard error of the best one, the error being that of the mean difference
