@@ -77,3 +77,31 @@ def test_a_bootstrap_sample_as_weighted_distinct_rows_has_the_same_objective() -
     np.testing.assert_allclose(weighted.cluster_centers_, repeated.cluster_centers_, rtol=1e-9)
     assert weighted.inertia_ == pytest.approx(repeated.inertia_, rel=1e-9)
     assert len(rows) < 0.7 * len(drawn)
+
+
+def test_the_silhouette_votes_for_the_smallest_k_within_one_standard_error_of_its_best() -> None:
+    """Two k whose silhouettes differ by a quarter of the standard error of their paired
+    difference (the default shop six weeks before its end: k=9 0.1569, k=6 0.1568): the
+    silhouette votes for the smaller; by many standard errors, for the better."""
+    rng = np.random.default_rng(11)
+    base = rng.normal(0.15, 0.2, 10_000)
+    criteria = pd.DataFrame(
+        {
+            "silhouette": np.nan,
+            "calinski_harabasz": [1000.0, 900.0, 800.0],
+            "davies_bouldin": [2.2, 2.1, 2.3],
+            "bic": np.nan,
+            "ari_mean": [0.99, 0.99, 0.85],
+            "ari_min": [0.98, 0.98, 0.80],
+        },
+        index=pd.Index([2, 6, 9], name="k"),
+    )
+    noise = rng.normal(0.0, 0.04, 10_000)
+    for lead, expected in ((0.0001, 6), (0.005, 9)):
+        each = {2: base - 0.01, 6: base, 9: base + lead + noise - noise.mean()}
+        criteria["silhouette"] = [float(v.mean()) for v in each.values()]
+        choice = choose_k(criteria, silhouettes=each)
+        # Calinski–Harabasz votes 2, Davies–Bouldin 6, the silhouette 6 or 9
+        assert choice.k == expected
+        assert ("within one standard error of the best (k=9" in choice.reason) == (expected == 6)
+    assert choose_k(criteria).k == 9  # without the customers' silhouettes: the maximum

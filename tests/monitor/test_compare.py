@@ -15,10 +15,13 @@ import pandas as pd
 import pytest
 from support import ROOT, CliRun, run_config
 
+from customer_analytics.clustering.stage import CLUSTERS
 from customer_analytics.config import load_config
 from customer_analytics.monitor import compare, stage
+from customer_analytics.personas.stage import PERSONAS
 from customer_analytics.pipeline import runs
 from customer_analytics.pipeline.cache import stage_key
+from customer_analytics.synthetic.truth import planted_customers, planted_marketing
 
 #: One run date for every run, so a midnight between them cannot move the cache keys.
 TODAY = ("--set", "run.today=2026-06-30")
@@ -345,22 +348,51 @@ def test_the_packaged_rules_load_and_the_manifest_hash_is_of_the_findings(tmp_pa
     assert runs.findings_sha256(manifest) != runs.findings_sha256({"findings": {"a": [1]}})
 
 
-#: Six weeks before the synthetic shop's end: e-mail's planted fade starts after it.
+#: Six weeks before the synthetic shop's end: e-mail's planted fade and the planted growth
+#: of a persona start after it.
 FADE = "2025-11-19"
 
 
 @pytest.mark.slow
-def test_the_planted_fade_of_email_raises_an_alert(tmp_path: Path) -> None:
-    """The default shop as of six weeks before its end, then to its end (the KPIs need
-    only the clean tables): e-mail's planted fade is alerted. The planted persona growth
-    is off (synthetic/marketing.yaml), so no persona alert is asked for."""
-    stages = ("--set", "run.stages=[01_ingest, 02_clean, 10_monitor]")
+def test_the_planted_fade_of_email_and_growth_of_a_persona_raise_alerts(tmp_path: Path) -> None:
+    """The default shop as of six weeks before its end, then to its end: e-mail's planted
+    fade is alerted, and so is the planted growth of young_urban_beauty (marketing.yaml):
+    the persona most of the growth's newcomers (the truth's ``planted_growth``) were
+    assigned to gains more than the rule's 2 points, and without them it would not have.
+    No other persona's share is alerted: they are only diluted."""
+    # the stages the persona comparison reads (08, 09 and 07's verdicts are not needed)
+    stages = ("--set", "run.stages=[01_ingest, 02_clean, 03_rfm, 04_clv, 05_clustering, "
+              "06_personas, 10_monitor]")  # fmt: skip
     earlier = _ok(run_config("default", tmp_path, *TODAY, *stages, "--set", f"run.as_of={FADE}"))
     later = _ok(run_config("default", tmp_path, *TODAY, *stages))
     found = later.findings("10_monitor")
     print(json.dumps(found["alerts"], indent=1))
+    print(json.dumps(found["since"]["personas"], indent=1))
     assert found["since"]["run_id"] == earlier.report.name
-    raised = {(a["rule"], a["subject"]) for a in found["alerts"]}
+    raised = {(a["rule"], a["subject"]): a for a in found["alerts"]}
     assert ("channel_conversion_fall", "message_conversion:email") in raised
     assert not any(s.startswith("message_conversion:") and s != "message_conversion:email"
                    for _, s in raised)  # fmt: skip
+
+    assert earlier.findings("05_clustering")["k"] == later.findings("05_clustering")["k"] == 6
+    truth_dir = Path(later.manifest["paths"]["truth"])
+    truth = planted_customers(truth_dir)
+    grow = planted_marketing(truth_dir)[1]["growth"]
+    newcomers = truth.loc[truth["planted_growth"], "customer_id"]
+    assert (truth.loc[truth["planted_growth"], "persona"] == grow["persona"]).all()
+    clusters = pd.read_parquet(CLUSTERS.path(later.stages)).set_index("customer_id")["cluster"]
+    home = clusters.reindex(newcomers).value_counts()
+    grown = int(home.index[0])
+    assert home.iloc[0] > 0.8 * len(newcomers)  # assigned to their persona's cluster
+    persona = truth.set_index("customer_id")["persona"].reindex(clusters.index)
+    assert persona[clusters == grown].value_counts().index[0] == grow["persona"]
+    cards = json.loads(PERSONAS.path(later.stages).read_text())
+    name = next(c["name"] for c in cards if c["cluster"] == grown)
+    alert = raised[("persona_share", name)]
+    assert alert["after"] - alert["before"] > 0.02
+    # the truth explains the rise: the same share without the newcomers moved by less
+    # than the rule's 2 points
+    theirs = clusters.index.isin(newcomers)
+    without = (clusters[~theirs] == grown).mean()
+    assert abs(without - alert["before"]) < 0.02
+    assert [s for r, s in raised if r == "persona_share"] == [name]

@@ -72,8 +72,10 @@ def test_files_and_columns_are_the_documented_export(tiny: Path) -> None:
 
 def test_sizes(tiny: Path) -> None:
     truth = pd.read_parquet(tiny / "truth" / "customers.parquet")
-    planted = truth[~truth["is_test_account"] & (truth["customer_id"] == truth["person_id"])]
-    assert len(planted) == SIZES["tiny"]
+    people = truth[~truth["is_test_account"] & (truth["customer_id"] == truth["person_id"])]
+    # the planted growth's newcomers (marketing.yaml) come on top of the size
+    assert (~people["planted_growth"]).sum() == SIZES["tiny"]
+    assert people["planted_growth"].sum() > 0
     assert set(truth["customer_id"]) == set(raw(tiny, "customers.csv")["customer_id"])
 
 

@@ -3,6 +3,7 @@ are what marketing.yaml plants, and the truth agrees with the export."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -114,3 +115,28 @@ def test_spend_and_session_sources(shop: Path) -> None:
     assert (spend["cost"].astype(float) > 0).all()
     assert np.isin(pd.read_parquet(shop / "raw" / "events.parquet")["source"].dropna().unique(),
                    [*PLAN["sources"], *PLAN["channels"]]).all()  # fmt: skip
+
+
+def test_the_planted_growth_signs_up_buyers_of_one_persona_in_the_last_weeks(shop: Path) -> None:
+    """The newcomers of marketing.yaml's growth are in the truth, of the growing persona,
+    sign up within its last weeks and buy then: the persona's sign-ups in those weeks
+    are more than the same span just before brought (the usual flow)."""
+    grow = PLAN["growth"]
+    truth = pd.read_parquet(shop / "truth" / "customers.parquet")
+    new = truth[truth["planted_growth"]]
+    assert len(new) == round(grow["customers"] * 3000) > 0
+    assert (new["persona"] == grow["persona"]).all()
+    customers = read(shop, "customers.csv").drop_duplicates("customer_id").set_index("customer_id")
+    signup = pd.to_datetime(customers["signup_ts"], errors="coerce")  # some are malformed
+    end = pd.Timestamp(json.loads((shop / "truth" / "params.json").read_text())["end"])
+    start = end - pd.Timedelta(weeks=grow["weeks_before_end"]) + pd.Timedelta(days=1)
+    theirs = signup.reindex(new["customer_id"]).dropna()
+    assert len(theirs) > 0.9 * len(new)
+    assert ((theirs >= start) & (theirs < end + pd.Timedelta(days=1))).all()
+    bought = read(shop, "orders.csv")["customer_id"]
+    assert new["customer_id"].isin(bought).all()
+    persona = truth.drop_duplicates("customer_id").set_index("customer_id")["persona"]
+    mine = signup[persona.reindex(signup.index) == grow["persona"]]
+    late = ((mine >= start) & (mine < end + pd.Timedelta(days=1))).sum()
+    before = ((mine >= start - (end - start)) & (mine < start)).sum()
+    assert late > before + 0.5 * len(new)

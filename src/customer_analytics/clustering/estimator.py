@@ -247,12 +247,18 @@ class CustomerClusters(ClusterMixin, BaseEstimator):
                 len(ks),
             )
         silhouette = SampleSilhouette(Z, self.silhouette_sample, self.random_state)
-        rows = {k: {**searched[k][0], "silhouette": silhouette(searched[k][2])} for k in ks}
+        # each customer's silhouette, for the one-standard-error rule; their mean is the
+        # silhouette (scikit-learn's silhouette_score is that mean)
+        each = {k: silhouette.samples(searched[k][2]) for k in ks}
+        rows = {
+            k: {**searched[k][0], "silhouette": np.nan if v is None else float(v.mean())}
+            for k, v in each.items()
+        }
         fits = {k: (searched[k][1], searched[k][2]) for k in ks}
         aris = {k: searched[k][3] for k in ks}
         self.criteria_ = pd.DataFrame.from_dict(rows, orient="index", columns=list(CRITERIA))
         self.criteria_.index.name = "k"
-        choice = choose_k(self.criteria_, self.k, self.n_bootstrap)
+        choice = choose_k(self.criteria_, self.k, self.n_bootstrap, each)
         self.k_, reason, self.k_summary_ = choice.k, choice.reason, choice.summary
         self.model_, raw = fits[self.k_]
         self.stability_ = aris[self.k_]

@@ -12,7 +12,8 @@
 ``truth/`` (never shown to the pipeline, only to tests)
     ``customers.parquet``: persona, BG/NBD parameters (lambda per week, p), spend scale,
     alive at the data's end, purchases and value in the 12 months after it (simulated
-    and held back), duplicate-account and test-account marks;
+    and held back), duplicate-account and test-account marks, and ``planted_growth``
+    for the newcomers of the planted persona growth (``marketing.yaml``);
     ``defects.parquet``: every injected defect row (table, key, defect, detail);
     ``experiments.parquet``: true mean and lift per experiment, metric, arm and persona,
     from potential outcomes; ``personas.yaml`` (defining traits in the tag vocabulary),

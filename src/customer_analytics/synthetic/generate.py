@@ -278,10 +278,10 @@ def generate(
     out = Path(out_dir)
     truth = _truth_customers(
         pop, customers, tables["customers"], purchases, future, death, window, orders
-    )
+    ).assign(planted_growth=False)
     if sent is not None and plan["growth"]["customers"] > 0:
         grown = _newcomers(streams[17], plan, meta, tables, products, start_ts, window, n)
-        truth = pd.concat([truth, grown], ignore_index=True)
+        truth = pd.concat([truth, grown.assign(planted_growth=True)], ignore_index=True)
     params = {"seed": seed, "size": size, "n_customers": n, "start": start, "end": end, "mode": mode,
               "bgnbd_params": bg if mode == "bgnbd" else None, "defect_rates": rates, "time_unit": "weeks"}  # fmt: skip
     _write(out, tables, exposures, products, truth, log.frame(), effects, meta, design, params)
