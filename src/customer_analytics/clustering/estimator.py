@@ -116,6 +116,8 @@ class CustomerClusters(ClusterMixin, BaseEstimator):
         Clusters left after merging the small ones (``k_`` minus ``len(merged_)``).
     k_reason_ : str
         Why ``k_`` was chosen, in plain English.
+    k_facts_ : dict
+        The choice of k as data (:class:`~.selection.KChoice` ``facts``), for reports.
     k_summary_ : str
         The same in one short sentence: the criteria that chose it and its stability.
     criteria_ : DataFrame
@@ -260,6 +262,7 @@ class CustomerClusters(ClusterMixin, BaseEstimator):
         self.criteria_.index.name = "k"
         choice = choose_k(self.criteria_, self.k, self.n_bootstrap, each)
         self.k_, reason, self.k_summary_ = choice.k, choice.reason, choice.summary
+        self.k_facts_ = choice.facts
         self.model_, raw = fits[self.k_]
         self.stability_ = aris[self.k_]
 

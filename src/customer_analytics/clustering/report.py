@@ -9,65 +9,180 @@ from typing import Any
 import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
+from pandas.io.formats.style import Styler
 
 from customer_analytics.clustering.features import group_of
+from customer_analytics.i18n import N_, _, formats
+from customer_analytics.privacy import fewer_than, suppress_small_cells
 from customer_analytics.report import plots
+from customer_analytics.rfm.segments import SegmentScheme
 
 #: The criteria panels, in reading order (those a method leaves empty are skipped).
 CRITERIA_PANELS = ["silhouette", "calinski_harabasz", "davies_bouldin", "bic", "ari_mean"]
+#: The criteria by their column and by their name in ``k_choice["votes"]``.
+CRITERIA_NAMES = {
+    "silhouette": N_("silhouette"),
+    "calinski_harabasz": N_("Calinski–Harabasz"),
+    "davies_bouldin": N_("Davies–Bouldin"),
+    "bic": N_("BIC"),
+    "ari_mean": N_("stability (bootstrap ARI)"),
+    "Calinski–Harabasz": N_("Calinski–Harabasz"),
+    "Davies–Bouldin": N_("Davies–Bouldin"),
+    "BIC": N_("BIC"),
+}
+GROUP_NAMES = {
+    "value": N_("value"),
+    "behaviour": N_("behaviour"),
+    "preference": N_("preferences"),
+    "promotion": N_("promotions"),
+    "returns": N_("returns and reviews"),
+    "demographics": N_("demographics"),
+}
+
+
+def _ks(ks: list[int]) -> str:
+    return _(", ").join(str(k) for k in ks)
+
+
+def k_summary(found: dict[str, Any]) -> str:
+    """How k was taken, in one sentence of the current language (from ``k_choice``)."""
+    facts = found.get("k_choice") or {}
+    if not facts:  # a run from before k_choice was recorded
+        return found["k_summary"]
+    k = facts["k"]
+    if facts["fixed"]:
+        text = _("k={k}, fixed by parameter").format(k=k)
+    else:
+        voters = _(", ").join(_(CRITERIA_NAMES[n]) for n, v in facts["votes"].items() if v == k)
+        scopes = {
+            "stable": _("among the stable k ({ks})").format(ks=_ks(facts["stable"])),
+            "all": _("among all k (stability not computed)"),
+            "none_stable": _("among all k, none of them stable"),
+        }
+        text = _("k={k}, chosen by {criteria} {scope}").format(
+            k=k, criteria=voters, scope=scopes[facts["scope"]]
+        )
+        if facts["tied"]:
+            text += _(", as the criteria split between k={ks}").format(ks=_ks(facts["tied"]))
+    if facts.get("ari_mean") is not None:
+        text += _("; bootstrap stability (ARI) {ari}").format(
+            ari=formats.number(facts["ari_mean"], 2)
+        )
+    return text
 
 
 def clustering_sentences(found: dict[str, Any]) -> list[str]:
     """Plain-language findings of the clustering stage for the run's index page."""
-    how = "fixed by the config" if found["k_fixed"] else "chosen by the criteria"
+    how = _("fixed by the config") if found["k_fixed"] else _("chosen by the criteria")
     lines = [
-        f"{found['customers']:,} buyers form {found['k']} groups ({how}): {found['k_summary']}.",
-        f"The groups are built from {len(found['features'])} features of value, behaviour, "
-        "preferences, promotions, returns and demographics.",
+        _("{buyers} buyers form {k} groups ({how}): {summary}.").format(
+            buyers=formats.number(found["customers"]),
+            k=found["k"],
+            how=how,
+            summary=k_summary(found),
+        ),
+        _(
+            "The groups are built from {n} features of value, behaviour, preferences, "
+            "promotions, returns and demographics."
+        ).format(n=len(found["features"])),
     ]
     if found["merged_small_clusters"]:
         lines.append(
-            f"{len(found['merged_small_clusters'])} group(s) too small to act on were merged "
-            "into their nearest neighbour."
+            _("{n} group(s) too small to act on were merged into their nearest neighbour.").format(
+                n=len(found["merged_small_clusters"])
+            )
         )
     if "truth" in found:
         truth = found["truth"]
         lines.append(
-            f"Against the {truth['planted_personas']} planted personas the groups score an "
-            f"adjusted Rand index of {truth['ari']:.2f}; recency, frequency and monetary "
-            f"value alone score {truth['ari_rfm_only']:.2f}."
+            _(
+                "Against the {planted} planted personas the groups score an adjusted Rand "
+                "index of {ari}; recency, frequency and monetary value alone score {rfm}."
+            ).format(
+                planted=truth["planted_personas"],
+                ari=formats.number(truth["ari"], 2),
+                rfm=formats.number(truth["ari_rfm_only"], 2),
+            )
         )
     if found["missing_features"]:
-        lines.append("Not available in this source: " + ", ".join(found["missing_features"]) + ".")
+        lines.append(
+            _("Not available in this source: {features}.").format(
+                features=_(", ").join(f"`{name}`" for name in found["missing_features"])
+            )
+        )
     return lines
 
 
 def key_figures_text(found: dict[str, Any]) -> str:
-    """The buyers, features, k and how it was chosen, stability and merges."""
-    how = "fixed by parameter" if found["k_fixed"] else "chosen"
-    return "\n".join(
-        [
-            f"as of {found['as_of']}: {found['customers']:,} buyers, "
-            f"{len(found['features'])} features",
-            f"k = {found['k']} ({how}), method {found['method']}",
-            found["k_summary"],
-            found["k_reason"],
-            f"bootstrap stability (mean adjusted Rand index): {found['stability_ari']:.3f}",
-            f"small groups merged: {len(found['merged_small_clusters'])}",
-        ]
-    )
+    """The buyers, features, k and how it was chosen, stability and merges (markdown)."""
+    facts = found.get("k_choice") or {}
+    how = _("fixed by parameter") if found["k_fixed"] else _("chosen")
+    lines = [
+        _("as of {date}: {buyers} buyers, {n} features").format(
+            date=formats.date(found["as_of"]),
+            buyers=formats.number(found["customers"]),
+            n=len(found["features"]),
+        ),
+        _("k = {k} ({how}), method `{method}`").format(
+            k=found["k"], how=how, method=found["method"]
+        ),
+        k_summary(found),
+    ]
+    for name, k in (facts.get("votes") or {}).items():
+        if k != found["k"]:
+            lines.append(
+                _("{criterion} preferred k={k}").format(criterion=_(CRITERIA_NAMES[name]), k=k)
+            )
+    within = facts.get("within")
+    if within:
+        lines.append(
+            _(
+                "the silhouette's choice is the smallest k within one standard error of its "
+                "best (k={best}: {best_value}; k={k}: {value}; standard error of the "
+                "difference {se})"
+            ).format(
+                **{
+                    key: formats.number(v, 4) if isinstance(v, float) else v
+                    for key, v in within.items()
+                }
+            )
+        )
+    if facts.get("unstable"):
+        shown = _(", ").join(
+            _("k={k} (ARI {ari})").format(k=k, ari=formats.number(ari, 2))
+            for k, ari in facts["unstable"].items()
+        )
+        lines.append(_("unstable: {ks}").format(ks=shown))
+    lines += [
+        _("bootstrap stability (mean adjusted Rand index): {ari}").format(
+            ari=formats.number(found["stability_ari"], 3)
+        ),
+        _("small groups merged: {n}").format(n=len(found["merged_small_clusters"])),
+    ]
+    return "\n".join(f"- {line}" for line in lines)
 
 
 def truth_markdown(found: dict[str, Any]) -> str:
     """The adjusted Rand index against the planted personas, beside RFM alone."""
     truth = found.get("truth")
     if not truth:
-        return "A real shop: there is no planted truth to compare with."
-    return (
-        f"- {truth['planted_personas']} personas planted; k taken: {found['k']}.\n"
-        f"- Adjusted Rand index against the planted personas: **{truth['ari']:.3f}** "
-        f"({truth['customers_matched']:,} customers).\n"
-        f"- The same on recency, frequency and monetary value alone: {truth['ari_rfm_only']:.3f}."
+        return _("A real shop: there is no planted truth to compare with.")
+    return "\n".join(
+        [
+            _("- {planted} personas planted; k taken: {k}.").format(
+                planted=truth["planted_personas"], k=found["k"]
+            ),
+            _(
+                "- Adjusted Rand index against the planted personas: **{ari}** "
+                "({customers} customers)."
+            ).format(
+                ari=formats.number(truth["ari"], 3),
+                customers=formats.number(truth["customers_matched"]),
+            ),
+            _("- The same on recency, frequency and monetary value alone: {ari}.").format(
+                ari=formats.number(truth["ari_rfm_only"], 3)
+            ),
+        ]
     )
 
 
@@ -78,58 +193,93 @@ def sample_markdown(found: dict[str, Any]) -> str:
     fitted, buyers = sample["customers_fitted"], found["customers"]
     newer = sample.get("newer_not_fitted")
     pool = buyers - (newer or 0)
-    which = f"{pool:,} established buyers" if newer else f"{buyers:,} buyers"
+    n = formats.number
     if fitted == pool:
-        how = (
-            f"The groups were fitted on all {which}: `clustering.fit_sample` "
-            f"({sample['setting']:,}) is more than there are."
+        how = _(
+            "The groups were fitted on all {pool} {which}: `clustering.fit_sample` "
+            "({setting}) is more than there are."
         )
     else:
-        how = (
-            f"The groups were fitted on {fitted:,} of the {which} "
-            f"(`clustering.fit_sample`), drawn at random with the clustering seed from the "
+        how = _(
+            "The groups were fitted on {fitted} of the {pool} {which} "
+            "(`clustering.fit_sample`), drawn at random with the clustering seed from the "
             "buyers sorted by id, so every engine fits the same rows in the same order."
         )
+    which = _("established buyers") if newer else _("buyers")
+    lines = [how.format(pool=n(pool), which=which, setting=n(sample["setting"]), fitted=n(fitted))]
     if newer:
-        how += (
-            f"\n- The established buyers are those whose first order is at least "
-            f"{sample['established_days']} days old (`clustering.established_days`); the "
-            f"{newer:,} newer buyers were not fitted on. Their recency, tenure and single "
-            "order are a newcomer's whatever their persona, and enough of them would form a "
-            "group of newcomers in place of a persona; they are assigned to the nearest "
-            "persona like everyone else."
+        lines.append(
+            _(
+                "The established buyers are those whose first order is at least {days} days "
+                "old (`clustering.established_days`); the {newer} newer buyers were not "
+                "fitted on. Their recency, tenure and single order are a newcomer's whatever "
+                "their persona, and enough of them would form a group of newcomers in place "
+                "of a persona; they are assigned to the nearest persona like everyone else."
+            ).format(days=sample["established_days"], newer=n(newer))
         )
-    return (
-        f"- {how}\n"
-        "- Every buyer was then assigned to the nearest group on the engine, which "
-        f"gave {sample['assignment_agreement']:.2%} of the fitted buyers the group the fit "
-        "gave them.\n"
-        "- A sample suffices when the k search on it finds the groups it finds on "
-        "everyone: on the default shop's 17,064 established buyers a fit on 10,000 of them agrees "
-        "with the fit on all at an adjusted Rand index of at least 0.95, with the same k "
-        "(`make test` checks it); on 5,000 the search split them into 9 groups."
-    )
+    lines += [
+        _(
+            "Every buyer was then assigned to the nearest group on the engine, which gave "
+            "{agreement} of the fitted buyers the group the fit gave them."
+        ).format(agreement=formats.percent(sample["assignment_agreement"], 2)),
+        _(
+            "A sample suffices when the k search on it finds the groups it finds on "
+            "everyone: on the default shop's 17,064 established buyers a fit on 10,000 of "
+            "them agrees with the fit on all at an adjusted Rand index of at least 0.95, with "
+            "the same k (`make test` checks it)."
+        ),
+    ]
+    return "\n".join(f"- {line}" for line in lines)
 
 
-def feature_summary(features: pd.DataFrame, used: list[str]) -> pd.DataFrame:
+def feature_summary(features: pd.DataFrame, used: list[str]) -> Styler:
     """Mean, median, minimum and maximum of every feature used, by feature group."""
     columns = pd.Series(used)
-    return (
+    table = (
         features[columns]
         .describe(percentiles=[0.5])
         .T[["mean", "50%", "min", "max"]]
-        .assign(group=columns.map(group_of).to_numpy())
+        .assign(
+            group=columns.map(lambda c: _(GROUP_NAMES.get(group_of(c)) or N_("other"))).to_numpy()
+        )
         .reset_index(names="feature")
         .set_index(["group", "feature"])
         .sort_index()
     )
+    names = {"mean": _("mean"), "50%": _("median"), "min": _("lowest"), "max": _("highest")}
+    table = table.rename(columns=names).rename_axis(index=[_("feature group"), _("feature")])
+    return (
+        table.style.format(lambda v: formats.number(v, 3))
+        .set_table_attributes('translate="no"')
+        .set_caption(_("Feature names are the columns of the features table."))
+    )
+
+
+def criteria_table(criteria: pd.DataFrame) -> Styler:
+    """Every criterion of every k tried."""
+    names = {
+        "smallest_share": _("smallest group's share"),
+        "inertia": _("inertia"),
+        "ari_min": _("lowest bootstrap ARI"),
+    }
+    names |= {column: _(CRITERIA_NAMES[column]) for column in CRITERIA_PANELS}
+    table = criteria.set_index("k").rename(columns=names)
+    return table.style.format(lambda v: formats.number(v, 3), na_rep=formats.MISSING)
 
 
 def missing_markdown(missing: dict[str, str]) -> str:
-    """The features this source cannot give, each with the reason."""
+    """The features this source cannot give, each with the reason (a real source's
+    reasons stay as the feature code wrote them)."""
     if not missing:
-        return "Every feature group is available in this source."
-    return "\n".join(f"- **{name}**: {why}" for name, why in missing.items())
+        return _("Every feature group is available in this source.")
+    return "\n".join(f"- **`{name}`**: {why}" for name, why in missing.items())
+
+
+def crosstab_table(crosstab: pd.DataFrame, min_group: int, scheme: SegmentScheme) -> Styler:
+    """Customers per group and RFM segment, cells under the privacy minimum masked."""
+    shown = suppress_small_cells(crosstab, min_group).rename(columns=scheme.label)
+    shown = shown.rename_axis(index=_("group"), columns=_("RFM segment"))
+    return shown.style.format(formats.number, na_rep=fewer_than(min_group))
 
 
 def criteria_figure(criteria: pd.DataFrame, k: int) -> plt.Figure:
@@ -140,11 +290,9 @@ def criteria_figure(criteria: pd.DataFrame, k: int) -> plt.Figure:
     for ax, column in zip(axes[0], panels, strict=True):
         ax.plot(criteria.index, criteria[column], marker="o", color=plots.PALETTE[0])
         ax.axvline(k, color=plots.PALETTE[1], linestyle="--")
-        ax.set_title(
-            "stability (bootstrap ARI)" if column == "ari_mean" else column.replace("_", " ")
-        )
+        ax.set_title(_(CRITERIA_NAMES[column]))
         ax.set_xlabel("k")
-    fig.suptitle(f"Criteria per k (dashed: the k taken, {k})")
+    fig.suptitle(_("Criteria per k (dashed: the k taken, {k})").format(k=k))
     fig.tight_layout()
     return fig
 
@@ -163,10 +311,11 @@ def embedding_figure(embedding: pd.DataFrame, explained: list[float]) -> plt.Fig
         linewidth=0,
         ax=ax,
     )
-    ax.set_xlabel(f"PC1 ({explained[0]:.0%} of variance)")
-    ax.set_ylabel(f"PC2 ({explained[1]:.0%} of variance)")
-    ax.set_title("Customers on the first two principal components")
-    ax.legend(title="group", markerscale=3)
+    share = _("PC{n} ({share} of variance)")
+    ax.set_xlabel(share.format(n=1, share=formats.percent(explained[0], 0)))
+    ax.set_ylabel(share.format(n=2, share=formats.percent(explained[1], 0)))
+    ax.set_title(_("Customers on the first two principal components"))
+    ax.legend(title=_("group"), markerscale=3)
     return fig
 
 
@@ -175,8 +324,9 @@ def profiles_figure(zscores: pd.DataFrame) -> plt.Figure:
     zscores = zscores.set_index("cluster")
     fig, ax = plt.subplots(figsize=(max(8, 0.32 * zscores.shape[1]), 0.5 * len(zscores) + 2))
     sns.heatmap(
-        zscores, cmap="RdBu_r", center=0, vmin=-2, vmax=2, ax=ax, cbar_kws={"label": "z-score"}
-    )
-    ax.set_ylabel("group")
-    ax.set_title("Cluster profiles")
+        zscores, cmap="RdBu_r", center=0, vmin=-2, vmax=2, ax=ax,
+        cbar_kws={"label": _("z-score")},
+    )  # fmt: skip
+    ax.set_ylabel(_("group"))
+    ax.set_title(_("Cluster profiles"))
     return fig

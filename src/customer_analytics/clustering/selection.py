@@ -47,7 +47,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -98,6 +98,12 @@ class KChoice:
     k: int
     reason: str
     summary: str
+    #: The same as data, for a report to say in any language: ``fixed``, ``scope``
+    #: (``stable``, ``all``: stability not computed, ``none_stable``), ``stable`` k,
+    #: ``votes`` (criterion -> k), ``tied`` k, ``within`` (the one-standard-error note:
+    #: best, best_value, k, value, se), ``unstable`` (k -> mean ARI) and the chosen k's
+    #: ``ari_mean``.
+    facts: dict = field(default_factory=dict, compare=False)
 
 
 def score(
@@ -177,6 +183,7 @@ def choose_k(
             fixed,
             f"k={fixed}: fixed by parameter ({_summary(c, fixed)})",
             f"k={fixed}, fixed by parameter" + (f"; {stability}" if stability else ""),
+            {"k": fixed, "fixed": True, "ari_mean": _float(c["ari_mean"][fixed])},
         )
     stable = c.index[c["ari_mean"] >= STABLE_ARI]
     if n_bootstrap == 0:
@@ -200,9 +207,11 @@ def choose_k(
         values = pool[column].dropna()
         if len(values):
             votes[name] = int(values.idxmax() if higher else values.idxmin())
-    within = ""
+    within, within_facts = "", None
     if "silhouette" in votes:
-        votes["silhouette"], within = _one_se(pool["silhouette"].dropna(), silhouettes)
+        votes["silhouette"], within, within_facts = _one_se(
+            pool["silhouette"].dropna(), silhouettes
+        )
     count = Counter(votes.values())
     tied = [k for k, n in count.items() if n == max(count.values())]
     shown = pool["silhouette"][tied].dropna()
@@ -227,18 +236,34 @@ def choose_k(
     if len(tied) > 1:
         summary += f", as the criteria split between k={_and([str(k) for k in sorted(tied)])}"
     stability = _stability(c, chosen)
-    return KChoice(chosen, reason, summary + (f"; {stability}" if stability else ""))
+    facts = {
+        "k": int(chosen),
+        "fixed": False,
+        "scope": "all" if n_bootstrap == 0 else "stable" if len(stable) else "none_stable",
+        "stable": [int(k) for k in stable],
+        "votes": votes,
+        "tied": sorted(int(k) for k in tied) if len(tied) > 1 else [],
+        "within": within_facts,
+        "unstable": {int(k): _float(c["ari_mean"][k]) for k in c.index if k not in candidates},
+        "ari_mean": _float(c["ari_mean"][chosen]),
+    }
+    return KChoice(chosen, reason, summary + (f"; {stability}" if stability else ""), facts)
+
+
+def _float(value: float) -> float | None:
+    return None if np.isnan(value) else round(float(value), 4)
 
 
 def _one_se(
     values: pd.Series, silhouettes: Mapping[int, np.ndarray | None] | None
-) -> tuple[int, str]:
+) -> tuple[int, str, dict | None]:
     """The smallest k among ``values`` (silhouettes by k) within one standard error of
-    the best, and a note when it is not the best; the best when the customers'
-    silhouettes are not known. A k without them is judged by its mean alone."""
+    the best, and a note (in words and as data) when it is not the best; the best when
+    the customers' silhouettes are not known. A k without them is judged by its mean
+    alone."""
     best = int(values.idxmax())
     if silhouettes is None or silhouettes.get(best) is None:
-        return best, ""
+        return best, "", None
     within = []
     for k in sorted(values.index):
         own = silhouettes.get(k)
@@ -248,11 +273,17 @@ def _one_se(
             within.append((int(k), se))
     k, se = within[0]
     if k == best:
-        return best, ""
-    return k, (
-        f"the silhouette's choice is the smallest k within one standard error of the best "
-        f"(k={best}, {values[best]:.4f}; k={k}, {values[k]:.4f}, standard error of the "
-        f"difference {se:.4f})"
+        return best, "", None
+    facts = {"best": best, "best_value": round(float(values[best]), 4), "k": k,
+             "value": round(float(values[k]), 4), "se": round(se, 4)}  # fmt: skip
+    return (
+        k,
+        (
+            f"the silhouette's choice is the smallest k within one standard error of the best "
+            f"(k={best}, {values[best]:.4f}; k={k}, {values[k]:.4f}, standard error of the "
+            f"difference {se:.4f})"
+        ),
+        facts,
     )
 
 

@@ -23,6 +23,7 @@ from customer_analytics.clustering.features import CustomerFeatures, build_featu
 from customer_analytics.clustering.truth import RFM_ONLY, truth_scores
 from customer_analytics.clv.stage import CUSTOMERS_CLV
 from customer_analytics.config import Config
+from customer_analytics.i18n import N_
 from customer_analytics.pipeline import engine
 from customer_analytics.pipeline.outputs import Outputs, run_as_of
 from customer_analytics.rfm.stage import CUSTOMERS_RFM
@@ -163,6 +164,7 @@ def run(cfg: Config, inputs: dict[str, Path], out: Path) -> dict[str, Any]:
         "k_fixed": cfg.clustering.k is not None,
         "k_reason": model.k_reason_,
         "k_summary": model.k_summary_,
+        "k_choice": model.k_facts_,
         "method": cfg.clustering.method,
         "criteria": _records(criteria),
         "stability_ari": round(float(pd.Series(model.stability_).mean()), 3),
@@ -245,17 +247,17 @@ def for_distance(features: ibis.Table, columns: list[str]) -> ibis.Table:
 def _headline(found: dict[str, Any]) -> dict[str, Any]:
     """The figures the run's index shows for this stage, most important first."""
     headline = {
-        "Buyers": found["customers"],
-        "Groups (k)": found["k"],
-        "Stability (bootstrap ARI)": found["stability_ari"],
-        "Small groups merged": len(found["merged_small_clusters"]),
-        "Features": len(found["features"]),
+        N_("Buyers"): found["customers"],
+        N_("Groups (k)"): found["k"],
+        N_("Stability (bootstrap ARI)"): found["stability_ari"],
+        N_("Small groups merged"): len(found["merged_small_clusters"]),
+        N_("Features"): len(found["features"]),
     }
     if "truth" in found:
         truth = found["truth"]
-        headline["Planted personas"] = truth["planted_personas"]
-        headline["ARI against the planted personas"] = truth["ari"]
-        headline["ARI on recency, frequency, monetary alone"] = truth["ari_rfm_only"]
+        headline[N_("Planted personas")] = truth["planted_personas"]
+        headline[N_("ARI against the planted personas")] = truth["ari"]
+        headline[N_("ARI on recency, frequency, monetary alone")] = truth["ari_rfm_only"]
     return headline
 
 

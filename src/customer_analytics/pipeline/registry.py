@@ -67,7 +67,7 @@ STAGES: tuple[StageEntry, ...] = (
     ),
     StageEntry(
         "05_clustering", N_("Customer clusters"), "customer_analytics.clustering",
-        settings=("run", "clustering", "shop", "privacy", "source", "data", "engine"),
+        settings=("run", "clustering", "rfm", "shop", "privacy", "source", "data", "engine"),
     ),
     StageEntry(
         "06_personas", N_("Personas and audiences"), "customer_analytics.personas",
