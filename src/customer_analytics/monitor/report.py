@@ -499,9 +499,9 @@ def _earlier(found: dict[str, Any]) -> dict[str, Any]:
     part was not compared, the problem)."""
     since = dict(found.get("since") or {})
     block = since.get(i18n.current()) if i18n.current() != i18n.SOURCE else None
+    if since.get("problem"):  # the config's name as code, on a page of markdown
+        since["problem"] = words.problem_text(str(since["problem"]), code=True)
     if isinstance(block, dict):
-        if block.get("problem"):
-            since["problem"] = block["problem"]
         if block.get("not_compared"):
             since["not_compared"] = {**since.get("not_compared", {}), **block["not_compared"]}
     return since

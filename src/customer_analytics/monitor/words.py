@@ -73,15 +73,17 @@ FINDINGS = [
 ]  # fmt: skip
 
 
-def _known(text: str, patterns: list[tuple[re.Pattern[str], str]]) -> str:
+def _known(text: str, patterns: list[tuple[re.Pattern[str], str]], code: bool = False) -> str:
     """``text`` in the current language where it has one of the ``patterns``' forms
-    (each ``; ``-separated part alone), else as it is."""
+    (each ``; ``-separated part alone), else as it is; ``code``: the names it holds
+    as markdown code."""
     parts = []
     for piece in str(text).split("; "):
         for pattern, message in patterns:
             found = pattern.fullmatch(piece)
             if found:
-                piece = _(message).format(**found.groupdict())
+                fields = {k: f"`{v}`" if code else v for k, v in found.groupdict().items()}
+                piece = _(message).format(**fields)
                 break
         parts.append(piece)
     return _("; ").join(parts)
@@ -185,9 +187,10 @@ class Reason(Exception):
         return _(self.message).format(**self.fields)
 
 
-def problem_text(problem: str) -> str:
-    """A runner's problem (English) in the current language, where we know its form."""
-    return _known(problem, PROBLEMS)
+def problem_text(problem: str, code: bool = False) -> str:
+    """A runner's problem (English) in the current language, where we know its form
+    (``code``: with the config's name as markdown code)."""
+    return _known(problem, PROBLEMS, code)
 
 
 def since_words(since: Mapping[str, Any], reasons: Mapping[str, Reason]) -> dict[str, Any]:
