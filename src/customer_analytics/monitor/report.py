@@ -210,7 +210,7 @@ def kpi_board_figure(weekly: pd.DataFrame, kpis: list[Kpi], currency: str = "") 
         odd = part[part["anomaly"].fillna(False).astype(bool)]
         ax.scatter(odd["period"], odd["value"], color="C3", zorder=3, s=18)
         ax.set_title(k.word("label"), fontsize=10)
-        ax.yaxis.set_major_formatter(_axis(k, currency))
+        ax.yaxis.set_major_formatter(_axis(k, currency, part["value"].to_numpy(dtype=float)))
     for ax in axes.ravel()[len(shown) :]:
         ax.set_visible(False)
     fig.suptitle(
@@ -221,12 +221,14 @@ def kpi_board_figure(weekly: pd.DataFrame, kpis: list[Kpi], currency: str = "") 
     return fig
 
 
-def _axis(kpi: Kpi, currency: str) -> Any:
+def _axis(kpi: Kpi, currency: str, values: Any = ()) -> Any:
+    """Tick labels for ``kpi``'s axis; small sums (a message's cost) keep their cents."""
+    small = bool(len(values)) and float(np.nanmax(np.abs(values))) < 10
     if kpi.format == "percent":
         return formats.axis("percent")
     if kpi.format == "money" and currency:
-        return formats.axis("money", currency=currency)
-    return formats.axis("number", digits=0)
+        return formats.axis("money", currency=currency, digits=2 if small else 0)
+    return formats.axis("number", digits=1 if small else 0)
 
 
 #: Each cohort heatmap's title and whether its values are shares.
@@ -321,7 +323,7 @@ def channel_figure(weekly: pd.DataFrame, kpis: list[Kpi], currency: str = "") ->
             label = words.channel(name.split(":", 1)[1])
             ax.plot(series["period"], series["value"], lw=1.2, label=label)
         ax.set_title(k.word("label"), fontsize=10)
-        ax.yaxis.set_major_formatter(_axis(k, currency))
+        ax.yaxis.set_major_formatter(_axis(k, currency, part["value"].to_numpy(dtype=float)))
         ax.legend(fontsize=8, ncols=4, loc="upper left")
     fig.suptitle(_("Per channel and week"))
     fig.autofmt_xdate()

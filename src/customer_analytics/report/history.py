@@ -60,7 +60,8 @@ def _shown(value: Any, kind: str | None, currency: str) -> str:
     if kind == "percent":
         return formats.percent(value, 1)
     if kind == "money":
-        return formats.money(value, currency, 0) if currency else formats.number(value)
+        digits = 2 if abs(value) < 10 else 0  # a message's cost is cents
+        return formats.money(value, currency, digits) if currency else formats.number(value, digits)
     return format_value(float(value) if kind != "count" else round(value, 1))
 
 
@@ -103,14 +104,15 @@ def history_chart(
             label = next((_label(p["figures"][name], name) for p in reversed(shown)), name)
             ax.set_title(label or name, fontsize=10)
             kinds = {p["figures"][name].get("format") for p in shown}
+            small = max((abs(v) for v in values), default=0) < 10  # cents, a few a week
             if "percent" in kinds:
-                ax.yaxis.set_major_formatter(formats.axis("percent"))
+                ax.yaxis.set_major_formatter(formats.axis("percent", digits=1))
             elif "money" in kinds and currency:
-                ax.yaxis.set_major_formatter(formats.axis("money", currency=currency))
-            else:
                 ax.yaxis.set_major_formatter(
-                    formats.axis("number", digits=2 if "number" in kinds else 0)
+                    formats.axis("money", currency=currency, digits=2 if small else 0)
                 )
+            else:
+                ax.yaxis.set_major_formatter(formats.axis("number", digits=1 if small else 0))
             ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(dates))
         for ax in axes.ravel()[len(names) :]:
             ax.set_visible(False)
