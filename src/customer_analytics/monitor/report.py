@@ -692,21 +692,27 @@ def _alert_value(alert: dict[str, Any], key: str) -> str:
     return str(value)
 
 
-def alerts_table(found: dict[str, Any]) -> pd.DataFrame | str:
-    """The alerts: rule, subject, value before and after (a sentence when none)."""
+def alerts_table(found: dict[str, Any]) -> Styler | str:
+    """The alerts: rule, subject, value before and after (a sentence when none); a
+    subject that is a name (a persona, an experiment) as code."""
     alerts = found.get("alerts") or []
     if not alerts:
         return _("No alert.")
+
+    def subject(a: dict[str, Any]) -> str:
+        text = i18n.word(a, "subject").replace("_", " ")
+        return _names(a["subject"]) if a.get("subject_is_name") else html.escape(text)
+
     rows = [
         {
-            _("rule"): i18n.word(a, "rule").replace("_", " "),
-            _("subject"): i18n.word(a, "subject").replace("_", " "),
-            _("before"): _alert_value(a, "before"),
-            _("after"): _alert_value(a, "after"),
+            _("rule"): html.escape(i18n.word(a, "rule").replace("_", " ")),
+            _("subject"): subject(a),
+            _("before"): html.escape(_alert_value(a, "before")),
+            _("after"): html.escape(_alert_value(a, "after")),
         }
         for a in alerts
     ]
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows).style.hide(axis="index")
 
 
 def since_kpi_table(

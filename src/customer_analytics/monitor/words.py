@@ -37,6 +37,9 @@ PARTS = {"kpis": N_("KPIs"), "segments": N_("RFM segments"), "personas": N_("per
 #: An experiment's verdict (stage 07's decisions) as the report words it.
 VERDICTS = {"ship": N_("ship"), "don't ship": N_("don't ship"),
             "inconclusive": N_("inconclusive"), "blocked": N_("blocked")}  # fmt: skip
+#: The series whose subjects are names the data gives (personas, experiments): they
+#: stay as written on every page (``subject_is_name`` on their alerts).
+NAMED = ("persona_share", "verdicts")
 #: Greek-named model parameters, written as their letters.
 GREEK = {"alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ"}
 #: The subject of the ``persona_changed`` series.
@@ -158,7 +161,8 @@ def alert_words(
     alert: Mapping[str, Any], rules: list[Any], kpis: list[Any], segment: Callable[[str], str]
 ) -> dict[str, Any]:
     """``alert`` with its rule and subject (and a verdict's values) in each other
-    language beside the English."""
+    language beside the English, and ``subject_is_name`` when its subject is a name
+    to keep as written (a persona, an experiment)."""
     rule = next((r for r in rules if r.name == alert["rule"]), None)
     watch = rule.watch if rule is not None else ""
 
@@ -171,7 +175,8 @@ def alert_words(
             block |= {"before": verdict(alert["before"]), "after": verdict(alert["after"])}
         return block
 
-    return {**alert, **in_languages(render)}
+    named = {"subject_is_name": True} if watch in NAMED else {}
+    return {**alert, **named, **in_languages(render)}
 
 
 class Reason(Exception):

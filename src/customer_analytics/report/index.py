@@ -254,7 +254,7 @@ def since_view(run_dir: Path, manifest: dict[str, Any]) -> dict[str, Any] | None
     A stage's findings may hold ``since`` (``run_id``, the earlier run's ``as_of``,
     ``problem`` when it could not compare, ``not_compared``: part -> why, ``parts``:
     part -> its name) and beside it ``alerts``, a list of ``{rule, subject, before,
-    after}``. Each may carry a block per other report language with the same keys
+    after}`` (``subject_is_name``: the subject is a name, kept as written). Each may carry a block per other report language with the same keys
     (``zh: {rule: ..., subject: ...}``). The first stage holding ``since`` is shown.
 
     Returns
@@ -279,6 +279,7 @@ def since_view(run_dir: Path, manifest: dict[str, Any]) -> dict[str, Any] | None
                 {
                     "rule": i18n.word(a, "rule").replace("_", " "),
                     "subject": i18n.word(a, "subject").replace("_", " "),
+                    "name": bool(a.get("subject_is_name")),  # a persona, an experiment
                     "before": _alert_value(_in_language(a, "before")),
                     "after": _alert_value(_in_language(a, "after")),
                 }
