@@ -17,6 +17,7 @@ from support import ROOT, CliRun, run_config
 
 from customer_analytics import i18n
 from customer_analytics.config import load_config
+from customer_analytics.i18n import formats
 from customer_analytics.monitor import compare, stage
 from customer_analytics.pipeline import runs
 from customer_analytics.pipeline.cache import stage_key
@@ -78,6 +79,12 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> dict[str, CliRun]:
     return made
 
 
+def _medium(day: str) -> str:
+    """A date as the English pages write it (``Aug 13, 2025``)."""
+    with i18n.language("en"):
+        return formats.date(day, "medium")
+
+
 def _ok(run: CliRun) -> CliRun:
     assert run.ok and run.manifest is not None, run.process.stderr + run.process.stdout[-3000:]
     return run
@@ -117,7 +124,8 @@ def test_a_run_compares_itself_with_the_previous_one_and_a_quiet_fortnight_raise
     assert 0 <= since["personas"]["changed_share"] <= 1
     assert found["alerts"] == [], found["alerts"]
     index = (second.report / "index.html").read_text()
-    assert index.index(f"What changed since {QUIET[0]}") < index.index('id="01_ingest"')
+    since_date = _medium(QUIET[0])  # the index writes dates as the reader's locale does
+    assert index.index(f"What changed since {since_date}") < index.index('id="01_ingest"')
     assert "No alert" in index
     migration = pd.read_parquet(stage.SINCE_SEGMENTS.at(second.stages["10_monitor"]))
     assert (
@@ -140,7 +148,7 @@ def test_the_full_run_alerts_by_its_own_rules_and_pruning_keeps_the_run_it_compa
     weeks = (second.findings("10_monitor")["week"], full.findings("10_monitor")["week"])
     assert [orders["before"], orders["after"]] == [w["kpis"]["orders"] for w in weeks]
     index = (full.report / "index.html").read_text()
-    assert f"What changed since {QUIET[1]}" in index and "weekly orders moved" in index
+    assert f"What changed since {_medium(QUIET[1])}" in index and "weekly orders moved" in index
     # keep=1: the full run stays, and so does the run it compared itself with
     assert not first.report.exists()
     assert second.report.is_dir() and Path(second.manifest["paths"]["data"]).is_dir()
@@ -150,9 +158,11 @@ def test_the_history_page_plots_each_kpi_over_the_kept_runs(history: dict[str, C
     first, second, full = _ok(history["first"]), _ok(history["second"]), _ok(history["full"])
     page = full.report / "history.html"
     html = page.read_text()
-    assert f"{second.report.name}</td>" in html and f"<strong>{full.report.name}</strong>" in html
+    assert f'<span translate="no">{second.report.name}</span></td>' in html
+    assert f'<strong translate="no">{full.report.name}</strong>' in html
     assert first.report.name not in html  # pruned before the page was written
-    assert html.index(QUIET[1]) < html.index(full.findings("01_ingest")["as_of"])
+    end = full.findings("01_ingest")["as_of"]
+    assert html.index(_medium(QUIET[1])) < html.index(_medium(end))
     assert "Net revenue" in html and (full.report / "figures" / "history.png").is_file()
     assert 'href="history.html"' in (full.report / "index.html").read_text()
     assert "http://" not in html and "https://" not in html  # offline: nothing fetched
