@@ -519,7 +519,7 @@ def since_sentences(found: dict[str, Any], kpis: list[Kpi], top: int = 4) -> lis
         return [_("No comparison with an earlier run: {why}.").format(why=since["problem"])]
     lines = [
         _("Compared with run {run}, as of {date}.").format(
-            run=_code(since["run_id"]),
+            run=since["run_id"],  # an id with digits: no code needed
             date=formats.date(since["as_of"]) if since.get("as_of") else _("unknown"),
         )
     ]
