@@ -598,7 +598,9 @@ def since_sentences(found: dict[str, Any], kpis: list[Kpi], top: int = 4) -> lis
     if alerts:
         named = _("; ").join(
             _("{subject} ({rule})").format(
-                subject=i18n.word(a, "subject").replace("_", " "),
+                subject=_code(a["subject"])
+                if a.get("subject_is_name")  # a persona, an experiment: as written
+                else i18n.word(a, "subject").replace("_", " "),
                 rule=i18n.word(a, "rule").replace("_", " "),
             )
             for a in alerts
