@@ -15,8 +15,10 @@ import pandas as pd
 import pytest
 from support import ROOT, CliRun, run_config
 
+from customer_analytics import i18n
 from customer_analytics.clustering.stage import CLUSTERS
 from customer_analytics.config import load_config
+from customer_analytics.i18n import formats
 from customer_analytics.monitor import compare, stage
 from customer_analytics.personas.stage import PERSONAS
 from customer_analytics.pipeline import runs
@@ -80,6 +82,12 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> dict[str, CliRun]:
     return made
 
 
+def _medium(day: str) -> str:
+    """A date as the English pages write it (``Aug 13, 2025``)."""
+    with i18n.language("en"):
+        return formats.date(day, "medium")
+
+
 def _ok(run: CliRun) -> CliRun:
     assert run.ok and run.manifest is not None, run.process.stderr + run.process.stdout[-3000:]
     return run
@@ -119,7 +127,8 @@ def test_a_run_compares_itself_with_the_previous_one_and_a_quiet_fortnight_raise
     assert 0 <= since["personas"]["changed_share"] <= 1
     assert found["alerts"] == [], found["alerts"]
     index = (second.report / "index.html").read_text()
-    assert index.index(f"What changed since {QUIET[0]}") < index.index('id="01_ingest"')
+    since_date = _medium(QUIET[0])  # the index writes dates as the reader's locale does
+    assert index.index(f"What changed since {since_date}") < index.index('id="01_ingest"')
     assert "No alert" in index
     migration = pd.read_parquet(stage.SINCE_SEGMENTS.at(second.stages["10_monitor"]))
     assert (
@@ -142,7 +151,7 @@ def test_the_full_run_alerts_by_its_own_rules_and_pruning_keeps_the_run_it_compa
     weeks = (second.findings("10_monitor")["week"], full.findings("10_monitor")["week"])
     assert [orders["before"], orders["after"]] == [w["kpis"]["orders"] for w in weeks]
     index = (full.report / "index.html").read_text()
-    assert f"What changed since {QUIET[1]}" in index and "weekly orders moved" in index
+    assert f"What changed since {_medium(QUIET[1])}" in index and "weekly orders moved" in index
     # keep=1: the full run stays, and so does the run it compared itself with
     assert not first.report.exists()
     assert second.report.is_dir() and Path(second.manifest["paths"]["data"]).is_dir()
@@ -152,9 +161,11 @@ def test_the_history_page_plots_each_kpi_over_the_kept_runs(history: dict[str, C
     first, second, full = _ok(history["first"]), _ok(history["second"]), _ok(history["full"])
     page = full.report / "history.html"
     html = page.read_text()
-    assert f"{second.report.name}</td>" in html and f"<strong>{full.report.name}</strong>" in html
+    assert f'<span translate="no">{second.report.name}</span></td>' in html
+    assert f'<strong translate="no">{full.report.name}</strong>' in html
     assert first.report.name not in html  # pruned before the page was written
-    assert html.index(QUIET[1]) < html.index(full.findings("01_ingest")["as_of"])
+    end = full.findings("01_ingest")["as_of"]
+    assert html.index(_medium(QUIET[1])) < html.index(_medium(end))
     assert "Net revenue" in html and (full.report / "figures" / "history.png").is_file()
     assert 'href="history.html"' in (full.report / "index.html").read_text()
     assert "http://" not in html and "https://" not in html  # offline: nothing fetched
@@ -196,7 +207,8 @@ def test_a_pinned_run_that_cannot_be_compared_gives_a_message_and_a_report(
     made = _ok(history[run])
     since = made.findings("10_monitor")["since"]
     assert since["problem"] and made.findings("10_monitor")["alerts"] == []
-    assert set(since) == {"run_id", "as_of", "findings_sha256", "problem"}
+    # beside the English, the problem in each other report language (``zh: {problem: ...}``)
+    assert set(since) - set(i18n.LANGUAGES) == {"run_id", "as_of", "findings_sha256", "problem"}
     index = (made.report / "index.html").read_text()
     assert "What changed since" not in index and says in index
     assert (made.report / "10_monitor.html").is_file()

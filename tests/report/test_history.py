@@ -34,8 +34,9 @@ def test_the_page_plots_and_lists_every_kept_run(tmp_path: Path) -> None:
     page = write_history(run_dir, runs)
     html = page.read_text()
     assert page == run_dir / "history.html" and (run_dir / "figures" / "history.png").is_file()
-    assert html.index("2025-08-13") < html.index("2025-08-27") < html.index("2025-12-31")
-    assert "18,145 CNY" in html and "93.1%" in html and "<strong>c</strong> (this run)" in html
+    assert html.index("Aug 13, 2025") < html.index("Aug 27, 2025") < html.index("Dec 31, 2025")
+    assert "CN¥18,145" in html and "93.1%" in html
+    assert '<strong translate="no">c</strong> (this run)' in html
     assert "Repeat &lt;rate&gt;" in html and 'src="figures/history.png"' in html
     assert 'href="index.html"' in html and "http://" not in html and "https://" not in html
     assert write_history(tmp_path / "none", [{"run_id": "x", "findings": {}}]) is None

@@ -16,12 +16,14 @@ from __future__ import annotations
 import fnmatch
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 import pandas as pd
 import yaml
+
+from customer_analytics import i18n
 
 ALERTS_FILE = Path(__file__).with_name("alerts.yaml")
 #: The series :mod:`.since` builds, each a table of ``subject, before, after`` rows.
@@ -67,6 +69,9 @@ class AlertRule:
         For ``watch: findings``: ``<stage>/<key>/...`` in both runs' findings.
     about : str
         Why the rule is there and why its threshold.
+    words : dict
+        The rule's ``name`` and ``about`` in each other report language
+        (``{"zh": {"name": "KPI 变动"}}``); English pages show the name itself.
     """
 
     name: str
@@ -80,6 +85,12 @@ class AlertRule:
     min_z: float = 0.0
     path: str = ""
     about: str = ""
+    words: dict[str, dict[str, str]] = field(default_factory=dict, compare=False, hash=False)
+
+    def word(self, key: str = "name") -> str:
+        """The rule's ``name`` (underscores as spaces) or ``about`` in the current language."""
+        entry = {"name": self.name.replace("_", " "), "about": self.about, **self.words}
+        return i18n.word(entry, key, what=f"alerts: {self.name} {key}")
 
     def __post_init__(self) -> None:
         if self.watch not in SERIES and self.watch != "findings":
@@ -115,6 +126,7 @@ def load_rules(path: Path | None = None) -> list[AlertRule]:
     rules = []
     for raw in spec.get("rules", []):
         raw = dict(raw)
+        raw["words"] = {lang: raw.pop(lang) for lang in i18n.LANGUAGES if lang in raw}
         for key in ("subjects", "exclude"):
             if key in raw:
                 raw[key] = tuple([raw[key]] if isinstance(raw[key], str) else raw[key])

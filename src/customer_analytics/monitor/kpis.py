@@ -14,7 +14,7 @@ low.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -23,6 +23,8 @@ import ibis.expr.datatypes as idt
 import numpy as np
 import pandas as pd
 import yaml
+
+from customer_analytics import i18n
 
 KPIS_FILE = Path(__file__).with_name("kpis.yaml")
 #: The time column of each table a measure may count.
@@ -45,6 +47,13 @@ class Kpi:
     format: Literal["money", "count", "percent"]
     denominator: str | None = None
     by: str | None = None  # one series per value of this column (its measures' ``by``)
+    #: The words of each other report language (``{"zh": {"label": "净收入"}}``).
+    words: dict[str, dict[str, str]] = field(default_factory=dict, compare=False, hash=False)
+
+    def word(self, key: str = "label") -> str:
+        """The KPI's ``label`` in the current report language (English without a block)."""
+        entry = {"label": self.label, **self.words}
+        return i18n.word(entry, key, what=f"kpis: {self.name} {key}")
 
     @property
     def measures(self) -> tuple[str, ...]:
@@ -52,9 +61,15 @@ class Kpi:
 
 
 def load_kpis(path: Path | None = None) -> tuple[dict[str, dict[str, Any]], list[Kpi]]:
-    """The measures and KPIs of ``path`` (default: the package's ``kpis.yaml``)."""
+    """The measures and KPIs of ``path`` (default: the package's ``kpis.yaml``); a KPI
+    may hold a block per other report language (``zh: {label: 净收入}``)."""
     spec = yaml.safe_load((path or KPIS_FILE).read_text())
-    return spec["measures"], [Kpi(**k) for k in spec["kpis"]]
+    defined = []
+    for entry in spec["kpis"]:
+        words = {lang: entry[lang] for lang in i18n.LANGUAGES if lang in entry}
+        plain = {k: v for k, v in entry.items() if k not in i18n.LANGUAGES}
+        defined.append(Kpi(**plain, words=words))
+    return spec["measures"], defined
 
 
 def purchases_and_orders(orders: ibis.Table) -> dict[str, ibis.Table]:

@@ -19,7 +19,8 @@ import pandas as pd
 from customer_analytics.clustering import stage as clustering
 from customer_analytics.clv import stage as clv
 from customer_analytics.experiments import stage as experiments
-from customer_analytics.monitor import alerts, compare
+from customer_analytics.i18n import N_
+from customer_analytics.monitor import alerts, compare, words
 from customer_analytics.personas import stage as personas
 from customer_analytics.pipeline.outputs import EarlierRun, stage_findings
 from customer_analytics.rfm import stage as rfm
@@ -35,8 +36,9 @@ TABLE_COLUMNS = {
 }  # fmt: skip
 
 
-class Missing(Exception):
-    """A part of the comparison lacks what it needs; the message says what and where."""
+class Missing(words.Reason):
+    """A part of the comparison lacks what it needs; the message (an id of the monitor's
+    catalogue, with its fields) says what and where."""
 
 
 @dataclass
@@ -58,6 +60,8 @@ class Comparison:
     findings: dict[str, Any]
     series: dict[str, pd.DataFrame] = field(default_factory=dict)
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    #: Why each part not compared was not, in every report language.
+    reasons: dict[str, Missing] = field(default_factory=dict)
 
     def table(self, name: str) -> pd.DataFrame:
         """Table ``name`` as the stage writes it: flat, and empty (with its columns)
@@ -100,7 +104,7 @@ def compare_runs(
         "findings_sha256": earlier.findings_sha256,
     }
     if earlier.problem:
-        return Comparison({**found, "problem": earlier.problem})
+        return Comparison(words.since_words({**found, "problem": earlier.problem}, {}))
     result = Comparison({**found, "not_compared": {}})
     parts: dict[str, Callable[[], None]] = {
         "kpis": lambda: _kpis(result, earlier, now, then, weeks),
@@ -114,16 +118,20 @@ def compare_runs(
             build()
         except Missing as why:
             result.findings["not_compared"][part] = str(why)
+            result.reasons[part] = why
+    result.findings = words.since_words(result.findings, result.reasons)
     return result
 
 
 def _need(stage: str, earlier: EarlierRun, inputs: Mapping[str, Path] | None = None) -> None:
     """Raise :class:`Missing` unless both runs have ``stage``'s outputs."""
     if inputs is not None and stage not in inputs:
-        raise Missing(f"this run did not run {stage}")
-    lacking = earlier.lacks(stage)
-    if lacking:
-        raise Missing(lacking)
+        raise Missing(N_("this run did not run {stage}"), stage=stage)
+    if earlier.lacks(stage):  # the runner's reasons, in every report language
+        if stage in earlier.findings:
+            raise Missing(N_("run {run}'s outputs of {stage} are missing"),
+                          run=earlier.run_id, stage=stage)  # fmt: skip
+        raise Missing(N_("run {run} did not run {stage}"), run=earlier.run_id, stage=stage)
 
 
 def _kpis(
@@ -135,12 +143,14 @@ def _kpis(
 ) -> None:
     _need(MONITOR, earlier)
     if "week" not in then:
-        raise Missing(f"run {earlier.run_id} has no weekly KPIs of {MONITOR}")
+        raise Missing(
+            N_("run {run} has no weekly KPIs of {stage}"), run=earlier.run_id, stage=MONITOR
+        )
     before = compare.window_means(then["week"], weeks)
     after = compare.window_means(now["week"], weeks)
     table = compare.kpi_changes(before, after)
     if table.empty:
-        raise Missing("the two runs have no KPI in common")
+        raise Missing(N_("the two runs have no KPI in common"))
     result.series["kpi_weeks"] = table
     result.tables["kpis"] = table
     changes = {r.subject: _round(r.change) for r in table.itertuples()}
@@ -190,7 +200,7 @@ def _personas(result: Comparison, earlier: EarlierRun, inputs: Mapping[str, Path
     columns = [set(stage_findings(i[clustering.OUTPUTS.stage])["features"]) for i in runs]
     shared = sorted(columns[0] & columns[1])
     if not shared:
-        raise Missing("the two runs' clusterings share no feature")
+        raise Missing(N_("the two runs' clusterings share no feature"))
     features = [pd.read_parquet(clustering.FEATURES.path(i)).set_index("customer_id") for i in runs]
     labels = [
         pd.read_parquet(clustering.CLUSTERS.path(i), columns=["customer_id", "cluster"]).set_index(
@@ -237,8 +247,9 @@ def _clv(result: Comparison, earlier: EarlierRun, inputs: Mapping[str, Path]) ->
     before, after = stage_findings(earlier.inputs[stage]), stage_findings(inputs[stage])
     models = [before.get("chosen_model"), after.get("chosen_model")]
     if not all(models):
-        run = earlier.run_id if not models[0] else "this run"
-        raise Missing(f"{run} fitted no CLV model")
+        if not models[0]:
+            raise Missing(N_("{run} fitted no CLV model"), run=earlier.run_id)
+        raise Missing(N_("this run fitted no CLV model"))
     table = compare.parameter_drift(before, after)
     # The customers the fits saw: a minimum base keeps a small shop's refits quiet.
     table["base"] = min(int(before.get("customers") or 0), int(after.get("customers") or 0))

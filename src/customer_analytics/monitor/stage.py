@@ -28,6 +28,7 @@ import pandas as pd
 from customer_analytics.clean.stage import IDENTITY_MAP, KEPT
 from customer_analytics.clv import stage as clv_stage
 from customer_analytics.config import Config
+from customer_analytics.i18n import N_, _
 from customer_analytics.monitor import (
     alerts,
     attribution,
@@ -37,9 +38,11 @@ from customer_analytics.monitor import (
     kpis,
     since,
     truth,
+    words,
 )
 from customer_analytics.pipeline import engine
 from customer_analytics.pipeline.outputs import EarlierRun, Outputs, run_as_of
+from customer_analytics.rfm.segments import load_segments
 from customer_analytics.utils.dates import day_end
 from customer_analytics.utils.parquet import write_frame
 
@@ -170,17 +173,45 @@ def run(
         engine.close(con)
     found["tracked"] = _tracked(flagged["week"], defined, cfg.monitor.compare_weeks)
     earlier = earlier or EarlierRun(None, "no earlier run was given to compare with")
-    found |= _since(cfg, inputs, earlier, flagged, found, out)
-    return found
+    found |= _since(cfg, inputs, earlier, flagged, found, out, defined)
+    return {**found, "headline": _headline(found, defined)}
+
+
+def _headline(found: dict[str, Any], defined: list[kpis.Kpi]) -> dict[str, Any]:
+    """The figures the run's index shows for this stage, most important first."""
+    week = found.get("week") or {}
+    values = week.get("kpis") or {}
+    shown: dict[str, Any] = {}
+    for name, label in (("revenue", N_("Net revenue, last complete week")),
+                        ("orders", N_("Orders, last complete week")),
+                        ("new_customers", N_("New customers, last complete week"))):  # fmt: skip
+        if name in values and any(k.name == name for k in defined):
+            shown[label] = round(values[name], 2)
+    if week.get("period"):
+        shown[N_("Last complete week began")] = week["period"]
+    shown[N_("Unusual KPI-weeks")] = len(found.get("anomalies") or [])
+    retention = (found.get("cohorts") or {}).get("month_1_retention")
+    if retention is not None:
+        shown[N_("Buying again in the month after the first (share of new customers)")] = round(
+            retention, 3
+        )
+    if isinstance(found.get("since"), dict) and not found["since"].get("problem"):
+        shown[N_("Alerts since the earlier run")] = len(found.get("alerts") or [])
+    shown[N_("As of")] = found["as_of"]
+    return shown
 
 
 def _tracked(weekly: pd.DataFrame, defined: list[kpis.Kpi], weeks: int) -> dict[str, Any]:
     """Each KPI's mean of the last ``weeks`` complete weeks outside festival seasons,
     for the history page over the config's runs."""
     means = compare.window_means(weekly, weeks)
+
+    def label(k: kpis.Kpi) -> str:
+        return _("{kpi}, mean of {weeks} weeks").format(kpi=k.word("label"), weeks=weeks)
+
     return {
-        k.name: {"label": f"{k.label}, mean of {weeks} weeks",
-                 "value": float(means.at[k.name, "mean"]), "format": k.format}
+        k.name: {"label": label(k), "value": float(means.at[k.name, "mean"]),
+                 "format": k.format, **words.in_languages(lambda k=k: {"label": label(k)})}
         for k in defined
         if k.name in means.index and np.isfinite(means.at[k.name, "mean"])
     }  # fmt: skip
@@ -193,8 +224,10 @@ def _since(
     now: dict[str, pd.DataFrame],
     found: dict[str, Any],
     out: Path,
+    defined: list[kpis.Kpi],
 ) -> dict[str, Any]:
-    """What changed since ``earlier`` (:mod:`.since`), its tables written, and the alerts."""
+    """What changed since ``earlier`` (:mod:`.since`), its tables written, and the alerts
+    (with their words in every report language)."""
     then = {
         grain: pd.read_parquet(output.path(earlier.inputs))
         for grain, output in (("week", WEEKLY), ("month", MONTHLY))
@@ -207,6 +240,8 @@ def _since(
         write_frame(comparison.table(name), output.at(out))
     rules = alerts.load_rules(cfg.resolve_optional(cfg.monitor.alerts))
     raised = since.alerts_for(comparison, rules, earlier, inputs, found)
+    segment = load_segments(cfg.resolve_optional(cfg.rfm.segments)).label
+    raised = [words.alert_words(a, rules, defined, segment) for a in raised]
     return {"since": comparison.findings, "alerts": raised}
 
 

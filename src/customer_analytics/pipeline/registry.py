@@ -87,7 +87,7 @@ STAGES: tuple[StageEntry, ...] = (
     ),
     StageEntry(
         "10_monitor", N_("Monitoring: KPIs and cohorts"), "customer_analytics.monitor",
-        settings=("monitor", "shop", "clv", "engine", "source", "data"),
+        settings=("monitor", "shop", "clv", "rfm", "engine", "source", "data"),
         compares="monitor.compare_to",
     ),
 )  # fmt: skip

@@ -114,6 +114,7 @@ def cjk_font_file() -> Path:
 # The subsetter reports every font table it prunes at INFO: noise in a run's log.
 logging.getLogger("fontTools").setLevel(logging.WARNING)
 
+
 class _RegularForBold(logging.Filter):
     """Drop matplotlib's note that the Chinese face has no bold: it is known (the package
     ships the regular weight only, and bold titles take it), and repeating it in every

@@ -253,17 +253,27 @@ def manifest_as_of(manifest: dict[str, Any]) -> str | None:
 
 def _alert_value(value: Any) -> str:
     if isinstance(value, list | tuple):
-        return ", ".join(str(v) for v in value) or "none"
+        return ", ".join(str(v) for v in value) or _("none")
     return format_value(value)
+
+
+def _in_language(entry: dict[str, Any], key: str) -> Any:
+    """``entry[key]``, or its current language's block's (``entry["zh"][key]``) where
+    that has one: findings carry their words in each report language so."""
+    block = entry.get(i18n.current()) if i18n.current() != i18n.SOURCE else None
+    if isinstance(block, dict) and key in block:
+        return block[key]
+    return entry.get(key)
 
 
 def since_view(run_dir: Path, manifest: dict[str, Any]) -> dict[str, Any] | None:
     """What the index opens with when a stage compared this run with an earlier one.
 
     A stage's findings may hold ``since`` (``run_id``, the earlier run's ``as_of``,
-    ``problem`` when it could not compare, ``not_compared``: part -> why) and beside it
-    ``alerts``, a list of ``{rule, subject, before, after}``. The first stage holding
-    ``since`` is shown.
+    ``problem`` when it could not compare, ``not_compared``: part -> why, ``parts``:
+    part -> its name) and beside it ``alerts``, a list of ``{rule, subject, before,
+    after}`` (``subject_is_name``: the subject is a name, kept as written). Each may carry a block per other report language with the same keys
+    (``zh: {rule: ..., subject: ...}``). The first stage holding ``since`` is shown.
 
     Returns
     -------
@@ -277,20 +287,26 @@ def since_view(run_dir: Path, manifest: dict[str, Any]) -> dict[str, Any] | None
         if not isinstance(since, dict):
             continue
         alerts = [a for a in found.get("alerts") or [] if isinstance(a, dict)]
+        parts = _in_language(since, "parts") or {}
+        reasons = _in_language(since, "not_compared") or {}
         return {
             "date": format_value(since.get("as_of")) if since.get("as_of") else since.get("run_id"),
             "run_id": since.get("run_id"),
-            "problem": since.get("problem"),
+            "problem": _in_language(since, "problem"),
             "alerts": [
                 {
                     "rule": i18n.word(a, "rule").replace("_", " "),
                     "subject": i18n.word(a, "subject").replace("_", " "),
-                    "before": _alert_value(a.get("before")),
-                    "after": _alert_value(a.get("after")),
+                    "name": bool(a.get("subject_is_name")),  # a persona, an experiment
+                    "before": _alert_value(_in_language(a, "before")),
+                    "after": _alert_value(_in_language(a, "after")),
                 }
                 for a in alerts
             ],
-            "not_compared": sorted((since.get("not_compared") or {}).items()),
+            "not_compared": sorted(
+                (parts.get(part, part), reasons.get(part, why))
+                for part, why in (since.get("not_compared") or {}).items()
+            ),
             "html": _inside(run_dir, i18n.page_name(str(stage.get("name")), i18n.current())),
         }
     return None
@@ -321,7 +337,8 @@ def index_context(run_dir: Path, manifest: dict[str, Any]) -> dict[str, Any]:
         "status_label": _(STATUS_LABELS.get(status, status)),
         "as_of": format_value(manifest_as_of(manifest)),
         "since": since_view(run_dir, manifest),
-        "history_href": _inside(run_dir, "history.html"),
+        "history_href": _inside(run_dir, i18n.page_name("history", lang))
+        or _inside(run_dir, "history.html"),
         "stages": stages,
         "failed": [s for s in stages if s["status"] == "failed"],
         "git_commit": str(manifest.get("git_commit") or "unknown")[:12],
