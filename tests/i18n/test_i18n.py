@@ -39,12 +39,14 @@ def test_catalogues_are_up_to_date_with_the_sources() -> None:
     assert stale == []
 
 
-def test_placeholders_survive_translation() -> None:
+def test_translations_use_only_their_messages_placeholders() -> None:
+    """A translation may leave a placeholder out (the Chinese of "no earlier run of
+    config 'tiny'" need not repeat the name), never bring one the message lacks."""
     for message in catalogues.merged("zh"):
         if message.id and isinstance(message.id, str):
             for name in ("{", "%("):
-                ids = sorted(_fields(message.id, name))
-                assert ids == sorted(_fields(message.string, name)), message.id
+                ids = set(_fields(message.id, name))
+                assert set(_fields(message.string, name)) <= ids, message.id
 
 
 def _fields(text: str, opener: str) -> list[str]:

@@ -100,6 +100,7 @@ def _headline(found: dict[str, Any], minimum: int) -> dict[str, Any]:
     headline[N_("Audience files")] = len(audiences)
     headline[N_("Audience rows")] = count_for_report(sum(audiences.values()), minimum)
     for name, rows in audiences.items():
+        # "Audience" is said by the index (report.po); the file name after " · " is code.
         headline[f"Audience · {name}"] = count_for_report(rows, minimum)
     return headline
 

@@ -155,6 +155,7 @@ def _headline_label(label: str) -> str:
     head, sep, name = label.partition(" · ")
     if not sep:
         return _(label)
+    N_("Audience")  # the personas stage's label of each audience file
     return Markup("{} · <code>{}</code>").format(_(head), name)
 
 
