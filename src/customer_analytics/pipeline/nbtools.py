@@ -33,9 +33,7 @@ def strip(
         if cell.cell_type != "code":
             continue
         keep = is_checked(cell)
-        cell.outputs = (
-            [o for o in executed.outputs if o.output_type != "display_data"] if keep else []
-        )
+        cell.outputs = [o for o in executed.outputs if _checkable(o)] if keep else []
         for out in cell.outputs:
             out.pop("execution_count", None)
         # nbval compares only cells that look executed: give checked cells a count.
@@ -44,6 +42,14 @@ def strip(
         cell.metadata.pop("papermill", None)
     nb.metadata.pop("papermill", None)
     return nb
+
+
+def _checkable(output: nbformat.NotebookNode) -> bool:
+    """Text a checked cell prints or shows (``st.show`` displays markdown); not images,
+    whose bytes change with any library's drawing."""
+    if output.output_type != "display_data":
+        return True
+    return not any(kind.startswith("image/") for kind in output.get("data", {}))
 
 
 def notebooks() -> list[Path]:
