@@ -16,7 +16,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from pandas.io.formats.style import Styler
 
-from customer_analytics.i18n import N_, _, formats
+from customer_analytics.i18n import N_, _, formats, ngettext
 
 #: The profile's columns a reader needs, in reading order, with their headers.
 PROFILE_COLUMNS = {
@@ -225,9 +225,12 @@ def privacy_table(profile: pd.DataFrame) -> Styler | str:
 def ingest_sentences(found: dict[str, Any]) -> list[str]:
     """Plain-language findings of the ingest stage for the run's index page."""
     sentences = [
-        _(
+        ngettext(
+            "Read {tables} table with {rows} rows up to {end}; the analysis date (as of) "
+            "is {as_of}.",
             "Read {tables} tables with {rows} rows up to {end}; the analysis date (as of) "
-            "is {as_of}."
+            "is {as_of}.",
+            found["tables"],
         ).format(
             tables=formats.number(found["tables"]),
             rows=formats.number(found["rows_total"]),
