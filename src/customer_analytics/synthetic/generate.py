@@ -822,9 +822,15 @@ def _newcomers(rng, plan, meta, tables, products, start_ts, window, n) -> pd.Dat
         rng, pop, persona, meta, pd.read_csv(REFERENCE / "cities_cn.csv"), start_ts
     )
     first = int(tables["customers"]["customer_id"].str[1:].astype(int).max())
-    customers["customer_id"] = np.char.add(
-        "C", np.char.zfill(np.arange(first + 1, first + 1 + k).astype(str), 7)
-    )
+    numbers = np.arange(first + 1, first + 1 + k).astype(str)
+    customers["customer_id"] = np.char.add("C", np.char.zfill(numbers, 7))
+    # Their e-mail and phone must be no one else's, or identity resolution merges them into
+    # a customer of the shop: the e-mail takes the id's number (above every shop
+    # customer's), the phone a prefix the shop's mobiles do not use.
+    local = customers["email"].str.split("@").str[0].str.rstrip("0123456789")
+    domain = customers["email"].str.split("@").str[1]
+    customers["email"] = local + pd.Series(numbers, index=customers.index) + "@" + domain
+    customers["phone"] = "199" + customers["phone"].str[3:]
     orders = _orders(rng, purchases, pop, traits, persona, customers, start_ts)
     last = int(tables["orders"]["order_id"].str.extract(r"^O(\d+)$")[0].dropna().astype(int).max())
     orders["order_id"] = np.char.add(
