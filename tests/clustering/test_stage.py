@@ -102,12 +102,12 @@ def test_default_shop_clusters_recover_the_planted_personas(
 def test_a_sample_of_10000_finds_the_groups_of_the_full_fit(
     config_run: Callable[[str], CliRun], tmp_path: Path
 ) -> None:
-    """The default shop's 17,064 established buyers (of 20,234) are all fitted by default;
+    """The default shop's 17,064 established buyers (of 20,235) are all fitted by default;
     fitted on 10,000 of them and assigned on the engine, they fall into the same groups
     (what the 05 notebook says to explain the sample size). Run through the command line on the
     default run's data folder, so only the clustering and later stages run again."""
     full = config_run("default")
-    assert full.findings("05_clustering")["customers"] == 20_234  # as the notebook says
+    assert full.findings("05_clustering")["customers"] == 20_235  # as the notebook says
     assert full.findings("05_clustering")["fit_sample"]["customers_fitted"] == 17_064
     root = Path(full.manifest["paths"]["data"]).parents[1]
     sets = ("--set", f"data.dir={root}", "--set", "clustering.fit_sample=10000")

@@ -216,7 +216,8 @@ def test_default_size_persona_shares_and_defect_rates(default: Path) -> None:
     rates = yaml.safe_load((HERE / "defects.yaml").read_text())
     truth = pd.read_parquet(default / "truth" / "customers.parquet")
     planted = truth[truth["customer_id"] == truth["person_id"]]
-    planted = planted[~planted["is_test_account"]]
+    # The shop's own people: not its test accounts, nor the planted growth's newcomers.
+    planted = planted[~planted["is_test_account"] & ~planted["planted_growth"]]
     assert len(planted) == SIZES["default"]
     shares = planted["persona"].value_counts(normalize=True)
     for name, spec in meta.items():

@@ -280,7 +280,7 @@ def generate(
         pop, customers, tables["customers"], purchases, future, death, window, orders
     ).assign(planted_growth=False)
     if sent is not None and plan["growth"]["customers"] > 0:
-        grown = _newcomers(streams[17], plan, meta, tables, products, start_ts, window, n)
+        grown = _newcomers(streams[17], plan, meta, tables, products, start_ts, window, n, log)
         truth = pd.concat([truth, grown.assign(planted_growth=True)], ignore_index=True)
     params = {"seed": seed, "size": size, "n_customers": n, "start": start, "end": end, "mode": mode,
               "bgnbd_params": bg if mode == "bgnbd" else None, "defect_rates": rates, "time_unit": "weeks"}  # fmt: skip
@@ -802,7 +802,7 @@ def _marketing_truth(extra: pd.DataFrame, orders: pd.DataFrame) -> pd.DataFrame:
     )  # fmt: skip
 
 
-def _newcomers(rng, plan, meta, tables, products, start_ts, window, n) -> pd.DataFrame:  # noqa: ANN001
+def _newcomers(rng, plan, meta, tables, products, start_ts, window, n, log) -> pd.DataFrame:  # noqa: ANN001
     """The planted growth: customers of one persona signing up in the last weeks, drawn
     as the shop's own are (their purchases, orders, lines and sessions appended to the
     export); returns their truth rows."""
@@ -857,6 +857,8 @@ def _newcomers(rng, plan, meta, tables, products, start_ts, window, n) -> pd.Dat
         np.char.add("F", np.char.zfill(np.arange(had + 1, had + 1 + len(feedback)).astype(str), 7)),
     )
     feedback["ts"] = pd.DatetimeIndex(feedback["_ts"]).strftime("%Y-%m-%d %H:%M:%S")
+    # Their returns are the cleaning rules' to catch, as the shop's own are.
+    log.add("orders", returned[0]["order_id"], "return", returned[0]["original_order_id"])
     orders = pd.concat([orders, returned[0]], ignore_index=True)
     lines = pd.concat([lines, returned[1]], ignore_index=True)
     for table, frame in (
