@@ -1,8 +1,8 @@
 """Run a config's stages as notebooks, in order, into a dated report folder.
 
 Each stage notebook is executed by papermill in this process (one kernel per stage),
-exported to stakeholder and analyst HTML in-process, and recorded in the run's
-``manifest.json``. A stage whose cache key is unchanged is reused: its executed
+exported to stakeholder and analyst HTML in-process while the next stage's notebook runs,
+and recorded in the run's ``manifest.json``. A stage whose cache key is unchanged is reused: its executed
 notebook, HTML, figures, findings and outputs are linked from the cache instead of
 recomputed.
 """
@@ -19,6 +19,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -162,6 +164,7 @@ class Runner:
         # The stages' kernels write their progress lines into the run's log as well.
         os.environ[progress.RUN_LOG_ENV] = str(report / "run.log")
         self._ahead = _KernelsAhead(self._will_compute(keys), engine.warm_up(cfg.engine))
+        self._behind = _Behind()
         try:
             for number, (stage, key) in enumerate(keys.items(), start=1):
                 manifest["stages"].append(
@@ -170,9 +173,13 @@ class Runner:
                 runs.write_manifest(report, manifest)
                 if manifest["stages"][-1]["status"] == "failed":
                     raise StageFailed(manifest["stages"][-1]["error"])
+            self._behind.wait()
             manifest["status"] = "ok"
         except Exception as error:  # a stage's failure, or the run's own (a full disk)
             manifest["status"] = "failed"
+            # The failed stage's page still shows where it stopped; a page that cannot be
+            # written is the run's own failure when no stage failed first.
+            error = self._behind.wait_quietly(error)
             if not isinstance(error, StageFailed):
                 manifest["error"] = _run_error(error)
                 log.error(manifest["error"])
@@ -183,6 +190,7 @@ class Runner:
                 )
         finally:
             self._ahead.close()
+            self._behind.close()
             os.environ.pop(progress.RUN_LOG_ENV, None)
             manifest["finished"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
             manifest["seconds"] = round(time.perf_counter() - started, 2)
@@ -262,8 +270,11 @@ class Runner:
             error = self._execute(stage, report, data, record)
             record["status"] = "failed" if error else "ok"
             record["error"] = error
-            if not error:
-                self._store(entry, stage, report, data)
+            if (report / "notebooks" / f"{stage}.ipynb").is_file():
+                # Written while the next stage's notebook runs, on the core it leaves idle.
+                # The key exists before: the manifest may be written while it is set.
+                record["seconds_export"] = None
+                self._behind.submit(self._write_pages, stage, entry, report, data, record)
         if record["status"] != "failed":
             _publish(data / stage, report)
         meta_path = data / "_meta" / f"{stage}.json"
@@ -283,10 +294,10 @@ class Runner:
         return record
 
     def _execute(self, stage: str, report: Path, data: Path, record: dict[str, Any]) -> str | None:
-        """Run the stage notebook and export it; return an error naming the cell, or None.
+        """Run the stage notebook; return an error naming the cell, or None.
 
         Fills ``record`` with the split of the stage's time: kernel start-up and
-        overhead, the cells' own work, and HTML export.
+        overhead, and the cells' own work.
         """
         source = project_root() / "notebooks" / f"{stage}.ipynb"
         executed = report / "notebooks" / f"{stage}.ipynb"
@@ -313,12 +324,21 @@ class Runner:
             cells = _cell_seconds(executed)
             record["seconds_cells"] = round(cells, 2)
             record["seconds_kernel"] = round(max(papermill_seconds - cells, 0.0), 2)
-            t1 = time.perf_counter()
-            meta = data / "_meta" / f"{stage}.json"
-            english = json.loads(meta.read_text()).get("fallbacks") if meta.is_file() else None
-            export_stage_html(executed, report, stage, self.cfg.reports.languages, english)
-            record["seconds_export"] = round(time.perf_counter() - t1, 2)
         return error
+
+    def _write_pages(
+        self, stage: str, entry: Path, report: Path, data: Path, record: dict[str, Any]
+    ) -> None:
+        """Export the executed notebook to the stage's pages and, when it finished, keep
+        the stage in the cache for reuse; ``record`` gets the export's seconds."""
+        t0 = time.perf_counter()
+        meta = data / "_meta" / f"{stage}.json"
+        english = json.loads(meta.read_text()).get("fallbacks") if meta.is_file() else None
+        executed = report / "notebooks" / f"{stage}.ipynb"
+        export_stage_html(executed, report, stage, self.cfg.reports.languages, english)
+        record["seconds_export"] = round(time.perf_counter() - t0, 2)
+        if record["status"] == "ok":
+            self._store(entry, stage, report, data)
 
     def _will_compute(self, keys: dict[str, str]) -> list[str]:
         """The stages whose notebooks this run will execute (no stored report to reuse)."""
@@ -377,6 +397,42 @@ def _publish(outputs: Path, report: Path) -> None:
     for name in PUBLISHED:
         if (outputs / name).is_dir():
             shutil.copytree(outputs / name, report / name, dirs_exist_ok=True)
+
+
+class _Behind:
+    """Work on finished stages (their pages) done in one thread, in order, while the run
+    goes on; :meth:`wait` before anything reads it."""
+
+    def __init__(self) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pages")
+        self._futures: list[Future] = []
+
+    def submit(self, work: Callable[..., None], *args: Any) -> None:
+        self._futures.append(self._pool.submit(work, *args))
+
+    def wait(self) -> None:
+        """Wait for all the work submitted; raise the first failure."""
+        futures, self._futures = self._futures, []
+        for future in futures:
+            future.exception()
+        for future in futures:
+            future.result()
+
+    def wait_quietly(self, error: BaseException) -> BaseException:
+        """Wait after the run failed with ``error``: a failure of the work here is logged
+        and returned in its place when ``error`` is a stage's (the stage's own message is
+        in its record)."""
+        try:
+            self.wait()
+        except Exception as failed:
+            log.debug("a page of a finished stage was not written", exc_info=failed)
+            return failed if isinstance(error, StageFailed) else error
+        return error
+
+    def close(self) -> None:
+        """Stop the thread: the work not yet started is dropped (an interrupted run, whose
+        stages are not stored for reuse), the work running is waited for."""
+        self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 class _KernelsAhead:
