@@ -5,7 +5,8 @@ generated, every stage computed), then a warm rerun (every stage reused). With
 ``--against REF`` the code of that git commit runs the same cold run in the same
 benchmark, from a temporary worktree on the same environment, and the two alternate
 ``--rounds`` times, so the machine's speed of the day cancels out of the ratio. Prints
-each stage's kernel start-up, cells and HTML export.
+each stage's kernel start-up and cells, and its HTML export (written in a thread while
+the next stage runs, so it adds to the run's time only after the last stage).
 
     .venv/bin/python benchmarks/bench_report.py [--config configs/default.yaml]
         [--against REF | --languages] [--rounds 2]
@@ -70,7 +71,8 @@ def show(label: str, seconds: list[float], stages: dict[str, dict[str, float]]) 
     for name, t in stages.items():
         print(
             f"    {name:<14} {t['seconds']:5.1f} s = kernel {t['seconds_kernel']:4.1f}"
-            f" + cells {t['seconds_cells']:5.1f} + export {t['seconds_export']:4.1f}"
+            f" + cells {t['seconds_cells']:5.1f}; then export {t['seconds_export'] or 0:4.1f}"
+            " beside the next stage"
         )
 
 

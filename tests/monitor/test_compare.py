@@ -215,15 +215,30 @@ def test_a_pinned_run_that_cannot_be_compared_gives_a_message_and_a_report(
     assert "No comparison with an earlier run" in (made.report / "10_monitor.html").read_text()
 
 
+@pytest.fixture(scope="module")
+def default_shop(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
+    """``--set`` sending the default-size comparisons' data to one folder: the shop is
+    generated once and what its runs share is computed once (their reports stay apart,
+    so each compares only with its own earlier run)."""
+    return ("--set", f"data.dir={tmp_path_factory.mktemp('default-shop')}")
+
+
 @pytest.mark.slow
-def test_a_quiet_fortnight_of_the_default_shop_raises_no_alert(tmp_path: Path) -> None:
+@pytest.mark.xdist_group("default_compare")
+def test_a_quiet_fortnight_of_the_default_shop_raises_no_alert(
+    tmp_path: Path, default_shop: tuple[str, str]
+) -> None:
     """The default shop as of twenty and eighteen weeks before its end, nothing planted
     between: every part is compared and no rule of alerts.yaml fires."""
     # every stage a part of the comparison reads, without 08 and 09 (read by none)
     stages = ("--set", "run.stages=[01_ingest, 02_clean, 03_rfm, 04_clv, 05_clustering, "
               "06_personas, 07_ab_test, 10_monitor]")  # fmt: skip
     earlier, later = (
-        _ok(run_config("default", tmp_path, *TODAY, *stages, "--set", f"run.as_of={day}"))
+        _ok(
+            run_config(
+                "default", tmp_path, *default_shop, *TODAY, *stages, "--set", f"run.as_of={day}"
+            )
+        )
         for day in QUIET
     )
     found = later.findings("10_monitor")
@@ -366,7 +381,10 @@ FADE = "2025-11-19"
 
 
 @pytest.mark.slow
-def test_the_planted_fade_of_email_and_growth_of_a_persona_raise_alerts(tmp_path: Path) -> None:
+@pytest.mark.xdist_group("default_compare")
+def test_the_planted_fade_of_email_and_growth_of_a_persona_raise_alerts(
+    tmp_path: Path, default_shop: tuple[str, str]
+) -> None:
     """The default shop as of six weeks before its end, then to its end: e-mail's planted
     fade is alerted, and so is the planted growth of young_urban_beauty (marketing.yaml):
     the persona most of the growth's newcomers (the truth's ``planted_growth``) were
@@ -375,8 +393,9 @@ def test_the_planted_fade_of_email_and_growth_of_a_persona_raise_alerts(tmp_path
     # the stages the persona comparison reads (08, 09 and 07's verdicts are not needed)
     stages = ("--set", "run.stages=[01_ingest, 02_clean, 03_rfm, 04_clv, 05_clustering, "
               "06_personas, 10_monitor]")  # fmt: skip
-    earlier = _ok(run_config("default", tmp_path, *TODAY, *stages, "--set", f"run.as_of={FADE}"))
-    later = _ok(run_config("default", tmp_path, *TODAY, *stages))
+    earlier = _ok(run_config("default", tmp_path, *default_shop, *TODAY, *stages,
+                             "--set", f"run.as_of={FADE}"))  # fmt: skip
+    later = _ok(run_config("default", tmp_path, *default_shop, *TODAY, *stages))
     found = later.findings("10_monitor")
     print(json.dumps(found["alerts"], indent=1))
     print(json.dumps(found["since"]["personas"], indent=1))

@@ -204,29 +204,29 @@ class Runner:
         """Record the outcome, point the latest links at a success and prune; a folder
         that cannot take even the manifest any more (a full disk) is logged, not raised."""
         cfg = self.cfg
+        ok = manifest["status"] == "ok"
         try:
             runs.write_manifest(report, manifest)
-            write_index(report, manifest)
-            if manifest["status"] == "ok":
+            if ok:
                 runs.point_latest(cfg.reports_dir, report, cfg.run.name)
             runs.prune(cfg.reports_dir, cfg.runs_data_dir, cfg.run.name, cfg.reports.keep)
-            if manifest["status"] == "ok" and self._history(report):
-                write_index(report, manifest)  # now linking the history page
+            if ok:
+                self._history(report)  # over the runs kept, before the index that links it
+            write_index(report, manifest)
         except OSError as error:
             manifest["status"] = "failed"
             manifest["error"] = _run_error(error)
             log.error(manifest["error"])
 
-    def _history(self, report: Path) -> bool:
-        """Write the history page over the config's kept successful runs; whether one
-        was written (none when no run tracks a figure). A page that cannot be drawn is
-        logged: the run's own findings stand without it."""
+    def _history(self, report: Path) -> None:
+        """Write the history page over the config's kept successful runs (none when no
+        run tracks a figure). A page that cannot be drawn is logged: the run's own
+        findings stand without it."""
         kept = runs.successful_runs(self.cfg.reports_dir, self.cfg.run.name)
         try:
-            return write_history(report, [manifest for _, manifest in kept]) is not None
+            write_history(report, [manifest for _, manifest in kept])
         except Exception as error:  # an unreadable older manifest, a chart not drawn
             log.warning("no history page: %s: %s", type(error).__name__, error)
-            return False
 
     # -- one stage ------------------------------------------------------------------
     def _stage(
