@@ -205,6 +205,87 @@ RULES = yaml.safe_load(Path(__file__).with_name("privacy.yaml").read_text())
 ID_COLUMNS: tuple[str, ...] = tuple(RULES["id_columns"])
 
 
+#: Free-text columns per canonical table, masked at the door (``privacy.yaml``).
+TEXT_COLUMNS: dict[str, tuple[str, ...]] = {
+    table: tuple(columns) for table, columns in RULES["text_columns"].items()
+}
+#: The kind of what the customer's own name is masked as, among the patterns' kinds.
+NAME = "name"
+
+
+def mask_kinds() -> list[str]:
+    """The kinds of personal data masked in free text, in the order applied."""
+    return [*RULES["text_masks"], NAME]
+
+
+def _occurrences(text: ibis.Value, placeholder: str) -> ibis.Value:
+    """How often ``placeholder`` occurs in ``text`` (0 for null)."""
+    gone = text.replace(placeholder, "").length()
+    return ((text.length() - gone) // len(placeholder)).fill_null(0).cast(dt.int64)
+
+
+def mask_text(
+    table: ibis.Table, columns: tuple[str, ...], people: ibis.Table | None = None
+) -> tuple[ibis.Table, ibis.Table]:
+    """Personal data in ``table``'s free-text ``columns`` replaced by placeholders.
+
+    E-mail addresses, ID numbers and phone numbers by ``privacy.yaml``'s ``text_masks``;
+    the row's customer's own name (``name_mask``) where ``people`` (the customers
+    table, delivered, names still in it) is given and ``table`` has ``customer_id``.
+
+    Returns the masked table, in the rows' delivered order (numbered ``_row`` when it
+    was not: finding a row's name takes a join, after which the engine keeps no order),
+    and a one-row table of how many items of each kind (:func:`mask_kinds`) it masked.
+    Nothing is quoted: no value leaves the database.
+    """
+    columns = tuple(c for c in columns if c in table.columns)
+    rules, name_rule = RULES["text_masks"], RULES["name_mask"]
+    by_name = people is not None and {"customer_id", "name"} <= set(people.columns)
+    by_name = by_name and "customer_id" in table.columns
+    if by_name and "_row" not in table.columns:
+        table = table.mutate(_row=ibis.row_number() + 1)
+    source = table
+    if by_name:
+        name = people.name.cast(dt.string).strip()
+        known = people.filter(name.length() >= name_rule["min_chars"])
+        known = known.group_by(_person=known.customer_id.cast(dt.string).strip()).aggregate(
+            _name=known.name.cast(dt.string).strip().max()
+        )
+        source = table.left_join(known, table.customer_id.cast(dt.string).strip() == known._person)
+    masked: dict[str, ibis.Value] = {}
+    counts: dict[str, ibis.Value] = {kind: ibis.literal(0, dt.int64) for kind in mask_kinds()}
+    for column in columns:
+        text = source[column].cast(dt.string)
+        for kind, rule in rules.items():
+            before = text
+            # twice: a number's trailing character, taken by one match, cannot start
+            # the next one right after it ("13800138000,13900139000")
+            for _ in range(2):
+                text = text.re_replace(rule["pattern"], rule["replacement"])
+            counts[kind] += _occurrences(text, rule["placeholder"]) - _occurrences(
+                before, rule["placeholder"]
+            )
+        if by_name:
+            before = text
+            for form in name_rule["forms"]:
+                written = source._name.re_replace(form["pattern"], form["replacement"])
+                text = ibis.ifelse(
+                    written.isnull() | (written == ""),
+                    text,
+                    text.replace(written, name_rule["placeholder"]),
+                )
+            counts[NAME] += _occurrences(text, name_rule["placeholder"]) - _occurrences(
+                before, name_rule["placeholder"]
+            )
+        masked[column] = text
+    out = source.select(*[masked.get(c, source[c]).name(c) for c in table.columns])
+    per_row = source.select(**{f"_{i}": v for i, v in enumerate(counts.values())})
+    totals = per_row.aggregate(
+        **{kind: per_row[f"_{i}"].sum().fill_null(0) for i, kind in enumerate(counts)}
+    )
+    return (out.order_by("_row") if by_name else out), totals
+
+
 def personal_looking(table: ibis.Table, columns: list[str]) -> dict[str, dict[str, int]]:
     """Per column, how many values look like each kind of personal data
     (``privacy.yaml``'s ``looks_personal``), counted in one pass over the table."""

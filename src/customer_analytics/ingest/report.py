@@ -51,6 +51,13 @@ TABLES = {
     "messages": N_("marketing messages"),
     "spend": N_("marketing spend"),
 }
+#: The kinds of personal data masked in free text (privacy.yaml), in a reader's words.
+MASKED_KINDS = {
+    "e-mail address": N_("e-mail addresses"),
+    "ID number": N_("ID numbers"),
+    "phone number": N_("phone numbers"),
+    "name": N_("the customer's own name"),
+}
 #: What ingest/profile.py writes in place of a personal column's values.
 PERSONAL = N_("(personal data: counts only)")
 
@@ -240,6 +247,8 @@ def ingest_sentences(found: dict[str, Any]) -> list[str]:
     ]
     if left_out_text(found):
         sentences.append(left_out_text(found))
+    if masked_text(found):
+        sentences.append(masked_text(found))
     if found["pseudonymised"]:
         sentences.append(
             _(
@@ -248,3 +257,27 @@ def ingest_sentences(found: dict[str, Any]) -> list[str]:
             )
         )
     return sentences
+
+
+def masked_text(found: dict[str, Any]) -> str:
+    """How many items of personal data were masked in free text, per kind, in a
+    sentence; empty when none was (counts only: no value is ever shown)."""
+    counts: dict[str, int] = {}
+    for kinds in found.get("text_masked", {}).values():
+        for kind, n in kinds.items():
+            counts[kind] = counts.get(kind, 0) + int(n)
+    total = sum(counts.values())
+    if not total:
+        return ""
+    parts = _(", ").join(
+        f"{_(MASKED_KINDS[k]) if k in MASKED_KINDS else k} {formats.number(n)}"
+        for k, n in counts.items()
+        if n
+    )
+    return ngettext(
+        "{count} item of personal data written into free text (a review's) was replaced "
+        "by a placeholder before anything was stored: {kinds}.",
+        "{count} items of personal data written into free text (reviews) were replaced "
+        "by placeholders before anything was stored: {kinds}.",
+        total,
+    ).format(count=formats.number(total), kinds=parts)

@@ -1,7 +1,9 @@
 """Stage 01_ingest: read a source into canonical tables, pseudonymise at the door, profile.
 
 Its outputs hold no direct identifier: e-mail and phone are replaced by keyed hashes and
-names dropped before anything is written (:mod:`customer_analytics.privacy`). The stage
+names dropped before anything is written (:mod:`customer_analytics.privacy`); in free text
+(a review's) e-mail addresses, phone and ID numbers and the customer's own name are
+masked first, while the names are still at hand. The stage
 settles the run's ``as_of`` (the config's, else the data's last day); later stages read
 it with :func:`customer_analytics.pipeline.outputs.run_as_of`.
 """
@@ -98,21 +100,39 @@ def run(cfg: Config, inputs: dict[str, Path], out: Path) -> dict[str, Any]:
     hashing = ThreadPoolExecutor(max_workers=1)
     checksums = {name: hashing.submit(file_sha256, path) for name, path in source.files.items()}
     personal_ids = declared_personal_ids(cfg)
+    # The customers as delivered, names still in them: a review's text is masked of its
+    # writer's own name before the names are dropped.
+    people = source.tables.get("customers")
+    masked_counts: dict[str, dict[str, int]] = {}
     for number, (name, table) in enumerate(source.tables.items(), start=1):
         progress.step(
             f"reading {name}, writing it pseudonymised, profiling it", number, len(source.tables)
         )
         unnumbered = "_row" not in table.columns
+        free_text = [c for c in privacy.TEXT_COLUMNS.get(name, ()) if c in table.columns]
+        if free_text:
+            table, counted = privacy.mask_text(table, tuple(free_text), people)
+            masked_counts[name] = {k: int(v) for k, v in counted.execute().iloc[0].items()}
+        # A table masked by name was numbered and put in its delivered order by _row.
+        numbered_here = unnumbered and "_row" in table.columns
         if privacy.has_pii(table.columns) or set(personal_ids) & set(table.columns):
             key = key or privacy.pseudonymisation_key(
                 dev_key_allowed=cfg.privacy.dev_key, source=source_name
             )
             hashed, treated = privacy.pseudonymise(table, key, personal_ids)
-            write_parquet(hashed, DELIVERED.at(out, table=name), number_rows=unnumbered)
+            hashed = hashed.order_by("_row") if numbered_here else hashed
+            write_parquet(
+                hashed, DELIVERED.at(out, table=name), number_rows=unnumbered and not numbered_here
+            )
             pii = {f"{c}_hash" for c in treated if privacy.PII_COLUMNS[c] == "hash"}
         else:
-            write_parquet(table, DELIVERED.at(out, table=name), number_rows=unnumbered)
+            write_parquet(
+                table, DELIVERED.at(out, table=name), number_rows=unnumbered and not numbered_here
+            )
             pii = set()
+        # Free text shows counts only in the profile, never its most common values: the
+        # masks catch the personal data they know, not everything a customer may write.
+        pii |= set(free_text)
         written = read_ingested(con, DELIVERED.at(out, table=name))
         # Values the adapter parsed are checked in the written copy; a failure leaves no
         # stage output behind (the stage's folder is removed).
@@ -155,6 +175,8 @@ def run(cfg: Config, inputs: dict[str, Path], out: Path) -> dict[str, Any]:
         **({"source_notes": source.notes} if source.notes else {}),
         "as_of": as_of,
         "pseudonymised": key is not None,
+        # per table, the personal items masked in its free text, per kind (privacy.yaml)
+        "text_masked": masked_counts,
         INPUT_FILES: input_records,
     }
     return {**found, "headline": _headline(found)}

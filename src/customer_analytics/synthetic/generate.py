@@ -10,7 +10,15 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from customer_analytics.synthetic import activity, experiments, items, marketing, people, shop
+from customer_analytics.synthetic import (
+    activity,
+    experiments,
+    items,
+    marketing,
+    people,
+    shop,
+)
+from customer_analytics.synthetic import feedback as voice
 from customer_analytics.synthetic.defects import DefectLog
 from customer_analytics.synthetic.inject import inject_defects
 from customer_analytics.utils import progress
@@ -94,9 +102,10 @@ def generate(
         design["experiments"] = {}
     # Streams 10 and 11 (the item structure), 12 (each customer's own promotion
     # sensitivity and channel mix) and 13 (orders an annoying campaign loses) came
-    # later, and 14 to 17 (marketing, newcomers) later still: spawning more children leaves the
-    # first ten, and every earlier draw, as they were.
-    streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(18)]
+    # later, and 14 to 17 (marketing, newcomers) later still, 18 and 19 (review texts and
+    # their themes, personal data in them) last: spawning more children leaves the first
+    # ones, and every earlier draw, as they were.
+    streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(20)]
     start_ts = pd.Timestamp(start)
     end_ts = pd.Timestamp(end) + pd.Timedelta(hours=23, minutes=59, seconds=59)
     window = (end_ts - start_ts) / pd.Timedelta(weeks=1)
@@ -282,10 +291,26 @@ def generate(
     if sent is not None and plan["growth"]["customers"] > 0:
         grown = _newcomers(streams[17], plan, meta, tables, products, start_ts, window, n, log)
         truth = pd.concat([truth, grown.assign(planted_growth=True)], ignore_index=True)
+    # The reviews' texts come last, on streams of their own: every value drawn before
+    # stays as it was (a return's reason in a theme's cell aside).
+    cities = pd.read_csv(REFERENCE / "cities_cn.csv").drop_duplicates("variant")
+    said = voice.plant(
+        streams[18],
+        streams[19],
+        tables["feedback"],
+        truth.drop_duplicates("customer_id").set_index("customer_id")["persona"],
+        products.set_index("product_id")["category"],
+        tables["customers"],
+        cities.set_index("variant")["tier"],
+    )
+    tables["feedback"] = said.feedback
     params = {"seed": seed, "size": size, "n_customers": n, "start": start, "end": end, "mode": mode,
               "bgnbd_params": bg if mode == "bgnbd" else None, "defect_rates": rates, "time_unit": "weeks"}  # fmt: skip
     _write(out, tables, exposures, products, truth, log.frame(), effects, meta, design, params)
     expected.to_parquet(out / "truth" / "experiment_customers.parquet", index=False)
+    said.themes.to_csv(out / "truth" / "feedback_themes.csv", index=False, lineterminator="\n")
+    said.rows.to_parquet(out / "truth" / "feedback_rows.parquet", index=False)
+    said.pii.to_parquet(out / "truth" / "feedback_pii.parquet", index=False)
     if sent is not None:
         csv_out = {"float_format": "%.4f", "index": False, "lineterminator": "\n"}
         sent.messages.to_csv(out / "raw" / "messages.csv", **csv_out)
