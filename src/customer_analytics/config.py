@@ -348,6 +348,8 @@ class PersonaSettings(_Section):
 
     tags: Path | None = None  # a YAML like tags.yaml; None: the package's
     actions: Path | None = None  # a YAML like actions.yaml; None: the package's
+    lines: Path | None = None  # card lines, a YAML like lines.yaml; None: the package's
+    names: Path | None = None  # given names of cards, a YAML like names.yaml; None: the package's
     # Without a consent column no audience is written, unless the shop states the legal
     # basis on which it contacts every customer (e.g. "soft opt-in of existing customers").
     consent_basis: str | None = None

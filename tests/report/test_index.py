@@ -122,3 +122,34 @@ def test_index_in_chinese_beside_the_english_one(tmp_path: Path) -> None:
     assert 'lang="zh' in zh and 'href="index.html"' in zh and 'href="index.zh.html"' in en
     assert "自 2025年12月17日 以来的变化" in zh and "KPI 变化" in zh and "收入" in zh
     assert "kpi change" in en and "KPI 变化" not in en
+
+
+def test_the_index_names_each_persona_with_the_later_stages_lines(tmp_path: Path) -> None:
+    """The products 08_recommend picks and the actions 09_targeting plans for a persona
+    are written by the index (06_personas imports nothing downstream), in each language."""
+    persona = {
+        "name": "Young urban beauty lovers",
+        "full_name": "Xiaolin, one of the young urban beauty lovers",
+        "avatar": {"colour": "#2f6f9f", "initials": {"en": "X", "zh": "晓"}},
+        "words": {"zh": {"name": "年轻都市美妆爱好者", "full_name": "晓琳，年轻都市美妆爱好者"}},
+    }
+    manifest = {
+        "run_id": "r",
+        "status": "ok",
+        "config": {"reports": {"languages": ["en", "zh"]}},
+        "stages": [{"name": "06_personas", "status": "ok"}],
+        "findings": {
+            "06_personas": {"personas": [persona, {"name": "Other shoppers"}]},
+            "08_recommend": {"persona_products": {"Young urban beauty lovers": ["P1", "P2"]}},
+            "09_targeting": {
+                "plan": {"groups": "persona", "top_cells": [["Young urban beauty lovers", "push"]]}
+            },
+        },
+    }
+    english = _read(write_index(tmp_path, manifest))
+    assert "Xiaolin, one of the young urban beauty lovers" in english and "<svg" in english
+    assert "Products to recommend (08): <code>P1</code>, <code>P2</code>" in english
+    assert "In the targeting plan (09): <code>push</code>" in english
+    assert "Other shoppers" in english
+    chinese = _read(tmp_path / "index.zh.html")
+    assert "晓琳，年轻都市美妆爱好者" in chinese and "推荐商品（08）" in chinese

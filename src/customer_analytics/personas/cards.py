@@ -20,6 +20,8 @@ import yaml
 
 from customer_analytics import i18n
 from customer_analytics.clustering.features import circular_hour
+from customer_analytics.personas.evidence import Figures, feature_figures
+from customer_analytics.personas.lines import CardLines, GivenNames
 from customer_analytics.personas.tags import Tag, TagDictionary
 
 ACTIONS_FILE = Path(__file__).with_name("actions.yaml")
@@ -95,12 +97,22 @@ class PersonaCard:
     rhythm: dict[str, Any] | str
     churn: dict[str, Any] | str
     actions: list[dict[str, Any]] = field(default_factory=list)
-    #: ``name`` and ``tag_line`` in each other report language (``{"zh": {...}}``), composed
-    #: from that language's words in the dictionary; a language lacking a word is left out.
+    #: The given name and description a marketer calls the persona by ("Xiaolin, one of
+    #: the young urban beauty lovers"), and its avatar (initials per language, colour).
+    full_name: str = ""
+    avatar: dict[str, Any] = field(default_factory=dict)
+    #: Goals and interests, objections, channel, hour and pains: each line a figure of
+    #: the persona against the shop's average (``lines.yaml``, :class:`CardLines`).
+    lines: list[dict[str, Any]] = field(default_factory=list)
+    #: The lines this source cannot fill, each with why (empty when every line can be).
+    unfilled: list[dict[str, Any]] = field(default_factory=list)
+    #: ``name``, ``tag_line`` and ``full_name`` in each other report language (``{"zh":
+    #: {...}}``), composed from that language's words in the dictionary; a language
+    #: lacking a word is left out.
     words: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def word(self, key: str) -> str:
-        """The card's ``name`` or ``tag_line`` in the current language."""
+        """The card's ``name``, ``tag_line`` or ``full_name`` in the current language."""
         return card_word(self.__dict__, key)
 
     def to_dict(self) -> dict[str, Any]:
@@ -117,6 +129,9 @@ def build_personas(
     actions: ActionRules,
     *,
     missing: dict[str, str] | None = None,
+    figures: Figures | None = None,
+    lines: CardLines | None = None,
+    given_names: GivenNames | None = None,
 ) -> list[PersonaCard]:
     """One card per cluster, largest first; names are unique within the run.
 
@@ -129,8 +144,15 @@ def build_personas(
         act on must already be merged away (see :mod:`customer_analytics.clustering`).
     missing
         Feature -> why the source lacks it, quoted by fields that cannot be filled.
+    figures
+        The figures behind the card lines (:mod:`customer_analytics.personas.evidence`);
+        None: those of the feature table alone.
+    lines, given_names
+        The card-line rules and the given names; None: the package's.
     """
     missing = missing or {}
+    figures = feature_figures(features, labels) if figures is None else figures
+    lines = lines or CardLines.load()
     cards: list[PersonaCard] = []
     for cluster in labels.value_counts().index:
         members = features[labels == cluster]
@@ -168,7 +190,30 @@ def build_personas(
                 },
             )
         )
+        written, unfilled = lines.write(
+            {f: by[int(cluster)] for f, by in figures.items() if int(cluster) in by}, dictionary
+        )
+        cards[-1].lines, cards[-1].unfilled = written, unfilled
+    _name_people(cards, given_names or GivenNames.load(), lines)
     return cards
+
+
+def _name_people(cards: list[PersonaCard], names: GivenNames, lines: CardLines) -> None:
+    """Each card's given name, full name in every language and avatar; a card whose
+    source has no gender says its name follows none."""
+    genders = [next((t.value for t in c.tags if t.trait == "gender"), None) for c in cards]
+    chosen = names.choose([c.name for c in cards], genders)
+    for card, given, gender in zip(cards, chosen, genders, strict=True):
+        for lang, first in given.items():
+            with i18n.language(lang):
+                full = names.full_name(first, card.word("name"))
+            if lang == i18n.SOURCE:
+                card.full_name = full
+            elif lang in card.words:
+                card.words[lang]["full_name"] = full
+        card.avatar = names.avatar(given, card.name)
+        if gender is None:
+            card.unfilled.append(lines.not_filled("name", "gender", "demographics"))
 
 
 def card_word(card: dict[str, Any], key: str) -> str:

@@ -27,9 +27,11 @@ from pandas.io.formats.style import Styler
 from customer_analytics import i18n
 from customer_analytics.i18n import N_, _, formats
 from customer_analytics.personas.cards import action_word, card_word
+from customer_analytics.personas.lines import CardLines
 from customer_analytics.personas.tags import TagDictionary, tag_word
 from customer_analytics.privacy import count_for_report, fewer_than, suppress_small_cells
 from customer_analytics.report import plots
+from customer_analytics.report.avatar import avatar_svg
 from customer_analytics.report.plots import PALETTE
 
 #: What a card's value, demographics, rhythm and churn entries are called.
@@ -64,6 +66,8 @@ RULES = {
     "at_least_times_average": N_("at least {x}× the shop's average"),
     "at_most_times_average": N_("at most {x}× the shop's average"),
 }
+#: Before a card line shown only because its section must show one (``always``).
+NEAREST = N_("nothing stands out; the nearest:")
 #: The card of a planted persona whose group is under the privacy minimum (truth.py).
 NO_CARD = N_("(no card: under the privacy minimum)")
 DECIDE = {"plurality": N_("bands (the band most members are in)"), "mean": N_("bands (the mean)")}
@@ -103,10 +107,15 @@ def tag_chart(card: dict[str, Any]) -> bytes:
 
 
 def card_html(
-    card: dict[str, Any], currency: str = "", dictionary: TagDictionary | None = None
+    card: dict[str, Any],
+    currency: str = "",
+    dictionary: TagDictionary | None = None,
+    lines: CardLines | None = None,
 ) -> str:
-    """One persona card: name, size and value, tag line, the numbers behind the tags,
-    who they are, what they buy, how and when, churn risk and what to do.
+    """One persona card: avatar and name, size and value, tag line, goals and interests,
+    objections, channel, hour and pains with their figures, the numbers behind the tags,
+    who they are, what they buy, how and when, churn risk, what to do, and the lines the
+    source could not fill.
 
     Parameters
     ----------
@@ -117,8 +126,12 @@ def card_html(
     dictionary
         The run's tag dictionary (``personas.tags``), for the words of categories and
         channels; the package's when not given.
+    lines
+        The run's card-line rules (``personas.lines``), for section titles; the
+        package's when not given.
     """
     dictionary = dictionary or TagDictionary.load()
+    lines = lines or CardLines.load()
     e = html.escape
     chart = base64.b64encode(tag_chart(card)).decode()
     clv = card["share_clv"]
@@ -164,9 +177,10 @@ def card_html(
     }
     return f"""
 <div class="ca-card">
-  <h3>{e(card_word(card, "name"))}</h3>
+  <div class="ca-who">{avatar_svg(card.get("avatar") or {})}<h3>{e(_full_name(card))}</h3></div>
   <p class="ca-tagline">{e(card_word(card, "tag_line"))}</p>
   <p class="ca-kpis">{kpis}</p>
+  {card_lines_html(card, lines)}
   <img alt="{words["alt"]}" src="data:image/png;base64,{chart}">
   <ul class="ca-facts">{numbers}</ul>
   <dl>
@@ -178,21 +192,106 @@ def card_html(
     <dt>{words["Churn risk"]}</dt><dd>{_pairs(card["churn"])}</dd>
   </dl>
   <p><b>{words["Recommended"]}</b></p><ul class="ca-actions">{actions}</ul>
+  {unfilled_html(card, lines)}
 </div>"""
 
 
+def _full_name(card: dict[str, Any]) -> str:
+    """The card's given name and description (a card of an older run: its name)."""
+    return card_word(card, "full_name") if card.get("full_name") else card_word(card, "name")
+
+
+def line_text(line: dict[str, Any]) -> str:
+    """A card line in the current language with its figure, and the shop's average
+    beside it: "Waits for a deal: 84% of orders with a coupon (shop 41%)"."""
+    entry = {**line, **line.get("words", {})}
+    what = f"lines.yaml: {line['figure']}"
+    text = i18n.word(entry, "text", what=what).format(
+        item=i18n.word(entry, "item", what=what), value=_line_figure(line, "value")
+    )
+    shop = _("(shop {average})").format(average=_line_figure(line, "average"))
+    return _("{line} {shop}").format(line=text, shop=shop)
+
+
+def _line_figure(line: dict[str, Any], key: str) -> str:
+    value = line[key]
+    if line.get("format") == "percent":
+        return formats.percent(value, line.get("digits", 0))
+    return formats.number(value, line.get("digits", 0))
+
+
+def card_lines_html(card: dict[str, Any], lines: CardLines) -> str:
+    """The card's lines by section (goals and interests, objections, channel, hour,
+    pains), each with its figure and the shop's; a line shown only as the nearest to
+    standing out says so."""
+    e = html.escape
+    parts = []
+    for section in lines.sections:
+        shown = [line for line in card.get("lines", []) if line["section"] == section]
+        if not shown:
+            continue
+        items = "".join(
+            "<li>"
+            + (f"{_muted(NEAREST)} " if line["nearest"] else "")
+            + e(line_text(line))
+            + "</li>"
+            for line in shown
+        )
+        parts.append(f"<h4>{e(lines.section_word(section))}</h4><ul>{items}</ul>")
+    return f'<div class="ca-lines">{"".join(parts)}</div>' if parts else ""
+
+
+def unfilled_html(card: dict[str, Any], lines: CardLines) -> str:
+    """The lines this card could not fill, by section and reason."""
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for line in card.get("unfilled", []):
+        groups.setdefault((line["section"], line["needs"]), []).append(line)
+    if not groups:
+        return ""
+    items = "".join(
+        "<li>"
+        + html.escape(
+            _("{section} ({lines}): {why}").format(
+                section=_section_word(section, lines),
+                lines=i18n.ngettext("{n} line", "{n} lines", len(group)).format(
+                    n=formats.number(len(group))
+                ),
+                why=i18n.word({**group[0], **group[0].get("words", {})}, "why"),
+            )
+        )
+        + "</li>"
+        for (section, _needs), group in groups.items()
+    )
+    title = html.escape(_("Could not fill"))
+    return f'<div class="ca-unfilled ca-muted"><b>{title}</b><ul>{items}</ul></div>'
+
+
+def _section_word(section: str, lines: CardLines) -> str:
+    """A section's title; ``name`` is the card's given name (not a section of lines)."""
+    return _("given name") if section == "name" else lines.section_word(section)
+
+
 def cards_html(
-    cards: list[dict[str, Any]], currency: str = "", dictionary: TagDictionary | None = None
+    cards: list[dict[str, Any]],
+    currency: str = "",
+    dictionary: TagDictionary | None = None,
+    lines: CardLines | None = None,
 ) -> str:
     """All cards in a responsive grid."""
     dictionary = dictionary or TagDictionary.load()
-    shown = "".join(card_html(c, currency, dictionary) for c in cards)
+    lines = lines or CardLines.load()
+    shown = "".join(card_html(c, currency, dictionary, lines) for c in cards)
     return f'<div class="ca-cards">{shown}</div>'
 
 
-def cards_display(cards: list[dict[str, Any]], currency: str, dictionary: TagDictionary) -> HTML:
+def cards_display(
+    cards: list[dict[str, Any]],
+    currency: str,
+    dictionary: TagDictionary,
+    lines: CardLines | None = None,
+) -> HTML:
     """The cards as the notebook displays them (:func:`cards_html`)."""
-    return HTML(cards_html(cards, currency, dictionary))
+    return HTML(cards_html(cards, currency, dictionary, lines))
 
 
 def _figure(tag: dict[str, Any], key: str, currency: str) -> str:

@@ -15,14 +15,17 @@ from typing import Any
 import pandas as pd
 
 from customer_analytics import i18n
+from customer_analytics.clean.stage import clean_tables_of
 from customer_analytics.clustering.stage import CLUSTERS, FEATURES
 from customer_analytics.clustering.stage import OUTPUTS as CLUSTERING
 from customer_analytics.config import Config
 from customer_analytics.i18n import N_
 from customer_analytics.personas.cards import ActionRules, PersonaCard, build_personas
+from customer_analytics.personas.evidence import feature_figures, table_figures
+from customer_analytics.personas.lines import CardLines, GivenNames
 from customer_analytics.personas.tags import TagDictionary
 from customer_analytics.personas.truth import truth_traits
-from customer_analytics.pipeline.outputs import Outputs
+from customer_analytics.pipeline.outputs import Outputs, run_as_of
 from customer_analytics.privacy import count_for_report
 from customer_analytics.rfm.segments import load_segments
 from customer_analytics.utils.parquet import write_frame
@@ -58,7 +61,28 @@ def run(cfg: Config, inputs: dict[str, Path], out: Path) -> dict[str, Any]:
     missing = CLUSTERING.findings(inputs)["missing_features"]
 
     labels = clusters["cluster"].reindex(features.index)
-    cards = build_personas(features, labels, dictionary, actions, missing=missing)
+    figures = {
+        **feature_figures(features, labels),
+        **table_figures(
+            clean_tables_of(inputs),
+            labels,
+            features["frequency"],
+            as_of=run_as_of(inputs),
+            timezone_name=cfg.shop.timezone,
+            festivals=cfg.shop.festivals,
+            festival_days=cfg.shop.festival_days,
+        ),
+    }
+    cards = build_personas(
+        features,
+        labels,
+        dictionary,
+        actions,
+        missing=missing,
+        figures=figures,
+        lines=CardLines.load(cfg.resolve_optional(cfg.personas.lines)),
+        given_names=GivenNames.load(cfg.resolve_optional(cfg.personas.names)),
+    )
     minimum = cfg.privacy.min_group_size
     shown = [c for c in cards if c.customers >= minimum]
     PERSONAS.at(out).write_text(json.dumps([c.to_dict() for c in shown], indent=1, default=str))
@@ -74,6 +98,7 @@ def run(cfg: Config, inputs: dict[str, Path], out: Path) -> dict[str, Any]:
         "personas": [_summary(c) for c in shown],
         "suppressed_groups": len(cards) - len(shown),
         "missing_tags": dictionary.missing(features),
+        "unfilled_lines": _unfilled(shown),
         "persona_kept_share": _stayed(movement),
         "movement_customers": int(movement.drop(index=NEW, errors="ignore").to_numpy().sum()),
         **audiences,
@@ -213,10 +238,22 @@ def _write(rows: pd.DataFrame, path: Path) -> str:
     return path.name
 
 
+def _unfilled(cards: list[PersonaCard]) -> dict[str, list[str]]:
+    """Why cards lack lines (a reason of ``lines.yaml``) -> the figures lacking, the
+    same on every card of a run (a source has a table or not)."""
+    out: dict[str, set[str]] = {}
+    for card in cards:
+        for line in card.unfilled:
+            out.setdefault(line["needs"], set()).add(line["figure"])
+    return {needs: sorted(figures) for needs, figures in sorted(out.items())}
+
+
 def _summary(card: PersonaCard) -> dict[str, Any]:
     return {
         "cluster": card.cluster,
         "name": card.name,
+        "full_name": card.full_name,
+        "avatar": card.avatar,
         "customers": card.customers,
         "customer_share": round(card.share_customers, 4),
         "revenue_share": round(card.share_revenue, 4),

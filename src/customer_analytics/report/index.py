@@ -19,6 +19,7 @@ from markupsafe import Markup
 
 from customer_analytics import i18n
 from customer_analytics.i18n import N_, _, formats
+from customer_analytics.report.avatar import avatar_svg
 from customer_analytics.report.house import TEMPLATES, house_css, write_page
 
 #: At most this many key figures per stage; the stage page has the rest.
@@ -313,6 +314,62 @@ def since_view(run_dir: Path, manifest: dict[str, Any]) -> dict[str, Any] | None
     return None
 
 
+def personas_view(findings: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each persona of stage 06_personas as the index shows it: avatar, name, and the
+    lines only later stages can write (the products 08_recommend picks for the persona,
+    the actions 09_targeting plans for it), where the run has those stages' findings.
+
+    Parameters
+    ----------
+    findings
+        ``manifest["findings"]``: every stage's findings by stage name.
+
+    Returns
+    -------
+    list of dict
+        ``avatar`` (inline SVG), ``name`` (given name and description in the current
+        language) and ``lines`` (sentences); empty without persona findings.
+    """
+    personas = (findings.get("06_personas") or {}).get("personas") or []
+    picks = (findings.get("08_recommend") or {}).get("persona_products") or {}
+    plan = (findings.get("09_targeting") or {}).get("plan") or {}
+    planned: dict[str, list[str]] = {}
+    if plan.get("groups") == "persona":
+        for group, action in plan.get("top_cells") or []:
+            planned.setdefault(str(group), []).append(str(action))
+    out = []
+    for persona in personas:
+        key = persona.get("name")
+        entry = {**persona, **(persona.get("words") or {})}
+        name = i18n.word(entry, "full_name") or i18n.word(entry, "name")
+        lines = []
+        if picks.get(key):
+            lines.append(
+                Markup(_("Products to recommend (08): {products}")).format(
+                    products=Markup(", ").join(
+                        Markup("<code>{}</code>").format(p) for p in picks[key]
+                    )
+                )
+            )
+        if planned.get(key):
+            lines.append(
+                Markup(_("In the targeting plan (09): {actions}")).format(
+                    actions=Markup(", ").join(
+                        Markup("<code>{}</code>").format(a) for a in planned[key]
+                    )
+                )
+            )
+        avatar = persona.get("avatar")  # a run before avatars has none
+        out.append(
+            {
+                "avatar": Markup(avatar_svg(avatar, 32)) if avatar else "",
+                "name": name,
+                "lines": lines,
+            }
+        )
+    return out
+
+
 def index_context(run_dir: Path, manifest: dict[str, Any]) -> dict[str, Any]:
     """What the index template shows, prepared from the manifest (see :func:`write_index`)."""
     findings = manifest.get("findings") or {}
@@ -341,6 +398,7 @@ def index_context(run_dir: Path, manifest: dict[str, Any]) -> dict[str, Any]:
         "history_href": _inside(run_dir, i18n.page_name("history", lang))
         or _inside(run_dir, "history.html"),
         "stages": stages,
+        "personas": personas_view(findings),
         "failed": [s for s in stages if s["status"] == "failed"],
         "git_commit": str(manifest.get("git_commit") or "unknown")[:12],
         "inputs": _inputs(manifest),
