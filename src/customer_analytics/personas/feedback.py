@@ -29,7 +29,10 @@ import pandas as pd
 import yaml
 from scipy.stats import norm
 
+from customer_analytics.clean.stage import clean_tables_of
 from customer_analytics.privacy import RULES
+from customer_analytics.synthetic import feedback as planted_feedback
+from customer_analytics.synthetic.truth import planted_personas
 
 HERE = Path(__file__).resolve().parent
 #: What the module says when a source cannot give it something (the report translates).
@@ -469,8 +472,6 @@ def voice_of_run(
     paths
         Where the ratings, returns and themes tables go.
     """
-    from customer_analytics.clean.stage import clean_tables_of
-
     tables = clean_tables_of(inputs)
     merged = _merged_ids(tables)
     feedback = None
@@ -534,9 +535,6 @@ def truth_themes(
     A planted theme's words are those of its phrases (as segmented here) that no generic
     phrase uses; its rank is that of its first word in the cell's ranking.
     """
-    from customer_analytics.synthetic import feedback as planted_feedback
-    from customer_analytics.synthetic.truth import planted_personas
-
     planted = planted_personas(truth_dir)
     if planted is None or not (truth_dir / "feedback_themes.csv").is_file():
         return {}
