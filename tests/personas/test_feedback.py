@@ -170,3 +170,21 @@ def test_jieba_loads_quietly() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "prefix dict" not in done.stderr + done.stdout
+
+
+def test_cells_under_the_minimum_leave_an_empty_themes_table_with_its_columns() -> None:
+    rows = pd.DataFrame(
+        {
+            "kind": ["review"] * 4,
+            "customer_id": ["C1", "C2"] * 2,
+            "product_id": ["P1"] * 4,
+            "rating": [1, 5] * 2,
+            "return_reason": [None] * 4,
+            "text": ["包装破了"] * 4,
+        }
+    )
+    found = read_voice(
+        rows, pd.Series({"C1": "a", "C2": "b"}), pd.Series({"P1": "home"}), 10, RULES_FB
+    )
+    assert found.themes.empty and "word" in found.themes.columns
+    assert found.findings["pains"] == {}

@@ -42,6 +42,11 @@ NO_RATINGS = "no ratings in this source"
 NO_RETURNS = "no returns in this source"
 NO_LINES = "no order lines to divide returns by"
 _WORDLIKE = re.compile(r"\w")
+#: The themes table's columns, in order.
+THEME_COLUMNS = [
+    "persona", "category", "word", "delta", "z", "reviews", "rank", "cell_reviews", "share",
+    "other_share", "name", "snippets", "theme",
+]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -251,7 +256,10 @@ def read_voice(
     else:
         themes, tests = _themes(reviews.assign(text=text), rules, min_group)
     threshold = rules.noise.threshold(tests)
-    if not themes.empty:
+    if themes.empty:
+        # the columns stay, so the output and its readers (truth, cards) need no special case
+        themes = pd.DataFrame(columns=THEME_COLUMNS)
+    else:
         themes["theme"] = themes["z"].gt(threshold) & themes["reviews"].ge(rules.noise.min_reviews)
         themes.loc[~themes["theme"], "snippets"] = ""
     pains = _pains(themes)
@@ -552,11 +560,7 @@ def truth_themes(
     out: dict[str, Any] = {}
     for row in truth.itertuples():
         name = found.get(row.persona)
-        cell = (
-            themes[(themes["persona"] == name) & (themes["category"] == row.category)]
-            if not themes.empty
-            else themes
-        )
+        cell = themes[(themes["persona"] == name) & (themes["category"] == row.category)]
         entry: dict[str, Any] = {
             "planted_persona": row.persona,
             "category": row.category,
