@@ -27,7 +27,7 @@ from packaging.version import Version
 ROOT = Path(__file__).resolve().parents[1]
 PYTHONS = ["3.11", "3.12", "3.13"]
 #: Pins published as a source archive only, pure Python (its metadata is read from it).
-SOURCE_ONLY = ["pyspark"]
+SOURCE_ONLY = ["jieba", "pyspark"]
 
 
 def _project() -> dict:

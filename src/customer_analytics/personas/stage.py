@@ -22,6 +22,7 @@ from customer_analytics.config import Config
 from customer_analytics.i18n import N_
 from customer_analytics.personas.cards import ActionRules, PersonaCard, build_personas
 from customer_analytics.personas.evidence import feature_figures, table_figures
+from customer_analytics.personas.feedback import voice_of_run
 from customer_analytics.personas.lines import CardLines, GivenNames
 from customer_analytics.personas.tags import TagDictionary
 from customer_analytics.personas.truth import truth_traits
@@ -49,6 +50,22 @@ MOVEMENT = OUTPUTS.declare(
 AUDIENCES = OUTPUTS.declare(
     "audiences",
     "a CSV per persona and per actionable RFM segment: consenting customers, their action",
+)
+# The voice of the customer (personas/feedback.py); empty tables where the source has
+# no feedback, and the findings' feedback.could_not says why.
+FEEDBACK_RATINGS = OUTPUTS.declare(
+    "feedback_ratings.parquet",
+    "reviews, mean rating and low-rated share per category, persona and best/worst product",
+)
+FEEDBACK_RETURNS = OUTPUTS.declare(
+    "feedback_returns.parquet",
+    "returns, return rate per order line and the most given reason per category and persona",
+)
+FEEDBACK_THEMES = OUTPUTS.declare(
+    "feedback_themes.parquet",
+    "per persona x category cell, the top words of its low-rated reviews: reviews, share, "
+    "log-odds z-score, rank, whether above the noise rule (theme: a persona's pains), "
+    "masked snippets",
 )
 
 
@@ -104,6 +121,8 @@ def run(cfg: Config, inputs: dict[str, Path], out: Path) -> dict[str, Any]:
         **audiences,
         **truth_traits(cfg.truth_dir, labels, shown),
     }
+    voice = (FEEDBACK_RATINGS.at(out), FEEDBACK_RETURNS.at(out), FEEDBACK_THEMES.at(out))
+    found.update(voice_of_run(cfg, inputs, customers["persona"], voice))
     return {**found, "headline": _headline(found, minimum)}
 
 
