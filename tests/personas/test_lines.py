@@ -82,11 +82,12 @@ def test_a_source_without_events_or_demographics_says_what_it_could_not_fill(sho
         missing = {(line["needs"], line["figure"]) for line in card.unfilled}
         assert ("events", "cart_abandonment") in missing
         assert ("demographics", "gender") in missing
-        assert ("feedback", "low_rated") in missing, "pains wait for the feedback module"
+        # no feedback table among this test's figures: no pains
+        assert {("ratings", "low_rated"), ("return_reasons", "return_reason")} <= missing
         card_dict = json.loads(json.dumps(card.to_dict(), default=str))
         page = card_html(card_dict, "CNY", lines=CardLines.load())
         assert "no web or app events in this source" in page
-        assert "no findings from reviews and return reasons yet" in page
+        assert "no rated reviews in this source" in page
         assert card.full_name.split(",")[0] in [e["en"] for e in GivenNames.load().tree["any"]]
 
 
@@ -107,9 +108,12 @@ def test_every_tiny_card_has_its_name_avatar_and_lines_with_evidence(
             for line in shown:
                 assert np.isfinite(line["value"]) and np.isfinite(line["average"])
                 assert line["words"]["zh"]["text"]
-        assert {line["needs"] for line in card["unfilled"]} == {"feedback"}
+        assert card["unfilled"] == []
     found = stage_findings(run.stages["06_personas"])
-    assert found["unfilled_lines"] == {"feedback": ["low_rated", "return_reason"]}
+    assert found["unfilled_lines"] == {}
+    # pains from the reviews and returns (feedback.py's pain_figures), in both languages
+    pains = [line for card in cards for line in card["lines"] if line["section"] == "pains"]
+    assert pains and all(CHINESE.search(line["words"]["zh"]["text"]) for line in pains)
     page = (run.report / "06_personas.zh.html").read_text()
     for card in cards:
         assert card["words"]["zh"]["full_name"] in page

@@ -147,7 +147,7 @@ def table_figures(
         )
         lines = lines.filter(lines.brand.notnull())
         counts = _counts(lines.group_by(["cluster", lines.brand.name("key")]))
-        out["top_brand"] = _largest(counts, by_lift=True)
+        out["top_brand"] = largest(counts, by_lift=True)
     if "events" in read:
         events = read["events"]
         events = merged_ids(events.filter(events.event_ts < end), read.get("identity_map"))
@@ -163,7 +163,7 @@ def table_figures(
         if products is not None and "category" in products.columns:
             viewed = views.join(products.select("product_id", "category"), "product_id")
             counts = _counts(viewed.group_by(["cluster", viewed.category.name("key")]))
-            out["browse_category"] = _largest(counts)
+            out["browse_category"] = largest(counts)
     return {name: readings for name, readings in out.items() if readings}
 
 
@@ -174,7 +174,7 @@ def _counts(grouped: ibis.expr.types.GroupedTable) -> pd.Series:
     return frame.set_index(keys)["n"].astype(float).sort_index()
 
 
-def _largest(counts: pd.Series, *, by_lift: bool = False) -> dict[int, Reading]:
+def largest(counts: pd.Series, *, by_lift: bool = False) -> dict[int, Reading]:
     """Per cluster, the key with the largest share of its rows against the key's share of
     the shop's; ``by_lift``: the key most over the shop's share (points), not the most
     common, so a brand everyone buys does not describe everyone."""

@@ -30,6 +30,7 @@ import yaml
 from scipy.stats import norm
 
 from customer_analytics.clean.stage import clean_tables_of
+from customer_analytics.personas.evidence import Reading, largest
 from customer_analytics.privacy import RULES
 from customer_analytics.synthetic import feedback as planted_feedback
 from customer_analytics.synthetic.truth import planted_personas
@@ -501,6 +502,65 @@ def voice_of_run(
     if truth:
         found["feedback_truth"] = truth
     return found
+
+
+#: A persona's low-rating share of a category is read only from this many of its reviews.
+PAIN_MIN_REVIEWS = 10
+
+
+def pain_figures(
+    tables: dict[str, Path], labels: pd.Series, low_rating: int
+) -> dict[str, dict[int, Reading]]:
+    """The figures of the persona cards' pains lines (``lines.yaml``), per cluster.
+
+    ``low_rated``: the category whose reviews the cluster rates low (at most
+    ``low_rating`` stars) most often against the shop's share for that category, among
+    categories it reviewed at least :data:`PAIN_MIN_REVIEWS` times. ``return_reason``: the
+    reason most over the shop's share of its returns. A figure the feedback table cannot
+    give is left out (the card says why).
+
+    Parameters
+    ----------
+    tables
+        The clean stage's Parquet files by table name.
+    labels
+        Each buying customer's cluster, indexed by merged customer id.
+    low_rating
+        The highest rating that counts as low (``feedback.yaml``).
+    """
+    if "feedback" not in tables:
+        return {}
+    columns = ["kind", "customer_id", "product_id", "rating", "return_reason"]
+    feedback = pd.read_parquet(tables["feedback"], columns=columns)
+    cluster = labels.set_axis(labels.index.astype(str))
+    feedback["cluster"] = _to_merged(feedback["customer_id"], _merged_ids(tables)).map(cluster)
+    feedback = feedback[feedback["cluster"].notna()]
+    out: dict[str, dict[int, Reading]] = {}
+    reasons = feedback["return_reason"].fillna("").astype(str)
+    returns = feedback[(feedback["kind"] == "return") & reasons.ne("")]
+    if len(returns):
+        counts = returns.groupby(["cluster", "return_reason"]).size().astype(float)
+        out["return_reason"] = largest(counts.rename_axis(["cluster", "key"]), by_lift=True)
+    reviews = feedback[feedback["kind"] == "review"].assign(
+        rating=lambda f: pd.to_numeric(f["rating"], errors="coerce")
+    )
+    reviews = reviews[reviews["rating"].notna()]
+    if "products" in tables and len(reviews):
+        products = pd.read_parquet(tables["products"], columns=["product_id", "category"])
+        category = products.drop_duplicates("product_id").set_index("product_id")["category"]
+        reviews = reviews.assign(
+            category=reviews["product_id"].map(category), low=reviews["rating"] <= low_rating
+        )
+        shop = reviews.groupby("category")["low"].mean()
+        cells = reviews.groupby(["cluster", "category"])["low"].agg(["mean", "size"])
+        cells = cells[cells["size"] >= PAIN_MIN_REVIEWS].reset_index()
+        cells["over"] = cells["mean"] - cells["category"].map(shop)
+        top = cells.sort_values("over", ascending=False).drop_duplicates("cluster")
+        out["low_rated"] = {
+            int(r.cluster): Reading(float(r.mean), float(shop[r.category]), str(r.category))
+            for r in top.itertuples()
+        }
+    return {name: readings for name, readings in out.items() if readings}
 
 
 def _merged_ids(tables: dict[str, Path]) -> pd.Series | None:

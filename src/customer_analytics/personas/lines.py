@@ -36,6 +36,7 @@ class CardLines:
     lines: tuple[dict[str, Any], ...]
     festivals: dict[str, dict[str, Any]]
     reasons: dict[str, dict[str, Any]]
+    return_reasons: dict[str, dict[str, Any]]
 
     @classmethod
     def load(cls, path: Path | None = None) -> CardLines:
@@ -47,6 +48,7 @@ class CardLines:
             tuple(tree["lines"]),
             {str(k): v for k, v in tree.get("festivals", {}).items()},
             tree.get("reasons", {}),
+            tree.get("return_reasons", {}),
         )
 
     def write(
@@ -123,17 +125,17 @@ class CardLines:
         }
 
     def _item(self, figure: dict[str, Any], item: str | None, dictionary: TagDictionary) -> str:
-        """The item's word in the current language: a tag dictionary value, a festival's
-        name, an hour window, or the item as the data has it (a brand)."""
+        """The item's word in the current language: a tag dictionary value, a festival's or
+        a return reason's name, an hour window, or the item as the data has it (a brand)."""
         if item is None:
             return ""
         source = figure.get("items")
         if source == "hours":
             start = int(item)
             return f"{start:02d}:00–{(start + HOUR_WINDOW) % 24:02d}:00"
-        if source == "festivals":
-            entry = self.festivals.get(item)
-            return i18n.word(entry, "name", what=f"lines.yaml: festival {item}") if entry else item
+        if source in ("festivals", "return_reasons"):
+            entry = getattr(self, source).get(item)
+            return i18n.word(entry, "name", what=f"lines.yaml: {source} {item}") if entry else item
         if source:
             try:
                 return dictionary[source].value_word(item)

@@ -22,7 +22,7 @@ from customer_analytics.config import Config
 from customer_analytics.i18n import N_
 from customer_analytics.personas.cards import ActionRules, PersonaCard, build_personas
 from customer_analytics.personas.evidence import feature_figures, table_figures
-from customer_analytics.personas.feedback import voice_of_run
+from customer_analytics.personas.feedback import FeedbackRules, pain_figures, voice_of_run
 from customer_analytics.personas.lines import CardLines, GivenNames
 from customer_analytics.personas.tags import TagDictionary
 from customer_analytics.personas.truth import truth_traits
@@ -89,6 +89,7 @@ def run(cfg: Config, inputs: dict[str, Path], out: Path) -> dict[str, Any]:
             festivals=cfg.shop.festivals,
             festival_days=cfg.shop.festival_days,
         ),
+        **pain_figures(clean_tables_of(inputs), labels, FeedbackRules.load().low_rating),
     }
     cards = build_personas(
         features,
