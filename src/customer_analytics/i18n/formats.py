@@ -70,19 +70,34 @@ def date(value: dt.date | dt.datetime | str | None, style: str = "long") -> str:
 
 def axis(kind: str = "number", *, digits: int = 0, currency: str | None = None) -> Any:
     """A matplotlib tick formatter for ``kind`` (``number``, ``percent`` or ``money``),
-    fixed to the language current when it is made (charts are drawn inside one)."""
-    from matplotlib.ticker import FuncFormatter
+    fixed to the language current when it is made (charts are drawn inside one).
+
+    ``digits`` is the fewest decimals shown: an axis whose ticks would read the same at
+    that many (0, 0.5, 1 at ``digits=0``) gets up to three more, so no two ticks read alike.
+    """
+    from matplotlib.ticker import Formatter
 
     from customer_analytics.i18n import language
 
     lang = current()
 
-    def tick(value: float, _position: int) -> str:
+    def tick(value: float, shown: int) -> str:
         with language(lang):
             if kind == "percent":
-                return percent(value, digits)
+                return percent(value, shown)
             if kind == "money":
-                return money(value, currency or "", digits)
-            return number(value, digits)
+                return money(value, currency or "", shown)
+            return number(value, shown)
 
-    return FuncFormatter(tick)
+    class _Ticks(Formatter):
+        def __call__(self, value: float, pos: int | None = None) -> str:
+            return tick(value, digits)
+
+        def format_ticks(self, values: Any) -> list[str]:
+            for shown in range(digits, digits + 4):
+                labels = [tick(v, shown) for v in values]
+                if len(set(labels)) == len(labels):
+                    break
+            return labels
+
+    return _Ticks()

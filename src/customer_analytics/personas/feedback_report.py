@@ -9,6 +9,7 @@ language through ``st.show``.
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
@@ -25,6 +26,8 @@ from customer_analytics.personas.feedback import (
     NO_TEXT,
     FeedbackRules,
 )
+from customer_analytics.personas.lines import CardLines
+from customer_analytics.personas.tags import TagDictionary
 
 #: The reasons feedback.py gives for what it could not compute.
 COULD_NOT = {
@@ -85,17 +88,32 @@ def voice_note(found: dict[str, Any]) -> str:
     return "\n\n".join(lines)
 
 
-def themes_table(themes: pd.DataFrame, cards: list[dict[str, Any]]) -> Styler | str:
+def _words(lines: CardLines, dictionary: TagDictionary) -> tuple[Callable, Callable]:
+    """A category's and a return reason's word in the current language, escaped."""
+
+    def category(code: Any) -> str:
+        return html.escape(lines.word_of("low_rated", str(code), dictionary) if code else "")
+
+    def reason(code: Any) -> str:
+        return html.escape(lines.word_of("return_reason", str(code), dictionary) if code else "")
+
+    return category, reason
+
+
+def themes_table(
+    themes: pd.DataFrame, cards: list[dict[str, Any]], dictionary: TagDictionary, lines: CardLines
+) -> Styler | str:
     """Per persona and category, the top words of its low-rated reviews with the
     evidence (reviews, share, share elsewhere, z-score), whether each is a theme, and a
-    few masked snippets of each theme."""
+    few masked snippets of each theme; categories in the tag dictionary's words."""
     if themes.empty:
         return _("No persona and category has enough low-rated reviews with text.")
     names = _names(cards)
+    category, _reason = _words(lines, dictionary)
     table = pd.DataFrame(
         {
             _("persona"): themes["persona"].map(lambda p: html.escape(names.get(p, p))),
-            _("category"): themes["category"].map(html.escape),
+            _("category"): themes["category"].map(category),
             _("word"): themes["word"].map(html.escape),
             _("theme"): themes["name"].map(_theme_name),
             _("rank"): themes["rank"],
@@ -110,19 +128,20 @@ def themes_table(themes: pd.DataFrame, cards: list[dict[str, Any]]) -> Styler | 
     return table.style.hide(axis="index")
 
 
-def ratings_table(ratings: pd.DataFrame, cards: list[dict[str, Any]]) -> Styler | str:
+def ratings_table(
+    ratings: pd.DataFrame, cards: list[dict[str, Any]], dictionary: TagDictionary, lines: CardLines
+) -> Styler | str:
     """Reviews, mean rating and low-rated share per category, persona and product."""
     if ratings.empty:
         return _("No ratings in this source.")
     names = _names(cards)
-    key = ratings.apply(
-        lambda r: names.get(r["key"], r["key"]) if r["level"] == "persona" else r["key"], axis=1
-    )
+    category, _reason = _words(lines, dictionary)
+    key = ratings.apply(lambda r: _key(r, names, category), axis=1)
     table = pd.DataFrame(
         {
             _("level"): ratings["level"].map(lambda x: _(LEVELS.get(x, x))),
-            _("name"): key.map(html.escape),
-            _("category"): ratings["category"].fillna("").map(html.escape),
+            _("name"): key,
+            _("category"): ratings["category"].fillna("").map(category),
             _("reviews"): ratings["reviews"].map(formats.number),
             _("mean rating"): ratings["mean_rating"].map(lambda x: formats.number(x, 2)),
             _("low-rated share"): ratings["low_share"].map(lambda x: formats.percent(x, 1)),
@@ -131,15 +150,16 @@ def ratings_table(ratings: pd.DataFrame, cards: list[dict[str, Any]]) -> Styler 
     return table.style.hide(axis="index")
 
 
-def returns_table(returns: pd.DataFrame, cards: list[dict[str, Any]]) -> Styler | str:
+def returns_table(
+    returns: pd.DataFrame, cards: list[dict[str, Any]], dictionary: TagDictionary, lines: CardLines
+) -> Styler | str:
     """Returns, return rate per order line and the most given reason per category and
     persona."""
     if returns.empty:
         return _("No returns in this source.")
     names = _names(cards)
-    key = returns.apply(
-        lambda r: names.get(r["key"], r["key"]) if r["level"] == "persona" else r["key"], axis=1
-    )
+    category, reason = _words(lines, dictionary)
+    key = returns.apply(lambda r: _key(r, names, category), axis=1)
 
     def rate(x: float) -> str:
         return formats.percent(x, 1) if pd.notna(x) else "–"
@@ -147,11 +167,21 @@ def returns_table(returns: pd.DataFrame, cards: list[dict[str, Any]]) -> Styler 
     table = pd.DataFrame(
         {
             _("level"): returns["level"].map(lambda x: _(LEVELS.get(x, x))),
-            _("name"): key.map(html.escape),
+            _("name"): key,
             _("returns"): returns["returns"].map(formats.number),
             _("return rate"): returns["return_rate"].map(rate),
-            _("most given reason"): returns["return_reason"].fillna("").map(html.escape),
+            _("most given reason"): returns["return_reason"].fillna("").map(reason),
             _("its share"): returns["reason_share"].map(rate),
         }
     )
     return table.style.hide(axis="index")
+
+
+def _key(row: pd.Series, names: dict[str, str], category: Callable) -> str:
+    """A ratings or returns row's name: its persona's, its category's word, or the
+    product id (in a ``translate="no"`` span: an id, not a word)."""
+    if row["level"] == "persona":
+        return html.escape(names.get(row["key"], row["key"]))
+    if row["level"] == "category":
+        return category(row["key"])
+    return f'<span translate="no">{html.escape(str(row["key"]))}</span>'

@@ -124,6 +124,11 @@ class CardLines:
             "words": words,
         }
 
+    def word_of(self, figure: str, item: str, dictionary: TagDictionary) -> str:
+        """``item`` of the figure named ``figure`` (a category of ``low_rated``, a reason
+        of ``return_reason``) as a reader's word, in the current language."""
+        return self._item(self.figures[figure], item, dictionary)
+
     def _item(self, figure: dict[str, Any], item: str | None, dictionary: TagDictionary) -> str:
         """The item's word in the current language: a tag dictionary value, a festival's or
         a return reason's name, an hour window, or the item as the data has it (a brand)."""
