@@ -6,11 +6,13 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import ibis
 import pandas as pd
 import pytest
+from support import CliRun, on_run
 
 from customer_analytics.personas.feedback import (
     NO_FEEDBACK,
@@ -188,3 +190,20 @@ def test_cells_under_the_minimum_leave_an_empty_themes_table_with_its_columns() 
     )
     assert found.themes.empty and "word" in found.themes.columns
     assert found.findings["pains"] == {}
+
+
+@pytest.mark.slow
+@on_run("default")
+def test_the_default_run_finds_each_planted_theme_in_its_found_persona_s_cell(
+    config_run: Callable[[str], CliRun],
+) -> None:
+    """Through the command line, with the personas 05_clustering found (each planted
+    persona matched to the found persona holding most of its customers): every planted
+    theme ranks in its cell's top three above the noise rule, and the negative control's
+    best word stays under the rule."""
+    truth = dict(config_run("default").findings("06_personas")["feedback_truth"])
+    control = truth.pop("negative_control")
+    assert len(truth) == 5
+    for cell, found in truth.items():
+        assert found["rank"] <= 3 and found["theme"], (cell, found)
+    assert control["themes"] == 0 and control["top_z"] < control["z_above"], control
