@@ -94,16 +94,17 @@ def test_the_tiny_shop_gives_the_same_outputs_on_spark_and_duckdb(
 
 @pytest.mark.spark
 @pytest.mark.slow
-@pytest.mark.xdist_group("spark-online-retail")
-def test_online_retail_gives_the_same_outputs_on_spark_and_duckdb(tmp_path: Path) -> None:
+@on_run("online_retail")
+def test_online_retail_gives_the_same_outputs_on_spark_and_duckdb(
+    config_run: Callable[[str], CliRun], tmp_path: Path
+) -> None:
+    """The session's run of the config (on DuckDB, its engine) against one on Spark."""
     shared_file("online_retail.parquet")
-    runs = {
-        kind: run_config("online_retail", tmp_path / kind, "--set", f"engine.kind={kind}")
-        for kind in ("duckdb", "spark")
-    }
-    for run in runs.values():
+    duckdb = config_run("online_retail")
+    spark = run_config("online_retail", tmp_path, "--set", "engine.kind=spark")
+    for run in (duckdb, spark):
         assert run.ok, run.process.stderr[-3000:]
-    assert engine_differences(runs["duckdb"], runs["spark"]) == []
+    assert engine_differences(duckdb, spark) == []
 
 
 def test_the_comparison_sees_a_changed_number_order_or_type() -> None:
