@@ -3,6 +3,7 @@ control, snippets without personal data, and sources without feedback text."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import subprocess
 import sys
@@ -19,6 +20,7 @@ from customer_analytics.personas.feedback import (
     NO_TEXT,
     FeedbackRules,
     log_odds_z,
+    read_feedback,
     read_voice,
     segment,
     truth_themes,
@@ -207,3 +209,57 @@ def test_the_default_run_finds_each_planted_theme_in_its_found_persona_s_cell(
     for cell, found in truth.items():
         assert found["rank"] <= 3 and found["theme"], (cell, found)
     assert control["themes"] == 0 and control["top_z"] < control["z_above"], control
+
+
+def test_feedback_and_order_lines_after_as_of_are_not_read(tmp_path: Path) -> None:
+    """As the features leave out later orders, the voice of the customer leaves out
+    reviews, returns and order lines dated after ``as_of`` (UTC, the end of the day);
+    an undated review is kept, a credit note is no purchase, and merged accounts'
+    feedback is their person's."""
+    feedback = pd.DataFrame(
+        {
+            "kind": ["review", "review", "review", "return"],
+            "customer_id": ["C1", "C2", "C3", "C1"],
+            "product_id": ["P1", "P1", "P2", "P1"],
+            "ts_utc": pd.to_datetime(
+                ["2025-06-30 23:59", "2025-07-01 00:00", None, "2025-08-01 10:00"]
+            ),
+        }
+    )
+    orders = pd.DataFrame(
+        {
+            "order_id": ["O1", "O2", "O3"],
+            "customer_id": ["C1", "C2", "C1"],
+            "order_ts_utc": pd.to_datetime(["2025-06-01", "2025-07-02", "2025-06-02"]),
+            "is_return": [False, False, True],
+        }
+    )
+    items = pd.DataFrame({"order_id": ["O1", "O2", "O3"], "product_id": ["P1", "P2", "P1"]})
+    identity = pd.DataFrame({"customer_id": ["C3"], "merged_customer_id": ["C1"]})
+    tables = {}
+    for name, frame in [
+        ("feedback", feedback), ("orders", orders), ("order_items", items),
+        ("identity_map", identity),
+    ]:  # fmt: skip
+        tables[name] = tmp_path / f"{name}.parquet"
+        frame.to_parquet(tables[name])
+
+    read = read_feedback(tables, dt.date(2025, 6, 30))
+    assert read.feedback["customer_id"].tolist() == ["C1", "C1"]
+    assert read.feedback["product_id"].tolist() == ["P1", "P2"]
+    assert read.order_lines.to_dict("records") == [{"customer_id": "C1", "product_id": "P1"}]
+    assert read.category is None
+    later = read_feedback(tables, dt.date(2025, 8, 1))
+    assert len(later.feedback) == 4 and len(later.order_lines) == 2
+
+
+@on_run("tiny")
+def test_the_clean_feedback_table_carries_its_time_in_utc(
+    config_run: Callable[[str], CliRun],
+) -> None:
+    """The clean stage parses feedback times (rule ``feedback_timestamp``), so the
+    features and the voice of the customer can leave out what came after ``as_of``."""
+    run = config_run("tiny")
+    clean = pd.read_parquet(run.stages["02_clean"] / "feedback.parquet")
+    assert clean["ts_utc"].notna().all() and len(clean)
+    assert clean["ts_utc"].max() > pd.Timestamp(run.findings("01_ingest")["as_of"])

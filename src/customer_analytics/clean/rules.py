@@ -111,6 +111,13 @@ signup_timestamp = _timestamp_fix
 order_timestamp = _timestamp_fix
 
 
+def feedback_timestamp(t: ibis.Table, rule: Rule, ctx: CleanContext) -> Outcome:
+    """When a review was written or a return logged, into UTC; a blank one is kept (the
+    text and rating still count, with no date to leave them out by), an unreadable one
+    fails."""
+    return experiment_rules.parse_time(t, rule, ctx, blank_ok=True)
+
+
 def after_data_end(t: ibis.Table, rule: Rule, ctx: CleanContext) -> Outcome:
     if ctx.data_end is None or not _applies(t, rule, ctx, "order_ts_utc"):
         return Outcome(t)

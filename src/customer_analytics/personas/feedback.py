@@ -17,6 +17,7 @@ Cells and products under ``privacy.min_group_size`` are not described.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import re
 from dataclasses import dataclass
@@ -29,11 +30,11 @@ import pandas as pd
 import yaml
 from scipy.stats import norm
 
-from customer_analytics.clean.stage import clean_tables_of
 from customer_analytics.personas.evidence import Reading, largest
 from customer_analytics.privacy import RULES
 from customer_analytics.synthetic import feedback as planted_feedback
 from customer_analytics.synthetic.truth import planted_personas
+from customer_analytics.utils.dates import day_end
 
 HERE = Path(__file__).resolve().parent
 #: What the module says when a source cannot give it something (the report translates).
@@ -463,37 +464,88 @@ def _pains(themes: pd.DataFrame) -> list[dict[str, Any]]:
     ]
 
 
-def voice_of_run(
-    cfg: Any, inputs: dict[str, Path], persona: pd.Series, paths: tuple[Path, Path, Path]
-) -> dict[str, Any]:
-    """Read the run's clean tables, write the ratings, returns and themes tables to
-    ``paths`` (in that order) and return the findings ``feedback`` (and, on the
-    synthetic shop, ``feedback_truth``).
+@dataclass(frozen=True)
+class FeedbackTables:
+    """What the voice of the customer reads from the clean tables (:func:`read_feedback`).
+
+    Attributes
+    ----------
+    feedback
+        The ``feedback`` rows dated by the end of ``as_of``, ``customer_id`` as merged
+        ids; None when the source has no feedback table.
+    category
+        Each product's category, indexed by product id; None without a products table.
+    order_lines
+        ``customer_id`` (merged) and ``product_id`` of every line of an order placed by
+        the end of ``as_of``; None without order lines.
+    """
+
+    feedback: pd.DataFrame | None
+    category: pd.Series | None
+    order_lines: pd.DataFrame | None
+
+
+def read_feedback(tables: dict[str, Path], as_of: dt.date) -> FeedbackTables:
+    """Read the feedback, the products' categories and the order lines a run's personas
+    stage describes, leaving out what happened after ``as_of`` as the features do.
 
     Parameters
     ----------
-    cfg
-        The run's :class:`customer_analytics.config.Config`.
-    inputs
-        The earlier stages' output folders.
-    persona
-        Each customer's persona name (None: not shown), indexed by merged customer id.
-    paths
-        Where the ratings, returns and themes tables go.
+    tables
+        The clean stage's Parquet files by table name
+        (:func:`customer_analytics.clean.stage.clean_tables_of`).
+    as_of
+        The run's last day; a review or return dated later, and the lines of an order
+        placed later, are not read.
     """
-    tables = clean_tables_of(inputs)
+    end = pd.Timestamp(day_end(as_of))
     merged = _merged_ids(tables)
     feedback = None
     if "feedback" in tables:
         feedback = pd.read_parquet(tables["feedback"])
+        feedback = feedback[_by(feedback, "ts_utc", end)].reset_index(drop=True)
         feedback["customer_id"] = _to_merged(feedback["customer_id"], merged)
     category = None
     if "products" in tables:
         products = pd.read_parquet(tables["products"], columns=["product_id", "category"])
         category = products.drop_duplicates("product_id").set_index("product_id")["category"]
-    lines = _order_lines(tables, merged)
+    return FeedbackTables(feedback, category, _order_lines(tables, merged, end))
+
+
+def _by(table: pd.DataFrame, column: str, end: pd.Timestamp) -> pd.Series:
+    """Rows dated before ``end`` (a row with no date is kept: nothing says it is later)."""
+    if column not in table:
+        return pd.Series(True, index=table.index)
+    when = pd.to_datetime(table[column])
+    if when.dt.tz is not None:
+        when = when.dt.tz_convert("UTC").dt.tz_localize(None)
+    return when.isna() | (when < end)
+
+
+def voice_of_run(
+    cfg: Any, read: FeedbackTables, persona: pd.Series, paths: tuple[Path, Path, Path]
+) -> dict[str, Any]:
+    """Write the ratings, returns and themes tables to ``paths`` (in that order) and
+    return the findings ``feedback`` (and, on the synthetic shop, ``feedback_truth``).
+
+    Parameters
+    ----------
+    cfg
+        The run's :class:`customer_analytics.config.Config`.
+    read
+        The run's feedback, categories and order lines (:func:`read_feedback`).
+    persona
+        Each customer's persona name (None: not shown), indexed by merged customer id.
+    paths
+        Where the ratings, returns and themes tables go.
+    """
     voice = read_voice(
-        feedback, persona, category, cfg.privacy.min_group_size, FeedbackRules.load(), lines
+        read.feedback,
+        persona,
+        read.category,
+        cfg.privacy.min_group_size,
+        FeedbackRules.load(),
+        read.order_lines,
     )
     for table, path in zip((voice.ratings, voice.returns, voice.themes), paths, strict=True):
         table.to_parquet(path, index=False)
@@ -509,7 +561,7 @@ PAIN_MIN_REVIEWS = 10
 
 
 def pain_figures(
-    tables: dict[str, Path], labels: pd.Series, low_rating: int
+    read: FeedbackTables, labels: pd.Series, low_rating: int
 ) -> dict[str, dict[int, Reading]]:
     """The figures of the persona cards' pains lines (``lines.yaml``), per cluster.
 
@@ -521,19 +573,17 @@ def pain_figures(
 
     Parameters
     ----------
-    tables
-        The clean stage's Parquet files by table name.
+    read
+        The run's feedback and categories (:func:`read_feedback`).
     labels
         Each buying customer's cluster, indexed by merged customer id.
     low_rating
         The highest rating that counts as low (``feedback.yaml``).
     """
-    if "feedback" not in tables:
+    if read.feedback is None:
         return {}
-    columns = ["kind", "customer_id", "product_id", "rating", "return_reason"]
-    feedback = pd.read_parquet(tables["feedback"], columns=columns)
     cluster = labels.set_axis(labels.index.astype(str))
-    feedback["cluster"] = _to_merged(feedback["customer_id"], _merged_ids(tables)).map(cluster)
+    feedback = read.feedback.assign(cluster=read.feedback["customer_id"].map(cluster))
     feedback = feedback[feedback["cluster"].notna()]
     out: dict[str, dict[int, Reading]] = {}
     reasons = feedback["return_reason"].fillna("").astype(str)
@@ -545,11 +595,10 @@ def pain_figures(
         rating=lambda f: pd.to_numeric(f["rating"], errors="coerce")
     )
     reviews = reviews[reviews["rating"].notna()]
-    if "products" in tables and len(reviews):
-        products = pd.read_parquet(tables["products"], columns=["product_id", "category"])
-        category = products.drop_duplicates("product_id").set_index("product_id")["category"]
+    if read.category is not None and len(reviews):
         reviews = reviews.assign(
-            category=reviews["product_id"].map(category), low=reviews["rating"] <= low_rating
+            category=reviews["product_id"].map(read.category),
+            low=reviews["rating"] <= low_rating,
         )
         shop = reviews.groupby("category")["low"].mean()
         cells = reviews.groupby(["cluster", "category"])["low"].agg(["mean", "size"])
@@ -579,13 +628,20 @@ def _to_merged(ids: pd.Series, merged: pd.Series | None) -> pd.Series:
     return ids.map(merged).fillna(ids)
 
 
-def _order_lines(tables: dict[str, Path], merged: pd.Series | None) -> pd.DataFrame | None:
-    """Every order line's buyer (merged id) and product; None without order lines."""
+def _order_lines(
+    tables: dict[str, Path], merged: pd.Series | None, end: pd.Timestamp
+) -> pd.DataFrame | None:
+    """The buyer (merged id) and product of every line of an order placed before
+    ``end``; None without order lines."""
     if "order_items" not in tables or "orders" not in tables:
         return None
     lines = pd.read_parquet(tables["order_items"], columns=["order_id", "product_id"])
-    orders = pd.read_parquet(tables["orders"], columns=["order_id", "customer_id"])
+    orders = pd.read_parquet(tables["orders"])
+    orders = orders[_by(orders, "order_ts_utc", end)]
+    if "is_return" in orders:  # a credit note (Online Retail's "C" invoices) is no purchase
+        orders = orders[~orders["is_return"].fillna(False).astype(bool)]
     buyer = orders.drop_duplicates("order_id").set_index("order_id")["customer_id"]
+    lines = lines[lines["order_id"].isin(buyer.index)]
     lines["customer_id"] = _to_merged(lines["order_id"].map(buyer), merged)
     return lines[["customer_id", "product_id"]]
 

@@ -22,7 +22,12 @@ from customer_analytics.config import Config
 from customer_analytics.i18n import N_
 from customer_analytics.personas.cards import ActionRules, PersonaCard, build_personas
 from customer_analytics.personas.evidence import feature_figures, table_figures
-from customer_analytics.personas.feedback import FeedbackRules, pain_figures, voice_of_run
+from customer_analytics.personas.feedback import (
+    FeedbackRules,
+    pain_figures,
+    read_feedback,
+    voice_of_run,
+)
 from customer_analytics.personas.lines import CardLines, GivenNames
 from customer_analytics.personas.tags import TagDictionary
 from customer_analytics.personas.truth import truth_traits
@@ -78,10 +83,12 @@ def run(cfg: Config, inputs: dict[str, Path], out: Path) -> dict[str, Any]:
     missing = CLUSTERING.findings(inputs)["missing_features"]
 
     labels = clusters["cluster"].reindex(features.index)
+    tables = clean_tables_of(inputs)
+    said = read_feedback(tables, run_as_of(inputs))
     figures = {
         **feature_figures(features, labels),
         **table_figures(
-            clean_tables_of(inputs),
+            tables,
             labels,
             features["frequency"],
             as_of=run_as_of(inputs),
@@ -89,7 +96,7 @@ def run(cfg: Config, inputs: dict[str, Path], out: Path) -> dict[str, Any]:
             festivals=cfg.shop.festivals,
             festival_days=cfg.shop.festival_days,
         ),
-        **pain_figures(clean_tables_of(inputs), labels, FeedbackRules.load().low_rating),
+        **pain_figures(said, labels, FeedbackRules.load().low_rating),
     }
     cards = build_personas(
         features,
@@ -123,7 +130,7 @@ def run(cfg: Config, inputs: dict[str, Path], out: Path) -> dict[str, Any]:
         **truth_traits(cfg.truth_dir, labels, shown),
     }
     voice = (FEEDBACK_RATINGS.at(out), FEEDBACK_RETURNS.at(out), FEEDBACK_THEMES.at(out))
-    found.update(voice_of_run(cfg, inputs, customers["persona"], voice))
+    found.update(voice_of_run(cfg, said, customers["persona"], voice))
     return {**found, "headline": _headline(found, minimum)}
 
 
