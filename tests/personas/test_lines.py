@@ -118,6 +118,13 @@ def test_every_tiny_card_has_its_name_avatar_and_lines_with_evidence(
     for card in cards:
         assert card["words"]["zh"]["full_name"] in page
     assert "不购买的原因" in page and "<svg" in page
+    # what later stages give each persona, written on its card once the run has them
+    picks = run.findings("08_recommend")["persona_products"]
+    shown = [c for c in cards if picks.get(c["name"])]
+    assert shown and page.count("推荐商品（08）") == len(shown)
+    english = (run.report / "06_personas.html").read_text()
+    assert english.count("Products to recommend (08)") == len(shown)
+    assert "In the targeting plan (09)" in english
 
 
 @on_run("tiny")

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from customer_analytics.personas.report import later_slot
 from customer_analytics.report.index import format_value, key_figures, short_error, write_index
 
 
@@ -146,6 +147,12 @@ def test_the_index_names_each_persona_with_the_later_stages_lines(tmp_path: Path
             },
         },
     }
+    # the persona page as 06_personas writes it: a slot per card (personas.report.later_slot)
+    for lang, stem in (("en", "06_personas.html"), ("zh", "06_personas.zh.html")):
+        slots = "".join(
+            later_slot(p["name"]) for p in manifest["findings"]["06_personas"]["personas"]
+        )
+        (tmp_path / stem).write_text(f"<html><head></head><body>{lang}{slots}</body></html>")
     english = _read(write_index(tmp_path, manifest))
     assert "Xiaolin, one of the young urban beauty lovers" in english and "<svg" in english
     assert "Products to recommend (08): <code>P1</code>, <code>P2</code>" in english
@@ -153,3 +160,12 @@ def test_the_index_names_each_persona_with_the_later_stages_lines(tmp_path: Path
     assert "Other shoppers" in english
     chinese = _read(tmp_path / "index.zh.html")
     assert "晓琳，年轻都市美妆爱好者" in chinese and "推荐商品（08）" in chinese
+    # the persona page's cards get the same lines, in the page's language, and only once
+    # however often the index is written (a rerun)
+    write_index(tmp_path, manifest)
+    page = _read(tmp_path / "06_personas.html")
+    assert page.count("Products to recommend (08): <code>P1</code>, <code>P2</code>") == 1
+    assert page.count("In the targeting plan (09): <code>push</code>") == 1
+    page_zh = _read(tmp_path / "06_personas.zh.html")
+    assert page_zh.count("推荐商品（08）") == 1 and page_zh.count('id="ca-cjk-font"') == 1
+    assert '<div class="ca-later" data-persona="Other shoppers"></div>' in page_zh

@@ -248,6 +248,9 @@ def cjk_font_face(characters: str) -> str:
     )
 
 
+_EMBEDDED = re.compile(r'<style id="ca-cjk-font">.*?</style>\n', re.S)
+
+
 def embed_cjk_font(page: str) -> str:
     """A page with the Chinese font it needs embedded, or the page as it was.
 
@@ -262,12 +265,14 @@ def embed_cjk_font(page: str) -> str:
         When the page has CJK characters: the page with a ``<style>`` holding
         :func:`cjk_font_face` of exactly those characters, placed before ``</head>``;
         bold text takes the regular face, emboldened by the browser. Otherwise ``page``.
+        A face embedded earlier is replaced.
 
     Raises
     ------
     ValueError
         When a page with CJK characters has no ``</head>`` to put the font in.
     """
+    page = _EMBEDDED.sub("", page)  # a page written again gets one face, of its characters now
     characters = cjk_characters(page)
     if not characters:
         return page

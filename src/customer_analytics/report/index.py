@@ -24,6 +24,8 @@ from customer_analytics.report.house import TEMPLATES, house_css, write_page
 
 #: At most this many key figures per stage; the stage page has the rest.
 MAX_FIGURES = 12
+#: The stage whose page holds the persona cards the later stages' lines go on.
+PERSONAS_STAGE = "06_personas"
 #: Longest string finding shown as a key figure (longer ones are prose, not figures).
 MAX_TEXT = 60
 #: Longest error message shown for a failed stage.
@@ -327,10 +329,11 @@ def personas_view(findings: dict[str, Any]) -> list[dict[str, Any]]:
     Returns
     -------
     list of dict
-        ``avatar`` (inline SVG), ``name`` (given name and description in the current
-        language) and ``lines`` (sentences); empty without persona findings.
+        ``key`` (the persona's name in the data), ``avatar`` (inline SVG), ``name``
+        (given name and description in the current language) and ``lines``
+        (sentences); empty without persona findings.
     """
-    personas = (findings.get("06_personas") or {}).get("personas") or []
+    personas = (findings.get(PERSONAS_STAGE) or {}).get("personas") or []
     picks = (findings.get("08_recommend") or {}).get("persona_products") or {}
     plan = (findings.get("09_targeting") or {}).get("plan") or {}
     planned: dict[str, list[str]] = {}
@@ -362,6 +365,7 @@ def personas_view(findings: dict[str, Any]) -> list[dict[str, Any]]:
         avatar = persona.get("avatar")  # a run before avatars has none
         out.append(
             {
+                "key": key,
                 "avatar": Markup(avatar_svg(avatar, 32)) if avatar else "",
                 "name": name,
                 "lines": lines,
@@ -447,6 +451,35 @@ def write_index(run_dir: Path, manifest: dict[str, Any]) -> Path:
         with i18n.language(lang):
             context = index_context(run_dir, manifest)
             html = environment().get_template("index.html.j2").render(context)
+            fill_persona_page(run_dir / i18n.page_name(PERSONAS_STAGE, lang), manifest)
         path = run_dir / i18n.page_name("index", lang)
         write_page(path, html)
     return run_dir / "index.html"
+
+
+#: A persona card's slot for the later stages' lines (``personas.report.later_slot``).
+_LATER_SLOT = re.compile(r'(<div class="ca-later" data-persona="([^"]*)">).*?(</div>)', re.S)
+
+
+def fill_persona_page(page: Path, manifest: dict[str, Any]) -> None:
+    """Write each persona card's lines from later stages (:func:`personas_view`) into
+    the persona page ``page``, in the current language; the same lines the index shows.
+
+    Filling again replaces what an earlier fill wrote, so a rerun (or a page reused
+    from the cache, whose slots are empty) ends the same. A page without slots (an
+    older run's, or none at all) is left as it is.
+    """
+    if not page.is_file():
+        return
+    html = page.read_text(encoding="utf-8")
+    lines = {v["key"]: v["lines"] for v in personas_view(manifest.get("findings") or {})}
+
+    def fill(slot: re.Match[str]) -> str:
+        shown = lines.get(Markup(slot[2]).unescape()) or []
+        items = Markup("").join(Markup("<li>{}</li>").format(line) for line in shown)
+        inside = Markup('<ul class="ca-later-lines">{}</ul>').format(items) if shown else ""
+        return f"{slot[1]}{inside}{slot[3]}"
+
+    filled = _LATER_SLOT.sub(fill, html)
+    if filled != html:
+        write_page(page, filled)
