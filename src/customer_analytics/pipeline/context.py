@@ -12,8 +12,11 @@ so no finished run is ever changed.
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
-from collections.abc import Callable, Iterator
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -159,9 +162,7 @@ class StageContext:
         back to English are remembered for the page's note."""
         with i18n.language(lang), i18n.fallbacks() as english:
             yield
-        if english:
-            held = self._meta.setdefault("fallbacks", {}).setdefault(lang, [])
-            held.extend(sorted(english - set(held)))
+        self.remember_fallbacks(lang, english)
 
     def show(self, render: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
         """Display ``render(*args, **kwargs)`` once per report language, each drawn in its
@@ -200,32 +201,136 @@ class StageContext:
         figure already drawn, saved once. ``headline=True`` makes it the stage's chart on
         the index page. In a notebook the saved image is what the cell shows, and the
         figure is closed: drawn once, not a second time by the notebook's own display.
+        Under the runner, the first language's chart is drawn here and the others' in a
+        process forked from the kernel while the notebook goes on (:class:`_Elsewhere`);
+        each shows in its place when the runner's last cell settles them.
         Returns nothing, so a cell ending with this call shows the chart, not a path.
         """
-        import matplotlib.pyplot as plt
         from IPython import get_ipython
-        from IPython.display import Image, display
+        from IPython.display import display
 
         self.figures_dir.mkdir(parents=True, exist_ok=True)
-        drawn = [None] if hasattr(fig, "savefig") else self.languages
-        for lang in drawn:
-            with self._speaking(lang or i18n.SOURCE):
-                figure = fig if lang is None else fig(*args, **kwargs)
-                path = self.figures_dir / i18n.page_name(
-                    f"{self.name}-{name}", lang or i18n.SOURCE, ".png"
+        kernel = get_ipython() is not None
+        if hasattr(fig, "savefig"):
+            path = self.figures_dir / f"{self.name}-{name}.png"
+            _save_figure(fig, path)
+            if kernel:
+                display(_image(path.read_bytes()))
+        for number, lang in enumerate([] if hasattr(fig, "savefig") else self.languages):
+            path = self.figures_dir / i18n.page_name(f"{self.name}-{name}", lang, ".png")
+            chart = _Chart(fig, args, kwargs, lang, path)
+            if number and kernel:
+                placeholder = display(
+                    {"text/plain": ""}, raw=True, metadata={i18n.OUTPUT_KEY: lang}, display_id=True
                 )
-                figure.savefig(path, dpi=110, bbox_inches="tight", metadata={"Software": None})
-            plt.close(figure)
-            if get_ipython() is not None:
-                image = Image(data=path.read_bytes(), format="png")
-                display(image, metadata={i18n.OUTPUT_KEY: lang} if lang else None)
+                ELSEWHERE.submit(chart, placeholder, self)
+                continue
+            png, english = chart.draw()
+            self.remember_fallbacks(lang, english)
+            if kernel:
+                display(_image(png), metadata={i18n.OUTPUT_KEY: lang})
         if headline or self._meta["chart"] is None:
             self._meta["chart"] = f"figures/{self.name}-{name}.png"
+        self._save()
+
+    def remember_fallbacks(self, lang: str, english: Iterable[str]) -> None:
+        """Record the YAML words shown in English on ``lang``'s page (the page's note)."""
+        english = set(english)
+        if english:
+            held = self._meta.setdefault("fallbacks", {}).setdefault(lang, [])
+            held.extend(sorted(english - set(held)))
         self._save()
 
     def _save(self) -> None:
         self.meta_path.parent.mkdir(parents=True, exist_ok=True)
         self.meta_path.write_text(json.dumps(self._meta, default=str, indent=1))
+
+
+#: How every chart is saved: the same size and resolution in every language.
+_SAVE = {"dpi": 110, "bbox_inches": "tight", "metadata": {"Software": None}}
+
+
+def _save_figure(figure: Any, path: Path) -> None:
+    import matplotlib.pyplot as plt
+
+    figure.savefig(path, **_SAVE)
+    plt.close(figure)
+
+
+def _image(png: bytes) -> Any:
+    from IPython.display import Image
+
+    return Image(data=png, format="png")
+
+
+@dataclass(frozen=True)
+class _Chart:
+    """One chart in one language: what to call, and where its PNG goes."""
+
+    fig: Callable[..., Any]
+    args: tuple
+    kwargs: dict[str, Any]
+    lang: str
+    path: Path
+
+    def draw(self) -> tuple[bytes, list[str]]:
+        """Draw and save the chart in its language: (PNG, the YAML words it showed in
+        English for want of a translation)."""
+        with i18n.language(self.lang), i18n.fallbacks() as english:
+            _save_figure(self.fig(*self.args, **self.kwargs), self.path)
+        return self.path.read_bytes(), sorted(english)
+
+
+def _quiet() -> None:
+    """A forked drawing process writes nothing to the kernel's streams (they belong to
+    the kernel's threads, which the fork did not copy); a warning made an error (a
+    missing glyph) still fails the chart."""
+    sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115 (open for the process's life)
+
+
+class _Elsewhere:
+    """Draws the charts of a page's other languages in one process forked from the
+    kernel, while the kernel goes on with the notebook.
+
+    Forked, not spawned: it starts in milliseconds with the kernel's modules, fonts and
+    house style (missing glyphs as errors included) already loaded, so the second
+    language costs the stage little more than the first. A chart the process cannot
+    take (arguments that do not pickle) or fails to draw is drawn again in the kernel
+    when settled, so its error, if any, is raised there with its traceback.
+    """
+
+    def __init__(self) -> None:
+        self._pool: ProcessPoolExecutor | None = None
+        self._pending: list[tuple[Future, _Chart, Any, StageContext]] = []
+
+    def submit(self, chart: _Chart, placeholder: Any, context: StageContext) -> None:
+        if self._pool is None:
+            fork = multiprocessing.get_context("fork")
+            self._pool = ProcessPoolExecutor(1, mp_context=fork, initializer=_quiet)
+        self._pending.append((self._pool.submit(chart.draw), chart, placeholder, context))
+
+    def settle(self) -> None:
+        """Wait for every chart submitted and show each in its placeholder."""
+        pending, self._pending = self._pending, []
+        for future, chart, placeholder, context in pending:
+            try:
+                png, english = future.result()
+            except Exception:  # drawn here instead: the same chart, its error raised here
+                png, english = chart.draw()
+            context.remember_fallbacks(chart.lang, english)
+            placeholder.update(_image(png), metadata={i18n.OUTPUT_KEY: chart.lang})
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
+
+
+ELSEWHERE = _Elsewhere()
+
+
+def settle_figures() -> None:
+    """Show every chart still being drawn in the other process in its place; the runner
+    ends each stage notebook with a cell calling this (``pipeline/kernels.py``)."""
+    ELSEWHERE.settle()
 
 
 def open_stage(

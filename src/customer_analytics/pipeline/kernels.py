@@ -17,6 +17,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import nbformat
 import papermill
 from jupyter_client.manager import AsyncKernelManager, KernelManager
 from jupyter_core.paths import jupyter_runtime_dir
@@ -35,6 +36,8 @@ COMMON_IMPORTS = (
     "ibis.backends.duckdb",
     "IPython.display",
 )
+#: The cell the runner adds at the end of every stage notebook (:func:`execute`).
+SETTLE = "from customer_analytics.pipeline.context import settle_figures\n\nsettle_figures()"
 
 
 class _LocalSockets:
@@ -122,9 +125,16 @@ def execute(
     km: LocalKernelManager | None = None,
 ) -> None:
     """Execute a notebook with papermill into ``executed``, in its own folder, on ``km``
-    (a kernel :func:`start` made ahead, shut down at the end) or a new local kernel."""
+    (a kernel :func:`start` made ahead, shut down at the end) or a new local kernel.
+
+    The notebook runs with one more cell at its end, seen on no page (tagged
+    ``remove``): it settles the charts of the report's other languages that were drawn
+    beside the kernel (:func:`customer_analytics.pipeline.context.settle_figures`).
+    """
+    notebook = nbformat.read(source, as_version=4)
+    notebook.cells.append(nbformat.v4.new_code_cell(SETTLE, metadata={"tags": ["remove"]}))
     papermill.execute_notebook(
-        str(source),
+        notebook,
         str(executed),
         parameters=parameters or {},
         cwd=str(source.parent),
