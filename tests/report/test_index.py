@@ -129,6 +129,7 @@ def test_the_index_names_each_persona_with_the_later_stages_lines(tmp_path: Path
     """The products 08_recommend picks and the actions 09_targeting plans for a persona
     are written by the index (06_personas imports nothing downstream), in each language."""
     persona = {
+        "cluster": 0,
         "name": "Young urban beauty lovers",
         "full_name": "Xiaolin, one of the young urban beauty lovers",
         "avatar": {"colour": "#2f6f9f", "initials": {"en": "X", "zh": "晓"}},
@@ -140,7 +141,7 @@ def test_the_index_names_each_persona_with_the_later_stages_lines(tmp_path: Path
         "config": {"reports": {"languages": ["en", "zh"]}},
         "stages": [{"name": "06_personas", "status": "ok"}],
         "findings": {
-            "06_personas": {"personas": [persona, {"name": "Other shoppers"}]},
+            "06_personas": {"personas": [persona, {"cluster": 1, "name": "Other shoppers"}]},
             "08_recommend": {"persona_products": {"Young urban beauty lovers": ["P1", "P2"]}},
             "09_targeting": {
                 "plan": {"groups": "persona", "top_cells": [["Young urban beauty lovers", "push"]]}
@@ -150,7 +151,7 @@ def test_the_index_names_each_persona_with_the_later_stages_lines(tmp_path: Path
     # the persona page as 06_personas writes it: a slot per card (personas.report.later_slot)
     for lang, stem in (("en", "06_personas.html"), ("zh", "06_personas.zh.html")):
         slots = "".join(
-            later_slot(p["name"]) for p in manifest["findings"]["06_personas"]["personas"]
+            later_slot(p["cluster"]) for p in manifest["findings"]["06_personas"]["personas"]
         )
         (tmp_path / stem).write_text(f"<html><head></head><body>{lang}{slots}</body></html>")
     english = _read(write_index(tmp_path, manifest))
@@ -168,4 +169,4 @@ def test_the_index_names_each_persona_with_the_later_stages_lines(tmp_path: Path
     assert page.count("In the targeting plan (09): <code>push</code>") == 1
     page_zh = _read(tmp_path / "06_personas.zh.html")
     assert page_zh.count("推荐商品（08）") == 1 and page_zh.count('id="ca-cjk-font"') == 1
-    assert '<div class="ca-later" data-persona="Other shoppers"></div>' in page_zh
+    assert '<div class="ca-later" data-cluster="1"></div>' in page_zh

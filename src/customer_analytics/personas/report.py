@@ -192,17 +192,18 @@ def card_html(
     <dt>{words["Churn risk"]}</dt><dd>{_pairs(card["churn"])}</dd>
   </dl>
   <p><b>{words["Recommended"]}</b></p><ul class="ca-actions">{actions}</ul>
-  {later_slot(card["name"])}
+  {later_slot(card["cluster"])}
   {unfilled_html(card, lines)}
 </div>"""
 
 
-def later_slot(persona: str) -> str:
+def later_slot(cluster: int) -> str:
     """Where the run's report layer writes the lines only later stages can give this
     persona (the products 08_recommend picks, the actions 09_targeting plans;
     ``report/index.py``'s ``fill_persona_page``): empty in the notebook itself, as
-    06_personas imports nothing downstream."""
-    return f'<div class="ca-later" data-persona="{html.escape(persona, quote=True)}"></div>'
+    06_personas imports nothing downstream. Keyed by the persona's cluster, so the
+    page's markup holds no English name."""
+    return f'<div class="ca-later" data-cluster="{int(cluster)}"></div>'
 
 
 def _full_name(card: dict[str, Any]) -> str:

@@ -67,6 +67,7 @@ def refresh(run_dir: str) -> None:
             execute(path, out)
             executed = nbformat.read(out, as_version=4)
         nb = nbformat.read(path, as_version=4)
+        executed.cells = executed.cells[: len(nb.cells)]  # without the runner's settling cell
         nbformat.write(strip(nb, checked_from=executed), path)
         print(f"refreshed {path.name}")
 

@@ -329,7 +329,7 @@ def personas_view(findings: dict[str, Any]) -> list[dict[str, Any]]:
     Returns
     -------
     list of dict
-        ``key`` (the persona's name in the data), ``avatar`` (inline SVG), ``name``
+        ``cluster`` (the persona's cluster), ``avatar`` (inline SVG), ``name``
         (given name and description in the current language) and ``lines``
         (sentences); empty without persona findings.
     """
@@ -365,7 +365,7 @@ def personas_view(findings: dict[str, Any]) -> list[dict[str, Any]]:
         avatar = persona.get("avatar")  # a run before avatars has none
         out.append(
             {
-                "key": key,
+                "cluster": persona.get("cluster"),
                 "avatar": Markup(avatar_svg(avatar, 32)) if avatar else "",
                 "name": name,
                 "lines": lines,
@@ -458,7 +458,7 @@ def write_index(run_dir: Path, manifest: dict[str, Any]) -> Path:
 
 
 #: A persona card's slot for the later stages' lines (``personas.report.later_slot``).
-_LATER_SLOT = re.compile(r'(<div class="ca-later" data-persona="([^"]*)">).*?(</div>)', re.S)
+_LATER_SLOT = re.compile(r'(<div class="ca-later" data-cluster="(\d+)">).*?(</div>)', re.S)
 
 
 def fill_persona_page(page: Path, manifest: dict[str, Any]) -> None:
@@ -472,10 +472,11 @@ def fill_persona_page(page: Path, manifest: dict[str, Any]) -> None:
     if not page.is_file():
         return
     html = page.read_text(encoding="utf-8")
-    lines = {v["key"]: v["lines"] for v in personas_view(manifest.get("findings") or {})}
+    views = personas_view(manifest.get("findings") or {})
+    lines = {str(v["cluster"]): v["lines"] for v in views}
 
     def fill(slot: re.Match[str]) -> str:
-        shown = lines.get(Markup(slot[2]).unescape()) or []
+        shown = lines.get(slot[2]) or []
         items = Markup("").join(Markup("<li>{}</li>").format(line) for line in shown)
         inside = Markup('<ul class="ca-later-lines">{}</ul>').format(items) if shown else ""
         return f"{slot[1]}{inside}{slot[3]}"
