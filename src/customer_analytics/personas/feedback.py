@@ -503,7 +503,7 @@ def read_feedback(tables: dict[str, Path], as_of: dt.date) -> FeedbackTables:
     feedback = None
     if "feedback" in tables:
         feedback = pd.read_parquet(tables["feedback"])
-        feedback = feedback[_by(feedback, "ts_utc", end)].reset_index(drop=True)
+        feedback = feedback[_dated_before(feedback, "ts_utc", end)].reset_index(drop=True)
         feedback["customer_id"] = _to_merged(feedback["customer_id"], merged)
     category = None
     if "products" in tables:
@@ -512,7 +512,7 @@ def read_feedback(tables: dict[str, Path], as_of: dt.date) -> FeedbackTables:
     return FeedbackTables(feedback, category, _order_lines(tables, merged, end))
 
 
-def _by(table: pd.DataFrame, column: str, end: pd.Timestamp) -> pd.Series:
+def _dated_before(table: pd.DataFrame, column: str, end: pd.Timestamp) -> pd.Series:
     """Rows dated before ``end`` (a row with no date is kept: nothing says it is later)."""
     if column not in table:
         return pd.Series(True, index=table.index)
@@ -637,7 +637,7 @@ def _order_lines(
         return None
     lines = pd.read_parquet(tables["order_items"], columns=["order_id", "product_id"])
     orders = pd.read_parquet(tables["orders"])
-    orders = orders[_by(orders, "order_ts_utc", end)]
+    orders = orders[_dated_before(orders, "order_ts_utc", end)]
     if "is_return" in orders:  # a credit note (Online Retail's "C" invoices) is no purchase
         orders = orders[~orders["is_return"].fillna(False).astype(bool)]
     buyer = orders.drop_duplicates("order_id").set_index("order_id")["customer_id"]

@@ -211,24 +211,28 @@ class StageContext:
 
         self.figures_dir.mkdir(parents=True, exist_ok=True)
         kernel = get_ipython() is not None
-        if hasattr(fig, "savefig"):
+        if hasattr(fig, "savefig"):  # no words: one chart for every language
             path = self.figures_dir / f"{self.name}-{name}.png"
             _save_figure(fig, path)
             if kernel:
                 display(_image(path.read_bytes()))
-        for number, lang in enumerate([] if hasattr(fig, "savefig") else self.languages):
-            path = self.figures_dir / i18n.page_name(f"{self.name}-{name}", lang, ".png")
-            chart = _Chart(fig, args, kwargs, lang, path)
-            if number and kernel:
-                placeholder = display(
-                    {"text/plain": ""}, raw=True, metadata={i18n.OUTPUT_KEY: lang}, display_id=True
-                )
-                ELSEWHERE.submit(chart, placeholder, self)
-                continue
-            png, english = chart.draw()
-            self.remember_fallbacks(lang, english)
-            if kernel:
-                display(_image(png), metadata={i18n.OUTPUT_KEY: lang})
+        else:
+            for number, lang in enumerate(self.languages):
+                path = self.figures_dir / i18n.page_name(f"{self.name}-{name}", lang, ".png")
+                chart = _Chart(fig, args, kwargs, lang, path)
+                if number and kernel:
+                    placeholder = display(
+                        {"text/plain": ""},
+                        raw=True,
+                        metadata={i18n.OUTPUT_KEY: lang},
+                        display_id=True,
+                    )
+                    ELSEWHERE.submit(chart, placeholder, self)
+                    continue
+                png, english = chart.draw()
+                self.remember_fallbacks(lang, english)
+                if kernel:
+                    display(_image(png), metadata={i18n.OUTPUT_KEY: lang})
         if headline or self._meta["chart"] is None:
             self._meta["chart"] = f"figures/{self.name}-{name}.png"
         self._save()
@@ -239,7 +243,7 @@ class StageContext:
         if english:
             held = self._meta.setdefault("fallbacks", {}).setdefault(lang, [])
             held.extend(sorted(english - set(held)))
-        self._save()
+            self._save()
 
     def _save(self) -> None:
         self.meta_path.parent.mkdir(parents=True, exist_ok=True)
